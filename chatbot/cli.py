@@ -1,0 +1,132 @@
+"""The `chatbot` command: build the index, ask a question, evaluate, benchmark, load-test."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever downloaded at run time
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from .config import Config  # noqa: E402
+from .errors import ChatbotError  # noqa: E402
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--documents", metavar="DIR", help="folder of .txt/.md documents (env CHATBOT_DOCUMENTS)")
+    p.add_argument("--embeddings", metavar="DIR", help="index folder (env CHATBOT_EMBEDDINGS)")
+    p.add_argument("--model", help="sentence-transformers model name or path (default: use-multilingual-v3, offline)")
+
+
+def config_from(args) -> Config:
+    return Config().with_overrides(documents_dir=args.documents, embeddings_dir=args.embeddings, model=args.model)
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="chatbot", description="医保问答: cited answers from your documents")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="(re)build the embedding index from the documents folder")
+    _common(b)
+    b.add_argument("--if-missing", action="store_true", help="do nothing when an index already exists")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    a = sub.add_parser("ask", help="answer one question")
+    _common(a)
+    a.add_argument("question")
+    a.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    e = sub.add_parser("eval", help="retrieval and answer metrics on a JSONL question set")
+    _common(e)
+    e.add_argument("file")
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--details", action="store_true", help="list every miss (query, what ranked first, the gold)")
+
+    s = sub.add_parser("serve", help="start the web chat (same as python app.py)")
+    _common(s)
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=7860)
+    s.add_argument("--share", action="store_true")
+    s.add_argument("--auth", metavar="USER:PASSWORD")
+    return ap
+
+
+def cmd_build(args) -> int:
+    from .index import build_index, index_exists
+
+    cfg = config_from(args)
+    if args.if_missing and index_exists(cfg.embeddings_dir):
+        print(f"index present in {cfg.embeddings_dir}; nothing to do")
+        return 0
+    report = build_index(cfg, progress=not args.quiet)
+    print(report.summary())
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from .service import QA
+
+    qa = QA(config_from(args))
+    answer = qa.ask(args.question)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        from .render import answer_as_text
+
+        print(answer_as_text(answer))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from . import evaluation
+    from .service import QA
+
+    qa = QA(config_from(args))
+    items = evaluation.load_questions(args.file)
+    outcomes = evaluation.run(qa, items)
+    result = evaluation.report(outcomes)
+    if args.details:
+        result["misses"] = evaluation.misses(outcomes)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
+    for key, value in result.items():
+        if key not in ("by_type", "misses"):
+            print(f"{key:>15}: {value}")
+    print("by type:")
+    for t, m in result["by_type"].items():
+        print(f"  {t:<14} n={m['n']:<3} r@1={m['recall@1']} r@5={m['recall@5']} mrr={m['mrr']} "
+              f"hit={m['answer_hit']} refusal={m['refusal_recall']} false_refusal={m['false_refusal']}")
+    for row in result.get("misses", []):
+        print(f"- {row['id']} [{row['type']}] {row['query']}\n    {'; '.join(row['problems'])}\n"
+              f"    top:  {row['top']}\n    gold: {row['gold']}\n    answer: {row['answer']}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from .webapp import serve
+
+    return serve(config_from(args), host=args.host, port=args.port, share=args.share, auth=args.auth)
+
+
+COMMANDS = {"build": cmd_build, "ask": cmd_ask, "eval": cmd_eval, "serve": cmd_serve}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ChatbotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"error: {exc.strerror}: {exc.filename}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""`chatbot eval`: retrieval and answer metrics on a question set with gold evidence strings.
+
+Relevance is judged by evidence strings (independent of chunking), after NFKC and
+Traditional→Simplified on both sides, as `../shared/eval/README.md` defines.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from .service import QA
+from .textnorm import normalize
+
+
+@dataclass
+class Outcome:
+    item: dict
+    rank: int | None          # 1-based rank of the first relevant passage in the top 10
+    refused: bool
+    hit: bool
+    answer: str
+    top_title: str
+    top_source: str
+
+
+def _contains_any(text: str, evidence: list[str]) -> bool:
+    t = normalize(text).replace(" ", "")
+    return any(normalize(e).replace(" ", "") in t for e in evidence)
+
+
+def load_questions(path: Path) -> list[dict]:
+    items = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    items.append(json.loads(line))
+                except ValueError as exc:
+                    raise ValueError(f"{path}:{n}: not JSON ({exc})") from exc
+    return items
+
+
+def run(qa: QA, items: list[dict]) -> list[Outcome]:
+    outcomes = []
+    for item in items:
+        retrieval = qa.retrieve(item["query"], k=10)
+        evidence = item.get("evidence") or []
+        rank = None
+        if evidence:
+            for r, h in enumerate(retrieval.hits[:10], 1):
+                if _contains_any(h.passage.title + "\n" + h.passage.text, evidence):
+                    rank = r
+                    break
+        answer = qa.ask(item["query"])
+        hit = bool(evidence) and not answer.refused and _contains_any(answer.text, evidence)
+        top = retrieval.hits[0].passage if retrieval.hits else None
+        outcomes.append(Outcome(item, rank, answer.refused, hit, answer.text,
+                                top.title if top else "", top.source if top else ""))
+    return outcomes
+
+
+def metrics(outcomes: list[Outcome]) -> dict:
+    answerable = [o for o in outcomes if o.item.get("evidence")]
+    unanswerable = [o for o in outcomes if not o.item.get("evidence")]
+
+    def share(xs, pred):
+        return round(sum(1 for x in xs if pred(x)) / len(xs), 4) if xs else None
+
+    out = {"n": len(outcomes)}
+    for k in (1, 3, 5):
+        out[f"recall@{k}"] = share(answerable, lambda o, k=k: o.rank is not None and o.rank <= k)
+    out["mrr"] = round(sum(1.0 / o.rank for o in answerable if o.rank) / len(answerable), 4) if answerable else None
+    out["answer_hit"] = share(answerable, lambda o: o.hit)
+    out["refusal_recall"] = share(unanswerable, lambda o: o.refused)
+    out["false_refusal"] = share(answerable, lambda o: o.refused)
+    return out
+
+
+def report(outcomes: list[Outcome]) -> dict:
+    result = metrics(outcomes)
+    groups = defaultdict(list)
+    for o in outcomes:
+        groups[o.item.get("type", "unknown")].append(o)
+    result["by_type"] = {t: metrics(os) for t, os in sorted(groups.items())}
+    return result
+
+
+def misses(outcomes: list[Outcome]) -> list[dict]:
+    """Every question that was not answered right first, for error analysis."""
+    rows = []
+    for o in outcomes:
+        answerable = bool(o.item.get("evidence"))
+        problems = []
+        if answerable and o.rank != 1:
+            problems.append(f"gold at rank {o.rank}" if o.rank else "gold not in top 10")
+        if answerable and o.refused:
+            problems.append("refused")
+        elif answerable and not o.hit:
+            problems.append("answer misses evidence")
+        if not answerable and not o.refused:
+            problems.append("answered an unanswerable question")
+        if problems:
+            rows.append({"id": o.item.get("id"), "type": o.item.get("type"), "query": o.item["query"],
+                         "problems": problems, "top": f"{o.top_title} ({o.top_source})",
+                         "gold": f"{o.item.get('title', '')} ({o.item.get('source', '')})",
+                         "answer": o.answer[:160]})
+    return rows

@@ -1,0 +1,311 @@
+"""The on-disk index: passages, vectors, FAISS, BM25 and a manifest, swapped in atomically.
+
+Layout under `embeddings/`:
+    current -> v-<time>-<id>/      symlink, replaced atomically when a build finishes
+    v-…/manifest.json              format version, model, dimension, chunk count, file hashes, build time
+    v-…/passages.jsonl             one Passage per line, in vector order
+    v-…/vectors.npy                float32 (n, d), reused for unchanged files by the next build
+    v-…/dense.faiss, v-…/bm25/     the dense and keyword indexes
+    .build.lock                    one build at a time
+A build writes a fresh folder, then flips `current`; a crash at any point leaves the old index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from .chunking import Passage, chunk_documents
+from .config import Config
+from .dense import DenseIndex
+from .documents import Skipped, load_folder
+from .embedder import Embedder
+from .errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError, NoDocumentsError
+from .keyword import KeywordIndex
+
+FORMAT_VERSION = 1
+FIX = "run `chatbot build` to rebuild it"
+
+
+@dataclass
+class SearchIndex:
+    """A loaded index: everything retrieval needs, loaded once per process."""
+
+    folder: Path
+    manifest: dict
+    passages: list[Passage]
+    dense: DenseIndex
+    keyword: KeywordIndex
+
+    @property
+    def model(self) -> str:
+        return self.manifest["model"]
+
+
+@dataclass
+class FileReport:
+    source: str
+    documents: int
+    chunks: int
+    reused: bool
+
+
+@dataclass
+class BuildReport:
+    folder: Path
+    files: list[FileReport] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    passages: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        reused = sum(1 for f in self.files if f.reused)
+        lines = [
+            f"Indexed {len(self.files)} file(s), {self.passages} passages "
+            f"({self.embedded} embedded, {reused} file(s) unchanged and reused) in {self.seconds:.1f}s → {self.folder}"
+        ]
+        for s in self.skipped:
+            lines.append(f"  skipped {s.source}: {s.reason}")
+        return "\n".join(lines)
+
+
+def current_folder(embeddings_dir: Path) -> Path | None:
+    link = Path(embeddings_dir) / "current"
+    return link.resolve() if link.exists() else None
+
+
+def index_exists(embeddings_dir: Path) -> bool:
+    folder = current_folder(embeddings_dir)
+    return folder is not None and (folder / "manifest.json").exists()
+
+
+def read_manifest(folder: Path) -> dict:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise IndexCorruptError(f"index at {folder} has no manifest; {FIX}") from exc
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"index manifest at {folder} is unreadable ({exc.__class__.__name__}); {FIX}") from exc
+    if not isinstance(manifest, dict):
+        raise IndexCorruptError(f"index manifest at {folder} is malformed; {FIX}")
+    return manifest
+
+
+def check_manifest(manifest: dict, model: str | None) -> None:
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexMismatchError(f"index format version {version!r} does not match this program's {FORMAT_VERSION}; {FIX}")
+    if model is not None and manifest.get("model") != model:
+        raise IndexMismatchError(
+            f"index was built with model {manifest.get('model')!r}, not {model!r}; {FIX} with --model {model}"
+        )
+
+
+def load_index(embeddings_dir: Path, model: str | None = None) -> SearchIndex:
+    """Load the current index, checking its manifest; raises a named one-line error if unusable."""
+    embeddings_dir = Path(embeddings_dir)
+    folder = current_folder(embeddings_dir)
+    if folder is None or not folder.exists():
+        raise IndexMissingError(f"no index in {embeddings_dir}; {FIX}")
+    manifest = read_manifest(folder)
+    check_manifest(manifest, model)
+    try:
+        with open(folder / "passages.jsonl", encoding="utf-8") as fh:
+            passages = [Passage.from_dict(json.loads(line)) for line in fh if line.strip()]
+        dense = DenseIndex.load(folder / "dense.faiss", manifest.get("index_type", "flat"))
+        keyword = KeywordIndex.load(folder / "bm25")
+    except Exception as exc:  # any damage to the files means the same thing to the user
+        raise IndexCorruptError(f"index at {folder} is damaged ({exc.__class__.__name__}); {FIX}") from exc
+    n = manifest.get("chunk_count")
+    if not (n == len(passages) == dense.ntotal == keyword.n):
+        raise IndexCorruptError(
+            f"index at {folder} is inconsistent ({n} in manifest, {len(passages)} passages, {dense.ntotal} vectors); {FIX}"
+        )
+    if dense.dimension != manifest.get("dimension"):
+        raise IndexMismatchError(f"index dimension {dense.dimension} differs from its manifest; {FIX}")
+    return SearchIndex(folder, manifest, passages, dense, keyword)
+
+
+def _previous_for_reuse(embeddings_dir: Path, config: Config) -> tuple[dict, list[Passage], np.ndarray] | None:
+    """The current index's passages and vectors, if built compatibly (same model and chunking)."""
+    folder = current_folder(embeddings_dir)
+    if folder is None:
+        return None
+    try:
+        manifest = read_manifest(folder)
+        check_manifest(manifest, config.model)
+        if manifest.get("chunking") != _chunking(config):
+            return None
+        with open(folder / "passages.jsonl", encoding="utf-8") as fh:
+            passages = [Passage.from_dict(json.loads(line)) for line in fh if line.strip()]
+        vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+        if len(passages) != vectors.shape[0]:
+            return None
+        return manifest, passages, vectors
+    except Exception:
+        return None  # an unusable previous index just means embedding everything again
+
+
+def _chunking(config: Config) -> dict:
+    return {"chars": config.chunk_chars, "overlap": config.chunk_overlap}
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _clean_old(embeddings_dir: Path, keep: Path) -> None:
+    for path in embeddings_dir.iterdir():
+        if path.is_dir() and path.resolve() != keep and (path.name.startswith("v-") or path.name.startswith(".tmp-")):
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.is_symlink() and path.name.startswith(".current-"):
+            path.unlink(missing_ok=True)
+
+
+def build_index(
+    config: Config,
+    embedder: Embedder | None = None,
+    progress: bool = False,
+    on_progress: Callable[[float, str], None] | None = None,
+    lock_timeout: float = 600,
+) -> BuildReport:
+    """Parse, chunk, embed (only changed files) and index the documents folder; swap in atomically."""
+    embeddings_dir = Path(config.embeddings_dir)
+    embeddings_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(embeddings_dir / ".build.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"another build holds {embeddings_dir / '.build.lock'}; waiting for it…", file=sys.stderr)
+        try:
+            lock.acquire(timeout=lock_timeout)
+        except Timeout as exc:
+            raise IndexBusyError(f"another build is still running in {embeddings_dir}; try again later") from exc
+    try:
+        return _build_locked(config, embedder or Embedder(config.model), progress, on_progress)
+    finally:
+        lock.release()
+
+
+def _build_locked(config, embedder, progress, on_progress) -> BuildReport:
+    started = time.perf_counter()
+    embeddings_dir = Path(config.embeddings_dir)
+    note = on_progress or (lambda frac, msg: None)
+    note(0.0, "reading documents")
+    files, skipped = load_folder(config.documents_dir)
+    if not files:
+        reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped) or "the folder is empty or missing"
+        raise NoDocumentsError(f"no readable documents in {config.documents_dir} ({reasons})")
+
+    previous = _previous_for_reuse(embeddings_dir, config)
+    prev_files = previous[0].get("files", {}) if previous else {}
+
+    passages: list[Passage] = []
+    blocks: list[np.ndarray | None] = []   # per file: reused vectors, or None to embed
+    reports: list[FileReport] = []
+    for sf in files:
+        old = prev_files.get(sf.source)
+        if previous and old and old.get("sha256") == sf.sha256:
+            start, end = old["rows"]
+            passages.extend(previous[1][start:end])
+            blocks.append(np.asarray(previous[2][start:end], dtype=np.float32))
+            reports.append(FileReport(sf.source, len(sf.documents), end - start, True))
+        else:
+            chunks = chunk_documents(sf.documents, config.chunk_chars, config.chunk_overlap)
+            passages.extend(chunks)
+            blocks.append(None)
+            reports.append(FileReport(sf.source, len(sf.documents), len(chunks), False))
+
+    to_embed = [p.embed_text_normalized for p in _new_passages(passages, blocks, reports)]
+    note(0.1, f"embedding {len(to_embed)} passages")
+    fresh = _embed(embedder, to_embed, progress, note)
+
+    vectors_parts, file_rows, row, k = [], {}, 0, 0
+    for sf, rep, block in zip(files, reports, blocks):
+        if block is None:
+            block = fresh[k:k + rep.chunks]
+            k += rep.chunks
+        vectors_parts.append(block)
+        file_rows[sf.source] = {"sha256": sf.sha256, "encoding": sf.encoding, "documents": rep.documents, "rows": [row, row + rep.chunks]}
+        row += rep.chunks
+    dims = {b.shape[1] for b in vectors_parts if b.size}
+    dim = dims.pop() if len(dims) == 1 else embedder.dimension
+    vectors = np.concatenate([b.reshape(-1, dim) for b in vectors_parts]).astype(np.float32)
+
+    note(0.9, "indexing")
+    dense = DenseIndex.build(vectors)
+    keyword = KeywordIndex.build([p.embed_text_normalized for p in passages])
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "model": config.model,
+        "dimension": int(dim),
+        "chunk_count": len(passages),
+        "index_type": dense.kind,
+        "chunking": _chunking(config),
+        "files": file_rows,
+        "skipped": {s.source: s.reason for s in skipped},
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+    tag = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    tmp = embeddings_dir / f".tmp-{tag}"
+    tmp.mkdir()
+    with open(tmp / "passages.jsonl", "w", encoding="utf-8") as fh:
+        for p in passages:
+            fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+    np.save(tmp / "vectors.npy", vectors)
+    dense.save(tmp / "dense.faiss")
+    keyword.save(tmp / "bm25")
+    (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    _fsync_tree(tmp)
+    final = embeddings_dir / f"v-{tag}"
+    os.rename(tmp, final)
+    link_tmp = embeddings_dir / f".current-{tag}"
+    os.symlink(final.name, link_tmp)
+    os.replace(link_tmp, embeddings_dir / "current")  # the atomic switch
+    _clean_old(embeddings_dir, final.resolve())
+    note(1.0, "done")
+    return BuildReport(final, reports, skipped, len(passages), len(to_embed), time.perf_counter() - started)
+
+
+def _new_passages(passages, blocks, reports):
+    i = 0
+    for block, rep in zip(blocks, reports):
+        if block is None:
+            yield from passages[i:i + rep.chunks]
+        i += rep.chunks
+
+
+def _embed(embedder: Embedder, texts: list[str], progress: bool, note) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, 1), dtype=np.float32)
+    from tqdm.auto import tqdm
+
+    batch = 256
+    parts = []
+    with tqdm(total=len(texts), desc="embedding", unit="passage", disable=not progress) as bar:
+        for i in range(0, len(texts), batch):
+            parts.append(embedder.encode(texts[i:i + batch]))
+            bar.update(len(texts[i:i + batch]))
+            note(0.1 + 0.8 * min(1.0, (i + batch) / len(texts)), f"embedded {min(i + batch, len(texts))}/{len(texts)}")
+    return np.concatenate(parts)

@@ -1,0 +1,131 @@
+"""Chinese place names (provinces, cities, counties) found in a text, with their hierarchy.
+
+The gazetteer is the administrative-division table shipped in the `cpca` package (read as data,
+its module is not imported). It lets retrieval check that a passage is about the place the user
+named: a question about 廊坊三河 must not be answered with Langfang city's phone number.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import ahocorasick
+
+_PROVINCE_SUFFIX = re.compile(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$")
+_CITY_SUFFIX = re.compile(r"(市|地区|盟)$")
+_COUNTY_SUFFIX = re.compile(r"(市|县|区|旗)$")
+# Short forms that are ordinary words far more often than places.
+_NOT_PLACES = {"城区", "新区", "郊区", "矿区", "市辖区", "开发区", "高新区", "省直辖县级行政区划", "自治区直辖县级行政区划"}
+
+# A county's short form (川汇 for 川汇区) counts only when jieba does not know it, or knows it as a
+# name; 资源 (资源县) or 公安 (公安县) are ordinary nouns far more often than places.
+_NAME_TAGS = {None, "ns", "nz", "nr", "nrt", "nt"}
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str          # the form found in the text
+    codes: frozenset   # adcode prefixes (2, 4 or 6 digits) this name may denote
+
+    def within(self, other: "Place") -> bool:
+        """True when this place lies inside `other` (strictly)."""
+        return any(c != o and c.startswith(o) for c in self.codes for o in other.codes)
+
+
+def _adcodes_path() -> Path:
+    spec = importlib.util.find_spec("cpca")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the cpca package (place gazetteer) is not installed")
+    return Path(list(spec.submodule_search_locations)[0]) / "resources" / "adcodes.csv"
+
+
+def _prefix(code: str) -> str:
+    if code[2:].strip("0") == "":
+        return code[:2]
+    if code[4:].strip("0") == "":
+        return code[:4]
+    return code[:6]
+
+
+def _jieba_tags() -> dict:
+    import jieba.posseg
+
+    return jieba.posseg.dt.word_tag_tab if hasattr(jieba.posseg.dt, "word_tag_tab") else {}
+
+
+@lru_cache(maxsize=1)
+def _automaton():
+    tags = _jieba_tags()
+    names: dict[str, set] = {}
+    with open(_adcodes_path(), encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            full, code = row["name"].strip(), row["adcode"].strip()
+            prefix = _prefix(code)
+            forms = {full}
+            suffix = {2: _PROVINCE_SUFFIX, 4: _CITY_SUFFIX, 6: _COUNTY_SUFFIX}[len(prefix)]
+            short = suffix.sub("", full)
+            # Province and city short forms (保定, 周口) are unambiguous enough.
+            common = len(prefix) == 6 and tags.get(short) not in _NAME_TAGS
+            if len(short) >= 2 and short not in _NOT_PLACES and not common:
+                forms.add(short)
+            for form in forms:
+                if len(form) >= 2 and form not in _NOT_PLACES:
+                    names.setdefault(form, set()).add(prefix)
+    auto = ahocorasick.Automaton()
+    for form, codes in names.items():
+        auto.add_word(form, (form, frozenset(codes)))
+    auto.make_automaton()
+    return auto
+
+
+def find_places(text: str) -> list[Place]:
+    """Places named in a (normalised, Simplified) text: longest non-overlapping matches, in order."""
+    if not text:
+        return []
+    matches = sorted(
+        ((end - len(form) + 1, end, form, codes) for end, (form, codes) in _automaton().iter(text)),
+        key=lambda m: (m[0], -(m[1] - m[0])),
+    )
+    out: list[Place] = []
+    last_end = -1
+    for start, end, form, codes in matches:
+        if start > last_end:
+            out.append(Place(form, codes))
+            last_end = end
+    seen, unique = set(), []
+    for p in out:
+        if p.name not in seen:
+            seen.add(p.name)
+            unique.append(p)
+    return unique
+
+
+def leaf_places(places: list[Place]) -> list[Place]:
+    """The most specific places: those with no other named place inside them."""
+    return [p for p in places if not any(q is not p and q.within(p) for q in places)]
+
+
+def covers(passage_places: list[Place], wanted: Place) -> bool:
+    """A passage covers a place when it names it, or names somewhere inside it."""
+    return any(p.name == wanted.name or p.codes & wanted.codes or p.within(wanted) for p in passage_places)
+
+
+def missing_places(query_places: list[Place], passage_places: list[Place]) -> list[Place]:
+    """Places the user named that the passage does not cover (empty = the passage fits).
+
+    One most-specific place (廊坊 → 三河) must be covered itself. Several unrelated places
+    (moving from 保定 to 石家庄 within 河北) are satisfied by any of the places the user named.
+    """
+    leaves = leaf_places(query_places)
+    if not leaves:
+        return []
+    if len(leaves) == 1:
+        return [] if covers(passage_places, leaves[0]) else leaves
+    if any(covers(passage_places, p) for p in query_places):
+        return []
+    return leaves
