@@ -6,21 +6,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from . import facts
 from .chunking import Passage, split_sentences
 from .keyword import KeywordIndex
 from .retriever import Hit, Retrieval
 from .textnorm import normalize, tokenize
-
-# What kind of fact a question asks for, and how a sentence that states it looks.
-_ASKS = [
-    (re.compile(r"电话|号码|热线|联系方式|打哪|hotline|phone|number|call|contact"),
-     re.compile(r"\d{3,4}-\d{6,8}|\d{7,}|\d{5}(?!\d)|\d{7}、")),
-    (re.compile(r"多少|几|比例|标准|起付|限额|额度|费用|多久|how much|how many|rate|percent|cost|years"),
-     re.compile(r"\d+(\.\d+)?\s*(元|%|万|年|个|种|月|天|岁|倍)|[一二三四五六七八九十百千万]+(元|年|个|种|月|天)")),
-    (re.compile(r"什么时候|何时|哪天|截止|几月|时间|最晚|期限|when|deadline|date"),
-     re.compile(r"\d{1,2}月|\d{4}年|\d{1,2}日|月底|年底|年初|月初")),
-]
-
 
 @dataclass(frozen=True)
 class Citation:
@@ -62,15 +52,17 @@ class Confidence:
 
     @property
     def value(self) -> float:
-        return 0.5 * self.coverage + 0.3 * self.dense + 0.2 * self.agreement
+        # Agreement only counts when some keyword of the question is actually in the passage.
+        return 0.5 * self.coverage + 0.5 * self.dense + (0.1 * self.agreement if self.coverage > 0 else 0.0)
 
 
 def _weights(tokens, keyword: KeywordIndex | None) -> dict[str, float]:
     w = {}
     for t in dict.fromkeys(tokens):
         idf = keyword.idf(t) if keyword is not None else 1.0
-        # Tokens the corpus never uses still count: an unknown term the passage lacks is a miss.
-        w[t] = idf if idf > 0 else 2.0
+        # A term the corpus never uses weighs as BM25's idf at document frequency 0: a
+        # question built on words the corpus lacks is probably not answered by it.
+        w[t] = idf if idf > 0 else (keyword.unseen_idf() if keyword is not None else 1.0)
     return w
 
 
@@ -91,33 +83,54 @@ def confidence(retrieval: Retrieval, hit: Hit, keyword: KeywordIndex | None) -> 
     return Confidence(cov, max(0.0, hit.dense_score), agree)
 
 
+_SUPPORT_RATIO = 0.3
+_QUESTION_END = re.compile(r"(\?|吗|呢|么)\s*$")
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i:i + 2] for i in range(len(text) - 1) if re.match(r"[\u4e00-\u9fff]{2}", text[i:i + 2])}
+
+
 def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str, float]) -> list[float]:
-    asks = [fact for ask, fact in _ASKS if ask.search(question_norm)]
+    """How well each sentence answers: the question's weighted keywords and character pairs it
+    contains, whether it states the kind of fact asked for, minus a penalty for restating a question."""
+    asks = facts.asked(question_norm)
     total = sum(weights.values()) or 1.0
+    q_bigrams = _bigrams(question_norm)
     scores = []
     for idx, sentence in enumerate(sentences):
         s_norm = normalize(sentence)
         overlap = sum(w for t, w in weights.items() if t in s_norm) / total
-        facts = sum(1.0 for fact in asks if fact.search(s_norm))
-        scores.append(overlap + 0.6 * facts + 0.15 / (1 + idx))
+        pairs = len(q_bigrams & _bigrams(s_norm)) / len(q_bigrams) if q_bigrams else 0.0
+        stated = sum(1.0 for kind in asks if facts.states(kind, s_norm))
+        question_like = 0.5 if _QUESTION_END.search(s_norm) else 0.0
+        scores.append(overlap + 0.5 * pairs + 0.6 * stated + 0.2 / (1 + idx) - question_like)
     return scores
 
 
-def pick_sentences(question_norm: str, passage: Passage, weights: dict[str, float], max_sentences: int = 2,
-                   max_chars: int = 220) -> list[str]:
-    """The passage's sentences that best answer the question, in reading order."""
+def pick_sentences(question_norm: str, passage: Passage, weights: dict[str, float], max_sentences: int = 3,
+                   max_chars: int = 260) -> list[str]:
+    """The sentence that best answers the question first, then the best supporting sentences
+    in reading order, within a length budget."""
     sentences = [s for s in split_sentences(passage.text) if len(s.strip(" .。,，:：")) > 1]
     if not sentences:
         return [passage.text]
     scores = _sentence_scores(question_norm, sentences, weights)
     order = sorted(range(len(sentences)), key=lambda i: -scores[i])
-    chosen = [order[0]]
-    for i in order[1:max_sentences]:
-        if scores[i] >= 0.6 * scores[order[0]] and sum(len(sentences[j]) for j in chosen) + len(sentences[i]) <= max_chars:
-            chosen.append(i)
-    return [sentences[i] for i in sorted(chosen)]
+    lead = order[0]
+    support = []
+    used = len(sentences[lead])
+    for i in order[1:]:
+        if len(support) + 1 >= max_sentences:
+            break
+        if scores[i] < _SUPPORT_RATIO * scores[lead] or used + len(sentences[i]) > max_chars:
+            continue
+        support.append(i)
+        used += len(sentences[i])
+    return [sentences[lead]] + [sentences[i] for i in sorted(support)]
 
 
+_KIND_NAMES = {"phone": "电话号码", "amount": "金额或比例", "date": "日期"}
 REFUSAL_EMPTY = "请输入一个关于医保的问题，例如：衡水市医保电话是多少？"
 REFUSAL_NONE = "资料中没有找到能回答这个问题的内容。"
 
@@ -127,7 +140,8 @@ def refusal_for_places(places: tuple[str, ...]) -> str:
     return f"资料中没有找到关于「{named}」的信息。下面是资料中相近的内容，它们说的不是该地，仅供参考。"
 
 
-def compose(retrieval: Retrieval, keyword: KeywordIndex | None, threshold: float, notice: str | None = None) -> Answer:
+def compose(retrieval: Retrieval, keyword: KeywordIndex | None, threshold: float, notice: str | None = None,
+            dense_floor: float = 0.0) -> Answer:
     """Build the cited answer (or an honest refusal) from a retrieval."""
     question = retrieval.query
     hits = retrieval.hits
@@ -140,12 +154,19 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, threshold: float
         missing = tuple(dict.fromkeys(n for n in hits[0].missing))
         return Answer(question, refusal_for_places(missing), True, related=related, notice=notice, reason="place")
     top = hits[0]
-    if confidence(retrieval, top, keyword).value < threshold:
+    schemes = facts.other_schemes(retrieval.normalized, top.passage.embed_text_normalized)
+    if schemes:
+        text = f"资料只涉及医疗保险，没有找到关于{'、'.join(schemes)}的内容。"
+        return Answer(question, text, True, related=related, notice=notice, reason="scope")
+    if top.lacks:
+        kinds = "、".join(_KIND_NAMES.get(k, k) for k in top.lacks)
+        return Answer(question, f"资料中没有找到这个问题所问的{kinds}。", True, related=related, notice=notice, reason="no_fact")
+    if confidence(retrieval, top, keyword).value < threshold or top.dense_score < dense_floor:
         return Answer(question, REFUSAL_NONE, True, related=related, notice=notice, reason="low_confidence")
 
     weights = _weights(retrieval.tokens, keyword) or {t: 1.0 for t in retrieval.tokens}
     quotes = pick_sentences(retrieval.normalized, top.passage, weights)
-    text = "".join(quotes) + " [1]"
+    text = "".join(q if re.search(r"[。！？；!?;…]$", q) else q + "。" for q in quotes).rstrip("。") + "。[1]"
     citations = [Citation(1, top.passage, top.score, tuple(quotes))]
     for h in hits[1:]:
         if h.missing:

@@ -44,6 +44,12 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
     e.add_argument("--details", action="store_true", help="list every miss (query, what ranked first, the gold)")
 
+    t = sub.add_parser("tune", help="choose keyword weight and refusal threshold by cross-validation")
+    _common(t)
+    t.add_argument("file")
+    t.add_argument("--folds", type=int, default=5)
+    t.add_argument("--json", action="store_true")
+
     s = sub.add_parser("serve", help="start the web chat (same as python app.py)")
     _common(s)
     s.add_argument("--host", default="127.0.0.1")
@@ -105,13 +111,33 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_tune(args) -> int:
+    from . import evaluation, tuning
+    from .service import QA
+
+    result = tuning.tune(QA(config_from(args)), evaluation.load_questions(args.file), folds=args.folds)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{result['folds']}-fold cross-validation; parameters chosen per fold: {result['chosen_per_fold']}")
+    print("cross-validated (held-out folds):", json.dumps(result["cross_validated"]))
+    print("chosen on all:", result["chosen_on_all"], "→ on all (optimistic):", json.dumps(result["all_with_chosen"]))
+    print("refusal trade-off at the chosen weight (threshold: refusal_recall / false_refusal):")
+    for row in result["refusal_curve"]:
+        print(f"  {row['threshold']:.3f}: {row['refusal_recall']} / {row['false_refusal']}")
+    print("dense floor trade-off (floor: refusal_recall / false_refusal):")
+    for row in result["dense_floor_curve"]:
+        print(f"  {row['dense_floor']:.2f}: {row['refusal_recall']} / {row['false_refusal']}")
+    return 0
+
+
 def cmd_serve(args) -> int:
     from .webapp import serve
 
     return serve(config_from(args), host=args.host, port=args.port, share=args.share, auth=args.auth)
 
 
-COMMANDS = {"build": cmd_build, "ask": cmd_ask, "eval": cmd_eval, "serve": cmd_serve}
+COMMANDS = {"build": cmd_build, "ask": cmd_ask, "eval": cmd_eval, "tune": cmd_tune, "serve": cmd_serve}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,8 +27,9 @@ class Config:
     # retrieval
     candidates: int = 30          # per retriever, before fusion
     top_k: int = 5                # passages shown as sources
-    rrf_k: float = 10.0
-    bm25_weight: float = 1.0
+    fusion: str = "score"         # "score" (cosine + weighted normalised BM25) or "rrf"
+    rrf_k: float = 60.0
+    bm25_weight: float = 1.5
     max_query_chars: int = 500    # longer questions are cut, with a notice
 
     def with_overrides(self, **kwargs) -> "Config":

@@ -34,7 +34,7 @@ from .embedder import Embedder
 from .errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError, NoDocumentsError
 from .keyword import KeywordIndex
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 FIX = "run `chatbot build` to rebuild it"
 
 

@@ -10,7 +10,7 @@ from typing import Sequence
 import bm25s
 import numpy as np
 
-from .textnorm import tokenize
+from .textnorm import keyword_tokens
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -22,7 +22,8 @@ class KeywordIndex:
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> "KeywordIndex":
-        corpus_tokens = [tokenize(t) or ["∅"] for t in texts]
+        """Index normalised texts (see `textnorm.keyword_tokens`)."""
+        corpus_tokens = [keyword_tokens(t, normalized=True) or ["∅"] for t in texts]
         retriever = bm25s.BM25(k1=1.2, b=0.75)
         retriever.index(corpus_tokens, show_progress=False)
         return cls(retriever, len(corpus_tokens))
@@ -50,6 +51,10 @@ class KeywordIndex:
         indptr = self._bm25.scores["indptr"]
         df = int(indptr[tid + 1] - indptr[tid])
         return float(np.log(1 + (self.n - df + 0.5) / (df + 0.5)))
+
+    def unseen_idf(self) -> float:
+        """idf of a term no document contains (the largest idf possible)."""
+        return float(np.log(1 + (self.n + 0.5) / 0.5))
 
     def search(self, tokens: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (ids, scores) for query tokens; empty when no token is in the vocabulary."""

@@ -13,8 +13,9 @@ from .chunking import Passage
 from .config import Config
 from .embedder import Embedder
 from .index import SearchIndex
+from . import facts
 from .places import Place, find_places, missing_places
-from .textnorm import cjk_share, normalize, tokenize
+from .textnorm import cjk_share, keyword_tokens, normalize, tokenize
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Hit:
     dense_rank: int | None      # 1-based rank in each list, None when absent
     keyword_rank: int | None
     missing: tuple[str, ...]    # places named in the question that this passage does not cover
+    lacks: tuple[str, ...] = () # kinds of fact the question requires that the passage does not state
 
 
 @dataclass(frozen=True)
@@ -68,28 +70,50 @@ class Retriever:
 
         ids, scores = self.index.dense.search(self.embed_query(norm), depth)
         dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
-        kid, kscore = self.index.keyword.search(tokens, depth) if tokens else ([], [])
+        kid, kscore = self.index.keyword.search(keyword_tokens(norm, normalized=True), depth)
         keyword = [(int(i), float(s)) for i, s in zip(kid, kscore)]
 
         # Keyword matching means little for an English question against a Chinese corpus.
         w_kw = cfg.bm25_weight * cjk_share(norm)
-        fused: dict[int, list] = {}
-        for rank, (i, s) in enumerate(dense, 1):
-            fused.setdefault(i, [0.0, 0.0, 0.0, None, None])
-            fused[i][0] += 1.0 / (cfg.rrf_k + rank)
-            fused[i][1], fused[i][3] = s, rank
-        for rank, (i, s) in enumerate(keyword, 1):
-            fused.setdefault(i, [0.0, 0.0, 0.0, None, None])
-            fused[i][0] += w_kw / (cfg.rrf_k + rank)
-            fused[i][2], fused[i][4] = s, rank
+        fused = fuse(dense, keyword, w_kw, cfg.fusion, cfg.rrf_k)
 
+        needs = facts.required(norm)
         hits = []
         for i, (score, ds, ks, dr, kr) in fused.items():
+            passage = self.index.passages[i]
             miss = missing_places(qplaces, self._passage_places.get(i)) if qplaces else []
-            hits.append(Hit(self.index.passages[i], score, ds, ks, dr, kr, tuple(p.name for p in miss)))
-        # Passages about the place the user named go first; within each group, fused order.
-        hits.sort(key=lambda h: (bool(h.missing), -h.score))
+            lacks = tuple(k.name for k in needs if not facts.states(k, passage.text))
+            hits.append(Hit(passage, score, ds, ks, dr, kr, tuple(p.name for p in miss), lacks))
+        # Passages about the place the user named go first, then those stating the kind of fact
+        # the question requires (a phone number); within each group, fused order.
+        hits.sort(key=lambda h: (bool(h.missing), bool(h.lacks), -h.score))
         return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), tuple(hits[:max(k, 1)]))
+
+
+def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], w_kw: float,
+         method: str = "score", rrf_k: float = 60.0) -> dict[int, tuple]:
+    """Merge the two ranked lists into {id: (fused, dense_score, keyword_score, dense_rank, keyword_rank)}.
+
+    "score": cosine + w_kw · BM25/max(BM25) — keeps the margins that ranks throw away (a passage
+    whose BM25 score is twice the next one's should win a near-tie on cosine).
+    "rrf": weighted reciprocal rank fusion, 1/(k + rank).
+    A passage missing from one list gets that list's lowest score (or no rank credit).
+    """
+    d_rank = {i: r for r, (i, _) in enumerate(dense, 1)}
+    k_rank = {i: r for r, (i, _) in enumerate(keyword, 1)}
+    d_score = dict(dense)
+    k_score = dict(keyword)
+    d_floor = min(d_score.values()) if d_score else 0.0
+    k_max = max(k_score.values()) if k_score else 0.0
+    out = {}
+    for i in d_score.keys() | k_score.keys():
+        ds, ks = d_score.get(i, d_floor), k_score.get(i, 0.0)
+        if method == "rrf":
+            f = (1.0 / (rrf_k + d_rank[i]) if i in d_rank else 0.0) + (w_kw / (rrf_k + k_rank[i]) if i in k_rank else 0.0)
+        else:
+            f = ds + (w_kw * ks / k_max if k_max > 0 else 0.0)
+        out[i] = (f, d_score.get(i, 0.0), ks, d_rank.get(i), k_rank.get(i))
+    return out
 
 
 class _PassagePlaces:

@@ -16,17 +16,20 @@ from .textnorm import clean
 log = logging.getLogger(__name__)
 
 # Chosen by cross-validation on the development questions (see README, "Answer quality").
-DEFAULT_THRESHOLD = 0.35
+DEFAULT_THRESHOLD = 0.125
+DEFAULT_DENSE_FLOOR = 0.15
 
 
 class QA:
     """`ask(question) -> Answer`. Model and index load on first use, once."""
 
     def __init__(self, config: Config | None = None, embedder: Embedder | None = None,
-                 threshold: float = DEFAULT_THRESHOLD, build_if_missing: bool = False):
+                 threshold: float = DEFAULT_THRESHOLD, dense_floor: float = DEFAULT_DENSE_FLOOR,
+                 build_if_missing: bool = False):
         self.config = config or Config()
         self.embedder = embedder or Embedder(self.config.model)
         self.threshold = threshold
+        self.dense_floor = dense_floor
         self.build_if_missing = build_if_missing
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
@@ -61,7 +64,7 @@ class QA:
     def ask(self, question: str) -> Answer:
         text, notice = self.prepare(question)
         retrieval = self.retriever.search(text, self.config.top_k)
-        return compose(retrieval, self.index.keyword, self.threshold, notice)
+        return compose(retrieval, self.index.keyword, self.threshold, notice, self.dense_floor)
 
     def safe_ask(self, question: str) -> Answer:
         """Like `ask`, but any failure becomes an honest answer instead of a traceback."""

@@ -73,6 +73,21 @@ def tokenize(text: str, normalized: bool = False) -> list[str]:
     return [w for w in (w.strip() for w in words) if w and w not in STOPWORDS and _TOKEN_OK.search(w)]
 
 
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
+
+
+def keyword_tokens(text: str, normalized: bool = False) -> list[str]:
+    """Tokens for BM25: jieba words plus overlapping CJK character bigrams.
+
+    Bigrams let a question meet a passage when jieba segments the two differently
+    (低保边缘户 / 低边人员); the words keep exact-term matches sharp.
+    """
+    if not normalized:
+        text = normalize(text)
+    bigrams = [run[i:i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)]
+    return tokenize(text, normalized=True) + ["§" + b for b in bigrams]
+
+
 def has_content(text: str) -> bool:
     """True when a text holds at least one letter, digit or CJK character."""
     return bool(_TOKEN_OK.search(text or ""))
