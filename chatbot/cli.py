@@ -18,10 +18,26 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--documents", metavar="DIR", help="folder of .txt/.md documents (env CHATBOT_DOCUMENTS)")
     p.add_argument("--embeddings", metavar="DIR", help="index folder (env CHATBOT_EMBEDDINGS)")
     p.add_argument("--model", help="sentence-transformers model name or path (default: use-multilingual-v3, offline)")
+    p.add_argument("--store", choices=("faiss", "milvus"), help="index backend (default faiss; env CHATBOT_STORE)")
+    p.add_argument("--milvus-uri", metavar="URI", help="Milvus Lite file (./embeddings/milvus.db) or server http://host:19530")
+    p.add_argument("--milvus-token", metavar="TOKEN", help="Milvus server token (user:password or API key)")
+
+
+def _lazy_arguments(module: str, p: argparse.ArgumentParser) -> None:
+    """Let a command's own module define its flags (`add_arguments(parser)`), if it exists yet."""
+    import importlib
+
+    try:
+        mod = importlib.import_module(f"chatbot.{module}")
+    except ImportError:
+        return
+    mod.add_arguments(p)
 
 
 def config_from(args) -> Config:
-    return Config().with_overrides(documents_dir=args.documents, embeddings_dir=args.embeddings, model=args.model)
+    return Config().with_overrides(documents_dir=args.documents, embeddings_dir=args.embeddings, model=args.model,
+                                   store=getattr(args, "store", None), milvus_uri=getattr(args, "milvus_uri", None),
+                                   milvus_token=getattr(args, "milvus_token", None))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -49,6 +65,13 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("file")
     t.add_argument("--folds", type=int, default=5)
     t.add_argument("--json", action="store_true")
+
+    bench_p = sub.add_parser("bench", help="measure speed and memory from the real corpus to 1M passages")
+    _common(bench_p)
+    _lazy_arguments("bench", bench_p)
+
+    load_p = sub.add_parser("loadtest", help="drive a running web chat with concurrent users (loopback only)")
+    _lazy_arguments("loadtest", load_p)
 
     s = sub.add_parser("serve", help="start the web chat (same as python app.py)")
     _common(s)
@@ -137,7 +160,20 @@ def cmd_serve(args) -> int:
     return serve(config_from(args), host=args.host, port=args.port, share=args.share, auth=args.auth)
 
 
-COMMANDS = {"build": cmd_build, "ask": cmd_ask, "eval": cmd_eval, "tune": cmd_tune, "serve": cmd_serve}
+def cmd_bench(args) -> int:
+    from . import bench
+
+    return bench.run(args, config_from(args))
+
+
+def cmd_loadtest(args) -> int:
+    from . import loadtest
+
+    return loadtest.run(args)
+
+
+COMMANDS = {"build": cmd_build, "ask": cmd_ask, "eval": cmd_eval, "tune": cmd_tune, "serve": cmd_serve,
+            "bench": cmd_bench, "loadtest": cmd_loadtest}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,10 @@ class Config:
     embeddings_dir: Path = field(default_factory=lambda: _env_path("CHATBOT_EMBEDDINGS", PROJECT_ROOT / "embeddings"))
     model: str = field(default_factory=lambda: os.environ.get("CHATBOT_MODEL", DEFAULT_MODEL))
     feedback_dir: Path = field(default_factory=lambda: _env_path("CHATBOT_FEEDBACK", PROJECT_ROOT / "feedback"))
+    # index backend: "faiss" (default, in-process files) or "milvus" (Milvus Lite file or server)
+    store: str = field(default_factory=lambda: os.environ.get("CHATBOT_STORE", "faiss"))
+    milvus_uri: str | None = field(default_factory=lambda: os.environ.get("CHATBOT_MILVUS_URI"))
+    milvus_token: str | None = field(default_factory=lambda: os.environ.get("CHATBOT_MILVUS_TOKEN"))
     # chunking
     chunk_chars: int = 360
     chunk_overlap: int = 80
