@@ -43,6 +43,16 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Policy:
+    """When to refuse and how much to quote. The defaults were chosen by cross-validation
+    on the development questions (`chatbot tune`); see the README."""
+
+    threshold: float = 0.125      # minimum confidence value of the top passage
+    dense_floor: float = 0.15     # minimum cosine similarity of the top passage
+    second_ratio: float = 0.9     # quote a second article when its score is at least this share of the first's
+
+
+@dataclass(frozen=True)
 class Confidence:
     """Signals that a retrieved passage really answers the question (all in [0, 1])."""
 
@@ -130,6 +140,10 @@ def pick_sentences(question_norm: str, passage: Passage, weights: dict[str, floa
     return [sentences[lead]] + [sentences[i] for i in sorted(support)]
 
 
+def _sentences_text(quotes: list[str]) -> str:
+    return "".join(q if re.search(r"[。！？；!?;…]$", q) else q + "。" for q in quotes)
+
+
 _KIND_NAMES = {"phone": "电话号码", "amount": "金额或比例", "date": "日期"}
 REFUSAL_EMPTY = "请输入一个关于医保的问题，例如：衡水市医保电话是多少？"
 REFUSAL_NONE = "资料中没有找到能回答这个问题的内容。"
@@ -140,8 +154,8 @@ def refusal_for_places(places: tuple[str, ...]) -> str:
     return f"资料中没有找到关于「{named}」的信息。下面是资料中相近的内容，它们说的不是该地，仅供参考。"
 
 
-def compose(retrieval: Retrieval, keyword: KeywordIndex | None, threshold: float, notice: str | None = None,
-            dense_floor: float = 0.0) -> Answer:
+def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy = Policy(),
+            notice: str | None = None) -> Answer:
     """Build the cited answer (or an honest refusal) from a retrieval."""
     question = retrieval.query
     hits = retrieval.hits
@@ -161,15 +175,23 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, threshold: float
     if top.lacks:
         kinds = "、".join(_KIND_NAMES.get(k, k) for k in top.lacks)
         return Answer(question, f"资料中没有找到这个问题所问的{kinds}。", True, related=related, notice=notice, reason="no_fact")
-    if confidence(retrieval, top, keyword).value < threshold or top.dense_score < dense_floor:
+    if confidence(retrieval, top, keyword).value < policy.threshold or top.dense_score < policy.dense_floor:
         return Answer(question, REFUSAL_NONE, True, related=related, notice=notice, reason="low_confidence")
 
     weights = _weights(retrieval.tokens, keyword) or {t: 1.0 for t in retrieval.tokens}
     quotes = pick_sentences(retrieval.normalized, top.passage, weights)
-    text = "".join(q if re.search(r"[。！？；!?;…]$", q) else q + "。" for q in quotes).rstrip("。") + "。[1]"
+    parts = [_sentences_text(quotes) + "[1]"]
     citations = [Citation(1, top.passage, top.score, tuple(quotes))]
+    # A second article that scores almost as well often holds the other half of the answer
+    # (or the right one): quote its best sentence too, under its own marker.
+    second = next((h for h in hits[1:] if not h.missing and not h.lacks and h.passage.doc_id != top.passage.doc_id), None)
+    if second is not None and top.score > 0 and second.score >= policy.second_ratio * top.score:
+        extra = pick_sentences(retrieval.normalized, second.passage, weights, max_sentences=1)
+        parts.append(_sentences_text(extra) + "[2]")
+        citations.append(Citation(2, second.passage, second.score, tuple(extra)))
+    text = "".join(parts)
     for h in hits[1:]:
-        if h.missing:
+        if h.missing or any(c.passage.chunk_id == h.passage.chunk_id for c in citations):
             continue
         citations.append(Citation(len(citations) + 1, h.passage, h.score))
     return Answer(question, text, False, tuple(citations), notice=notice)

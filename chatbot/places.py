@@ -83,10 +83,52 @@ def _automaton():
     return auto
 
 
-def find_places(text: str) -> list[Place]:
-    """Places named in a (normalised, Simplified) text: longest non-overlapping matches, in order."""
+@lru_cache(maxsize=1)
+def _pinyin_names() -> dict[str, tuple[str, frozenset]]:
+    """Romanised place names (hengshui → 衡水) for questions asked in English."""
+    from pypinyin import lazy_pinyin
+
+    out: dict[str, tuple[str, set]] = {}
+    for _, (form, codes) in _automaton().items():
+        if form[-1] in "省市区县旗盟州" and len(form) > 2:
+            continue  # the short form carries the name; "hengshuishi" is nobody's spelling
+        key = "".join(lazy_pinyin(form)).lower()
+        if len(key) >= 5 and key.isascii() and key.isalpha():
+            name, known = out.get(key, (form, set()))
+            out[key] = (name, known | set(codes))
+    return {k: (name, frozenset(codes)) for k, (name, codes) in out.items()}
+
+
+# A capitalised word that does not start a sentence: how English writes a place name. Requiring
+# it keeps ordinary words that happen to be pinyin ("guide" = 贵德) from counting as places.
+_PROPER_NOUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:'[a-z]+)?)\b")
+
+
+def find_places(text: str, original: str | None = None) -> list[Place]:
+    """Places named in a (normalised, Simplified) text: longest non-overlapping matches, in order.
+    With the original (un-lower-cased) question, romanised names in English (Hengshui) count too."""
     if not text:
         return []
+    latin = []
+    if original and re.search(r"[A-Z][a-z]{4}", original):
+        names = _pinyin_names()
+        for word in _PROPER_NOUN.findall(original.strip()):
+            hit = names.get(word.lower().replace("'", ""))
+            if hit:
+                latin.append(Place(hit[0], hit[1]))
+    return _unique(_find_chinese(text) + latin)
+
+
+def _unique(places: list[Place]) -> list[Place]:
+    seen, unique = set(), []
+    for p in places:
+        if p.name not in seen:
+            seen.add(p.name)
+            unique.append(p)
+    return unique
+
+
+def _find_chinese(text: str) -> list[Place]:
     matches = sorted(
         ((end - len(form) + 1, end, form, codes) for end, (form, codes) in _automaton().iter(text)),
         key=lambda m: (m[0], -(m[1] - m[0])),
@@ -97,12 +139,7 @@ def find_places(text: str) -> list[Place]:
         if start > last_end:
             out.append(Place(form, codes))
             last_end = end
-    seen, unique = set(), []
-    for p in out:
-        if p.name not in seen:
-            seen.add(p.name)
-            unique.append(p)
-    return unique
+    return out
 
 
 def leaf_places(places: list[Place]) -> list[Place]:

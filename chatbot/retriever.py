@@ -62,7 +62,7 @@ class Retriever:
         k = k or cfg.top_k
         norm = normalize(query)
         tokens = tuple(tokenize(norm, normalized=True))
-        qplaces = find_places(norm)
+        qplaces = find_places(norm, original=query)
         n = len(self.index.passages)
         if not norm or n == 0:
             return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), ())

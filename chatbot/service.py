@@ -5,31 +5,26 @@ from __future__ import annotations
 import logging
 import threading
 
-from .answer import Answer, compose
+from .answer import Answer, Policy, compose
 from .config import Config
 from .embedder import Embedder
 from .errors import ChatbotError
-from .index import SearchIndex, build_index, index_exists, load_index
+from .index import SearchIndex, build, exists, open_index
 from .retriever import Retriever
 from .textnorm import clean
 
 log = logging.getLogger(__name__)
 
-# Chosen by cross-validation on the development questions (see README, "Answer quality").
-DEFAULT_THRESHOLD = 0.125
-DEFAULT_DENSE_FLOOR = 0.15
 
 
 class QA:
     """`ask(question) -> Answer`. Model and index load on first use, once."""
 
     def __init__(self, config: Config | None = None, embedder: Embedder | None = None,
-                 threshold: float = DEFAULT_THRESHOLD, dense_floor: float = DEFAULT_DENSE_FLOOR,
-                 build_if_missing: bool = False):
+                 policy: Policy | None = None, build_if_missing: bool = False):
         self.config = config or Config()
         self.embedder = embedder or Embedder(self.config.model)
-        self.threshold = threshold
-        self.dense_floor = dense_floor
+        self.policy = policy or Policy()
         self.build_if_missing = build_if_missing
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
@@ -39,9 +34,9 @@ class QA:
         if self._retriever is None:
             with self._lock:
                 if self._retriever is None:
-                    if self.build_if_missing and not index_exists(self.config.embeddings_dir):
-                        build_index(self.config, self.embedder, progress=True)
-                    index = load_index(self.config.embeddings_dir, self.config.model)
+                    if self.build_if_missing and not exists(self.config):
+                        build(self.config, self.embedder, progress=True)
+                    index = open_index(self.config)
                     self._retriever = Retriever(index, self.embedder, self.config)
         return self._retriever
 
@@ -64,7 +59,7 @@ class QA:
     def ask(self, question: str) -> Answer:
         text, notice = self.prepare(question)
         retrieval = self.retriever.search(text, self.config.top_k)
-        return compose(retrieval, self.index.keyword, self.threshold, notice, self.dense_floor)
+        return compose(retrieval, self.index.keyword, self.policy, notice)
 
     def safe_ask(self, question: str) -> Answer:
         """Like `ask`, but any failure becomes an honest answer instead of a traceback."""

@@ -11,11 +11,12 @@ import random
 from dataclasses import replace
 
 from . import evaluation
-from .answer import compose, confidence
+from .answer import Policy, compose, confidence
 from .service import QA
 
 WEIGHTS = (0.4, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0)
 THRESHOLDS = tuple(round(0.025 * i, 3) for i in range(0, 21))
+RATIOS = (0.85, 0.9, 0.95, 1.01)  # 1.01 = never quote a second article
 FLOORS = tuple(round(0.05 * i, 2) for i in range(0, 10))
 
 
@@ -28,8 +29,7 @@ def objective(m: dict) -> float:
 
 
 def _best(grid, score) -> tuple:
-    """The best parameters; among ties, the median of each parameter in turn (weight, then
-    threshold, then floor), so the choice sits inside a plateau, away from edges where a
+    """The best parameters; among ties, the median of each parameter in turn, so the choice sits inside a plateau, away from edges where a
     small change of data flips it."""
     values = {p: score(p) for p in grid}
     top = max(values.values())
@@ -44,34 +44,40 @@ def _best(grid, score) -> tuple:
 def tune(base: QA, items: list[dict], folds: int = 5, seed: int = 0) -> dict:
     keyword = base.index.keyword
     cls = type(base.retriever)
-    per_weight: dict[float, list[tuple]] = {}
+    # Answers depend on (weight, second_ratio); refusal thresholds are applied afterwards, cheaply.
+    per_key: dict[tuple[float, float], list[tuple]] = {}
     for w in WEIGHTS:
         retriever = cls(base.index, base.embedder, replace(base.config, bm25_weight=w))
-        rows = []
+        retrievals = []
         for item in items:
             text, _ = base.prepare(item["query"])
-            retrieval = retriever.search(text, 10)
-            evidence = item.get("evidence") or []
-            rank = next((r for r, h in enumerate(retrieval.hits[:10], 1)
-                         if evidence and evaluation._contains_any(h.passage.title + "\n" + h.passage.text, evidence)), None)
-            top = replace(retrieval, hits=retrieval.hits[:base.config.top_k])
-            answer = compose(top, keyword, threshold=-1.0)       # refusals that need no threshold
-            value = confidence(top, top.hits[0], keyword).value if top.hits else 0.0
-            dense = top.hits[0].dense_score if top.hits else 0.0
-            hit = bool(evidence) and not answer.refused and evaluation._contains_any(answer.text, evidence)
-            rows.append((item, rank, answer, value, dense, hit))
-        per_weight[w] = rows
+            retrievals.append(retriever.search(text, 10))
+        for ratio in RATIOS:
+            policy = Policy(threshold=-1.0, dense_floor=-1.0, second_ratio=ratio)  # only threshold-free refusals
+            rows = []
+            for item, retrieval in zip(items, retrievals):
+                evidence = item.get("evidence") or []
+                rank = next((r for r, h in enumerate(retrieval.hits[:10], 1)
+                             if evidence and evaluation._contains_any(h.passage.title + "\n" + h.passage.text, evidence)), None)
+                top = replace(retrieval, hits=retrieval.hits[:base.config.top_k])
+                answer = compose(top, keyword, policy)
+                value = confidence(top, top.hits[0], keyword).value if top.hits else 0.0
+                dense = top.hits[0].dense_score if top.hits else 0.0
+                hit = bool(evidence) and not answer.refused and evaluation._contains_any(answer.text, evidence)
+                rows.append((item, rank, answer, value, dense, hit))
+            per_key[(w, ratio)] = rows
 
     def outcome(p, i) -> evaluation.Outcome:
-        w, t, floor = p
-        item, rank, answer, value, dense, hit = per_weight[w][i]
+        w, ratio, t, floor = p
+        item, rank, answer, value, dense, hit = per_key[(w, ratio)][i]
         refused = answer.refused or value < t or dense < floor
         return evaluation.Outcome(item, rank, refused, hit and not refused, answer.text, "", "")
 
     def metrics_for(idx, p):
         return evaluation.metrics([outcome(p, i) for i in idx])
 
-    grid = [(w, t, f) for w in WEIGHTS for t in THRESHOLDS for f in FLOORS]
+    names = ("bm25_weight", "second_ratio", "threshold", "dense_floor")
+    grid = [(w, r, t, f) for w in WEIGHTS for r in RATIOS for t in THRESHOLDS for f in FLOORS]
     order = list(range(len(items)))
     random.Random(seed).shuffle(order)
     parts = [order[f::folds] for f in range(folds)]
@@ -83,16 +89,16 @@ def tune(base: QA, items: list[dict], folds: int = 5, seed: int = 0) -> dict:
         held_out.extend(outcome(best, i) for i in parts[f])
     full = {p: metrics_for(order, p) for p in grid}
     best_all = _best(grid, lambda p: objective(full[p]))
-    w0, t0, f0 = best_all
-    curve = [{"threshold": t, "refusal_recall": full[(w0, t, f0)]["refusal_recall"],
-              "false_refusal": full[(w0, t, f0)]["false_refusal"]} for t in THRESHOLDS]
-    floor_curve = [{"dense_floor": f, "refusal_recall": full[(w0, t0, f)]["refusal_recall"],
-                    "false_refusal": full[(w0, t0, f)]["false_refusal"]} for f in FLOORS]
+    w0, r0, t0, f0 = best_all
+    curve = [{"threshold": t, "refusal_recall": full[(w0, r0, t, f0)]["refusal_recall"],
+              "false_refusal": full[(w0, r0, t, f0)]["false_refusal"]} for t in THRESHOLDS]
+    floor_curve = [{"dense_floor": f, "refusal_recall": full[(w0, r0, t0, f)]["refusal_recall"],
+                    "false_refusal": full[(w0, r0, t0, f)]["false_refusal"]} for f in FLOORS]
     return {
         "folds": folds,
-        "chosen_per_fold": [dict(zip(("bm25_weight", "threshold", "dense_floor"), p)) for p in chosen],
+        "chosen_per_fold": [dict(zip(names, p)) for p in chosen],
         "cross_validated": evaluation.metrics(held_out),
-        "chosen_on_all": dict(zip(("bm25_weight", "threshold", "dense_floor"), best_all)),
+        "chosen_on_all": dict(zip(names, best_all)),
         "all_with_chosen": full[best_all],
         "refusal_curve": curve,
         "dense_floor_curve": floor_curve,
