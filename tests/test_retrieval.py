@@ -101,3 +101,20 @@ def test_dev_set_retrieval_beats_plain_dense_baseline(real_qa):
     m = evaluation.report(evaluation.run(real_qa, evaluation.load_questions(SHARED_EVAL)))
     assert m["recall@1"] >= 0.85 and m["recall@5"] >= 0.95 and m["mrr"] >= 0.88
     assert m["answer_hit"] >= 0.8 and m["false_refusal"] <= 0.05 and m["refusal_recall"] >= 0.66
+
+
+def test_english_question_about_an_uncovered_place_is_refused(real_qa):
+    a = real_qa.ask("What is the medical insurance phone number in Wuhan?")
+    assert a.refused and a.reason == "place" and "武汉" in a.text
+
+
+def test_english_question_naming_a_place_gets_a_passage_about_it(real_qa):
+    r = real_qa.retrieve("How much do students pay for Chengdu resident medical insurance?", k=3)
+    assert "成都" in r.hits[0].passage.title + r.hits[0].passage.text
+
+
+def test_a_close_second_article_is_quoted_under_its_own_marker(real_qa):
+    a = real_qa.ask("廊坊市本级医保管理中心有哪几个电话可以咨询政策")
+    assert "[1]" in a.text
+    if "[2]" in a.text:
+        assert a.citations[1].quotes and a.citations[1].quotes[0] in a.text
