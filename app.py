@@ -1,5 +1,5 @@
 """Web chat entry point: `python app.py [--host H] [--port N] [--share] [--auth user:pw]
-[--documents DIR] [--embeddings DIR] [--model NAME]`."""
+[--documents DIR] [--embeddings DIR] [--model NAME] [--feedback DIR]`."""
 
 import sys
 

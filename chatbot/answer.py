@@ -97,8 +97,12 @@ _SUPPORT_RATIO = 0.3
 _QUESTION_END = re.compile(r"(\?|吗|呢|么)\s*$")
 
 
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
 def _bigrams(text: str) -> set[str]:
-    return {text[i:i + 2] for i in range(len(text) - 1) if re.match(r"[\u4e00-\u9fff]{2}", text[i:i + 2])}
+    """Every pair of adjacent CJK characters in a text."""
+    return {run[i:i + 2] for run in _HAN_RUN.findall(text) for i in range(len(run) - 1)}
 
 
 def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str, float]) -> list[float]:

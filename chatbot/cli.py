@@ -79,17 +79,18 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=7860)
     s.add_argument("--share", action="store_true")
     s.add_argument("--auth", metavar="USER:PASSWORD")
+    s.add_argument("--feedback", metavar="DIR", help="folder for the 👍/👎 log feedback.jsonl (env CHATBOT_FEEDBACK)")
     return ap
 
 
 def cmd_build(args) -> int:
-    from .index import build_index, index_exists
+    from .index import build, exists
 
     cfg = config_from(args)
-    if args.if_missing and index_exists(cfg.embeddings_dir):
+    if args.if_missing and exists(cfg):
         print(f"index present in {cfg.embeddings_dir}; nothing to do")
         return 0
-    report = build_index(cfg, progress=not args.quiet)
+    report = build(cfg, progress=not args.quiet)
     print(report.summary())
     return 0
 
@@ -157,7 +158,8 @@ def cmd_tune(args) -> int:
 def cmd_serve(args) -> int:
     from .webapp import serve
 
-    return serve(config_from(args), host=args.host, port=args.port, share=args.share, auth=args.auth)
+    config = config_from(args).with_overrides(feedback_dir=args.feedback)
+    return serve(config, host=args.host, port=args.port, share=args.share, auth=args.auth)
 
 
 def cmd_bench(args) -> int:

@@ -28,6 +28,20 @@ class DenseIndex:
     def dimension(self) -> int:
         return int(self.index.d)
 
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the index: stored vectors, their ids and the coarse centroids."""
+        index = self.index
+        try:
+            ivf = faiss.extract_index_ivf(index)
+        except RuntimeError:
+            ivf = None
+        if ivf is None:
+            return int(index.ntotal) * int(getattr(index, "code_size", 4 * index.d))
+        lists = ivf.invlists
+        stored = sum(int(lists.list_size(i)) for i in range(ivf.nlist))
+        return stored * (int(ivf.code_size) + 8) + int(ivf.nlist) * int(ivf.d) * 4
+
     @classmethod
     def build(cls, vectors: np.ndarray, kind: str = "auto", nprobe: int | None = None, seed: int = 0) -> "DenseIndex":
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)

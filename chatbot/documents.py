@@ -60,34 +60,92 @@ class Skipped:
     reason: str
 
 
+_BOMS = (  # UTF-32 first: its little-endian BOM begins with UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_DETECT_BYTES = 4 * 1024 * 1024   # how much of a non-UTF-8 file the encoding detector looks at
+_SHORT_NON_ASCII = 200            # below this many non-ASCII bytes, detectors guess poorly
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+
+
 def decode_bytes(raw: bytes) -> tuple[str, str]:
     """Decode file bytes; return (text, encoding). Raises DocumentError with the reason."""
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise DocumentError("empty file")
-    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, enc in _BOMS:
         if raw.startswith(bom):
             try:
-                return raw.decode(enc), enc
+                return _checked(raw.decode(enc)), enc
             except UnicodeDecodeError as exc:
                 raise DocumentError(f"invalid {enc} ({exc.reason})") from exc
     try:
         text, enc = raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        best = from_bytes(raw[: 4 * 1024 * 1024]).best()
-        if best is None or best.encoding is None:
-            raise DocumentError("binary or undecodable content (no text encoding fits)") from None
-        enc = best.encoding
+    except UnicodeDecodeError as exc:
+        enc = _detect(raw)
+        if enc is None:
+            raise DocumentError(f"binary or undecodable content (not UTF-8: invalid byte at offset {exc.start}; "
+                                f"no other text encoding fits)") from None
         try:
             text = raw.decode(enc)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise DocumentError(f"undecodable as {enc}: {exc}") from exc
+        except (UnicodeDecodeError, LookupError) as exc2:
+            raise DocumentError(f"undecodable as {enc}: {exc2}") from exc2
+    return _checked(text), enc
+
+
+def _checked(text: str) -> str:
+    """The decoded text, unless it is binary or blank."""
     sample = text[:20000]
     controls = sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t")
     if "\x00" in sample or controls > max(3, len(sample) // 100):
         raise DocumentError("binary content (control bytes in the text)")
     if not text.strip():
         raise DocumentError("no text content")
-    return text, enc
+    return text
+
+
+def _detect(raw: bytes) -> str | None:
+    """The encoding of a file that is not UTF-8, or None when no text encoding fits."""
+    sample = raw[:_DETECT_BYTES]
+    if len(raw) > _DETECT_BYTES:
+        # End the sample at a line break: a multi-byte character cut in half makes every
+        # encoding look wrong (0x0A never occurs inside a GB18030 character; for UTF-16 keep the
+        # length even).
+        cut = sample.rfind(b"\n")
+        if cut > 0:
+            end = cut + 1 + ((cut + 1) % 2 if b"\x00" in sample else 0)
+            sample = sample[:end]
+    non_ascii = len(sample) - len(sample.translate(None, _HIGH_BYTES))
+    if non_ascii < _SHORT_NON_ASCII and _looks_like_gb(sample):
+        return "gb18030"
+    best = from_bytes(sample).best()
+    return best.encoding if best is not None and best.encoding else None
+
+
+def _looks_like_gb(sample: bytes) -> bool:
+    """True when short text decodes as GB18030 into Chinese characters that are (almost) all common ones.
+
+    Statistical detectors guess wrong on a few dozen characters (Korean, Big5, UTF-16); this is a
+    Chinese document collection, so short text that is plausible GBK is taken as GBK. Big5 text
+    read this way yields mostly rare characters outside GB2312 and is left to the detector.
+    """
+    try:
+        text = sample.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in text):
+        return False
+    hanzi = [ch for ch in text if "\u4e00" <= ch <= "\u9fff"]
+    if not hanzi:
+        return False
+    common = 0
+    for ch in hanzi:
+        try:
+            ch.encode("gb2312")
+            common += 1
+        except UnicodeEncodeError:
+            pass
+    return common >= 0.9 * len(hanzi)
 
 
 def _is_boilerplate(line: str) -> bool:
@@ -153,11 +211,13 @@ def read_file(path: Path, source: str) -> SourceFile:
         raw = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"cannot read: {exc.strerror or exc}") from exc
+    digest = hashlib.sha256(raw).hexdigest()
     text, enc = decode_bytes(raw)
+    del raw  # a large file should not be held twice (bytes and text) while it is parsed
     docs = parse_text(text, source)
     if not docs:
         raise DocumentError("no text content")
-    return SourceFile(source, hashlib.sha256(raw).hexdigest(), enc, tuple(docs))
+    return SourceFile(source, digest, enc, tuple(docs))
 
 
 def list_files(documents_dir: Path) -> list[tuple[Path, str]]:

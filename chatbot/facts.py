@@ -14,14 +14,31 @@ from dataclasses import dataclass
 class FactKind:
     name: str
     asked: re.Pattern      # matched against the normalised question
-    stated: re.Pattern     # matched against a normalised sentence or passage
+    stated: re.Pattern     # .search()ed in a normalised sentence or passage
     required: bool         # a passage without such a fact cannot answer the question
+
+
+_NOT_AFTER_NUMBER = r"(?![\d.%元年月日天个万岁倍种])"
+_STRONG_PHONE = re.compile(
+    r"(?<![\d.])(0\d{2,3}-\d{7,8}|0\d{9,11}|[48]00-?\d{3}-?\d{4}|1[3-9]\d{9}|12\d{3})" + _NOT_AFTER_NUMBER
+)
+# A bare 7–8 digit number is a phone number only where the text just said so (电话2227130、2227105);
+# otherwise it is as likely a registration code (粤械注准2024221).
+_LOCAL_PHONE = re.compile(r"(电话|热线|拨打|号码|致电|咨询|联系)[^。;\n]{0,12}?(?<![\d.])\d{7,8}" + _NOT_AFTER_NUMBER)
+
+
+class _PhonePattern:
+    """Phone numbers: area code + number, 400/800 lines, mobiles, 12xxx service lines, and
+    announced local numbers; never an amount (10000元), a year or a long code."""
+
+    def search(self, text: str):
+        return _STRONG_PHONE.search(text) or _LOCAL_PHONE.search(text)
 
 
 PHONE = FactKind(
     "phone",
     re.compile(r"电话|号码|热线|联系方式|打哪|hotline|phone|telephone|call\b|contact number"),
-    re.compile(r"\d{3,4}-\d{6,8}|\d{7,}|(?<!\d)\d{5}(?!\d)|\d{7}、"),
+    _PhonePattern(),
     True,
 )
 AMOUNT = FactKind(

@@ -18,6 +18,7 @@ import shutil
 import sys
 import time
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,7 +32,7 @@ from .config import Config
 from .dense import DenseIndex
 from .documents import Skipped, load_folder
 from .embedder import Embedder
-from .errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError, NoDocumentsError
+from .errors import ChatbotError, IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError, NoDocumentsError
 from .keyword import KeywordIndex
 
 FORMAT_VERSION = 2
@@ -113,14 +114,65 @@ def check_manifest(manifest: dict, model: str | None) -> None:
         )
 
 
+def _file_sum(path: Path) -> dict:
+    """Size and CRC-32 of a file, read in 1 MB pieces (CRC-32: fast enough to check at every load)."""
+    crc, size = 0, 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+    return {"bytes": size, "crc32": f"{crc:08x}"}
+
+
+def _checksums(folder: Path) -> dict:
+    """{relative path: size and CRC-32} of every index file but the manifest."""
+    return {path.relative_to(folder).as_posix(): _file_sum(path)
+            for path in sorted(folder.rglob("*")) if path.is_file() and path.name != "manifest.json"}
+
+
+def verify_files(folder: Path, manifest: dict, names: tuple[str, ...] | None = None) -> None:
+    """Check index files against the sizes and CRC-32s in the manifest (all but vectors.npy, which
+    only a rebuild reads, unless `names` are given); IndexCorruptError naming the first damaged file.
+    Manifests written before checksums were recorded are accepted as they are."""
+    sums = manifest.get("checksums")
+    if sums is None:
+        return
+    if not isinstance(sums, dict):
+        raise IndexCorruptError(f"index manifest at {folder} is malformed (checksums); {FIX}")
+    for rel, want in sums.items():
+        if names is None and rel == "vectors.npy" or names is not None and rel not in names:
+            continue
+        path = folder / rel
+        if not path.is_file():
+            raise IndexCorruptError(f"index file {rel} is missing from {folder}; {FIX}")
+        got = _file_sum(path)
+        if not isinstance(want, dict) or got["bytes"] != want.get("bytes"):
+            raise IndexCorruptError(f"index file {rel} in {folder} is damaged (size {got['bytes']} bytes, "
+                                    f"expected {want.get('bytes') if isinstance(want, dict) else '?'}); {FIX}")
+        if got["crc32"] != want.get("crc32"):
+            raise IndexCorruptError(f"index file {rel} in {folder} is damaged (checksum differs); {FIX}")
+
+
 def load_index(embeddings_dir: Path, model: str | None = None) -> SearchIndex:
-    """Load the current index, checking its manifest; raises a named one-line error if unusable."""
+    """Load the current index, checking its manifest and file checksums; raises a named one-line
+    error if unusable. A build that swaps in a new index during the load is retried, not reported."""
     embeddings_dir = Path(embeddings_dir)
-    folder = current_folder(embeddings_dir)
-    if folder is None or not folder.exists():
-        raise IndexMissingError(f"no index in {embeddings_dir}; {FIX}")
+    for attempt in range(3):
+        folder = current_folder(embeddings_dir)
+        try:
+            if folder is None or not folder.exists():
+                raise IndexMissingError(f"no index in {embeddings_dir}; {FIX}")
+            return _load_folder(folder, model)
+        except (IndexMissingError, IndexCorruptError):
+            if attempt == 2 or current_folder(embeddings_dir) == folder:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _load_folder(folder: Path, model: str | None) -> SearchIndex:
     manifest = read_manifest(folder)
     check_manifest(manifest, model)
+    verify_files(folder, manifest)
     try:
         with open(folder / "passages.jsonl", encoding="utf-8") as fh:
             passages = [Passage.from_dict(json.loads(line)) for line in fh if line.strip()]
@@ -148,6 +200,7 @@ def _previous_for_reuse(embeddings_dir: Path, config: Config) -> tuple[dict, lis
         check_manifest(manifest, config.model)
         if manifest.get("chunking") != _chunking(config):
             return None
+        verify_files(folder, manifest, ("passages.jsonl", "vectors.npy"))
         with open(folder / "passages.jsonl", encoding="utf-8") as fh:
             passages = [Passage.from_dict(json.loads(line)) for line in fh if line.strip()]
         vectors = np.load(folder / "vectors.npy", mmap_mode="r")
@@ -156,6 +209,18 @@ def _previous_for_reuse(embeddings_dir: Path, config: Config) -> tuple[dict, lis
         return manifest, passages, vectors
     except Exception:
         return None  # an unusable previous index just means embedding everything again
+
+
+def _previous_keyword(embeddings_dir: Path) -> KeywordIndex | None:
+    """The current index's keyword index, if its saved tokens can be reused."""
+    try:
+        folder = current_folder(embeddings_dir)
+        sums = read_manifest(folder).get("checksums") or {}
+        verify_files(folder, {"checksums": sums}, tuple(k for k in sums if k.startswith("bm25/")))
+        keyword = KeywordIndex.load(folder / "bm25")
+        return keyword if keyword.reusable else None
+    except Exception:
+        return None  # tokenising everything again is always correct
 
 
 def _chunking(config: Config) -> dict:
@@ -167,6 +232,10 @@ def _fsync_tree(folder: Path) -> None:
         if path.is_file():
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -223,16 +292,19 @@ def _build_locked(config, embedder, progress, on_progress) -> BuildReport:
     passages: list[Passage] = []
     blocks: list[np.ndarray | None] = []   # per file: reused vectors, or None to embed
     reports: list[FileReport] = []
+    prev_rows: list[int | None] = []       # per passage: its row in the previous index, if reused
     for sf in files:
         old = prev_files.get(sf.source)
         if previous and old and old.get("sha256") == sf.sha256:
             start, end = old["rows"]
             passages.extend(previous[1][start:end])
+            prev_rows.extend(range(start, end))
             blocks.append(np.asarray(previous[2][start:end], dtype=np.float32))
             reports.append(FileReport(sf.source, len(sf.documents), end - start, True))
         else:
             chunks = chunk_documents(sf.documents, config.chunk_chars, config.chunk_overlap)
             passages.extend(chunks)
+            prev_rows.extend([None] * len(chunks))
             blocks.append(None)
             reports.append(FileReport(sf.source, len(sf.documents), len(chunks), False))
 
@@ -254,7 +326,11 @@ def _build_locked(config, embedder, progress, on_progress) -> BuildReport:
 
     note(0.9, "indexing")
     dense = DenseIndex.build(vectors)
-    keyword = KeywordIndex.build([p.embed_text_normalized for p in passages])
+    # Unchanged files' passages keep their saved keyword tokens: only changed files go through jieba.
+    prev_keyword = _previous_keyword(embeddings_dir) if previous else None
+    keyword = KeywordIndex.build_reusing(
+        [r if r is not None and prev_keyword is not None else p.embed_text_normalized for p, r in zip(passages, prev_rows)],
+        prev_keyword)
     manifest = {
         "format_version": FORMAT_VERSION,
         "model": config.model,
@@ -276,6 +352,7 @@ def _build_locked(config, embedder, progress, on_progress) -> BuildReport:
     np.save(tmp / "vectors.npy", vectors)
     dense.save(tmp / "dense.faiss")
     keyword.save(tmp / "bm25")
+    manifest["checksums"] = _checksums(tmp)
     (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     _fsync_tree(tmp)
     final = embeddings_dir / f"v-{tag}"
@@ -283,6 +360,7 @@ def _build_locked(config, embedder, progress, on_progress) -> BuildReport:
     link_tmp = embeddings_dir / f".current-{tag}"
     os.symlink(final.name, link_tmp)
     os.replace(link_tmp, embeddings_dir / "current")  # the atomic switch
+    _fsync_dir(embeddings_dir)
     _clean_old(embeddings_dir, final.resolve())
     note(1.0, "done")
     return BuildReport(final, reports, skipped, len(passages), len(to_embed), time.perf_counter() - started)
@@ -309,3 +387,40 @@ def _embed(embedder: Embedder, texts: list[str], progress: bool, note) -> np.nda
             bar.update(len(texts[i:i + batch]))
             note(0.1 + 0.8 * min(1.0, (i + batch) / len(texts)), f"embedded {min(i + batch, len(texts))}/{len(texts)}")
     return np.concatenate(parts)
+
+
+# ---- backend dispatch: FAISS files (default) or Milvus, chosen by config.store -------------
+
+def _store(config: Config) -> str:
+    store = (config.store or "faiss").strip().lower()
+    if store not in ("faiss", "milvus"):
+        raise ChatbotError(f"unknown index store {config.store!r}; use --store faiss or --store milvus")
+    return store
+
+
+def build(config: Config, embedder: Embedder | None = None, progress: bool = False,
+          on_progress: Callable[[float, str], None] | None = None) -> BuildReport:
+    """Build the index on the configured backend."""
+    if _store(config) == "milvus":
+        from .milvus_store import build_milvus
+
+        return build_milvus(config, embedder, progress, on_progress)
+    return build_index(config, embedder, progress, on_progress)
+
+
+def open_index(config: Config) -> SearchIndex:
+    """Load the index from the configured backend (named one-line errors when unusable)."""
+    if _store(config) == "milvus":
+        from .milvus_store import load_milvus
+
+        return load_milvus(config)
+    return load_index(config.embeddings_dir, config.model)
+
+
+def exists(config: Config) -> bool:
+    """True when the configured backend holds an index (for `build --if-missing` and first runs)."""
+    if _store(config) == "milvus":
+        from .milvus_store import index_exists_milvus
+
+        return index_exists_milvus(config)
+    return index_exists(config.embeddings_dir)

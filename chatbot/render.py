@@ -1,10 +1,20 @@
-"""Turning an Answer into text for the terminal and into safe Markdown/HTML for the web chat."""
+"""Turning an Answer into text for the terminal and into safe HTML for the web chat.
+
+The web chat renders a message as Markdown with HTML allowed, so every piece of text that comes
+from a document or a question is HTML-escaped here, line breaks become <br>, and the message is a
+single <div> without blank lines (Markdown is never applied inside it). Markup in a document or a
+question is therefore shown as text and can never run.
+"""
 
 from __future__ import annotations
 
 import html
+import re
 
 from .answer import Answer, Citation
+
+ERROR_TITLE = "出错了"
+REFUSED_TITLE = "没有找到答案"
 
 
 def _meta(c: Citation) -> str:
@@ -26,35 +36,61 @@ def answer_as_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
+def escape(text: str | None) -> str:
+    """Text as inert HTML: escaped (quotes too), line breaks as <br>, no blank lines left."""
+    out = html.escape(text or "", quote=True)
+    return re.sub(r"\r\n?|\n", "<br>", out)
+
+
 def _highlight(text: str, quotes) -> str:
-    """HTML-escaped passage text with the quoted sentences marked."""
-    out = html.escape(text)
+    """The escaped passage text with the quoted sentences marked."""
+    out = html.escape(text or "", quote=True)
     for q in quotes:
-        eq = html.escape(q)
+        eq = html.escape(q, quote=True)
         if eq and eq in out:
             out = out.replace(eq, f"<mark>{eq}</mark>", 1)
-    return out
+    return re.sub(r"\r\n?|\n", "<br>", out)
 
 
-def _source_block(c: Citation, label: str) -> str:
-    return (f"<details class='source'><summary>{label} {html.escape(_meta(c))}</summary>"
-            f"<div class='passage'>{_highlight(c.passage.text, c.quotes)}</div></details>")
+def _markers(escaped_text: str, numbers: set[int]) -> str:
+    """Style the [n] markers that refer to a listed source (in already-escaped text)."""
+    return re.sub(r"\[(\d+)\]", lambda m: f"<span class='cite'>[{m.group(1)}]</span>"
+                  if int(m.group(1)) in numbers else m.group(0), escaped_text)
+
+
+def _source_block(c: Citation, label: str, is_open: bool = False) -> str:
+    p = c.passage
+    meta = " · ".join(escape(x) for x in (p.source, p.date) if x)
+    return (f"<details class='source'{' open' if is_open else ''}>"
+            f"<summary><span class='cite'>{escape(label)}</span> <span class='title'>{escape(p.title or p.source)}</span>"
+            f"<span class='meta'>{meta}</span></summary>"
+            f"<div class='passage'>{_highlight(p.text, c.quotes)}</div></details>")
 
 
 def answer_as_html(answer: Answer) -> str:
-    """The chat message: escaped answer text, then the sources, each expandable in place.
-
-    Everything from documents or the question is escaped, so no markup in them can run.
-    """
+    """The chat message: the answer with its [n] markers, then the sources, each expandable in place
+    (the first cited source open, its quoted sentences highlighted). A refusal and an error each get
+    their own visible state. Everything from documents or the question is escaped."""
+    if answer.reason == "error":
+        return (f"<div class='reply error' role='alert'><p class='state'>{ERROR_TITLE}</p>"
+                f"<p class='answer'>{escape(answer.text)}</p></div>")
     parts = []
     if answer.notice:
-        parts.append(f"<p class='notice'>⚠️ {html.escape(answer.notice)}</p>")
-    cls = "answer refused" if answer.refused else "answer"
-    parts.append(f"<p class='{cls}'>{html.escape(answer.text)}</p>")
+        parts.append(f"<p class='notice'>注意：{escape(answer.notice)}</p>")
+    if answer.refused:
+        parts.append(f"<p class='state'>{REFUSED_TITLE}</p>")
+    numbers = {c.n for c in answer.citations}
+    parts.append(f"<p class='answer'>{_markers(escape(answer.text), numbers)}</p>")
     if answer.citations:
-        parts.append("<p class='sources-title'><b>来源</b></p>")
-        parts.extend(_source_block(c, f"[{c.n}]") for c in answer.citations)
+        parts.append("<p class='sources-title'>来源（点击展开原文）</p>")
+        parts.extend(_source_block(c, f"[{c.n}]", is_open=(i == 0)) for i, c in enumerate(answer.citations))
     if answer.related:
-        parts.append("<p class='sources-title'><b>相关资料（仅供参考，不是答案）</b></p>")
+        parts.append("<p class='sources-title'>相关资料（仅供参考，不是答案）</p>")
         parts.extend(_source_block(c, "·") for c in answer.related)
-    return "\n".join(parts)
+    cls = "reply refused" if answer.refused else "reply"
+    return f"<div class='{cls}'>{''.join(parts)}</div>"
+
+
+def question_as_html(question: str) -> str:
+    """A user's message, shown exactly as typed."""
+    return f"<div class='question'>{escape(question)}</div>"

@@ -70,7 +70,7 @@ class Retriever:
 
         ids, scores = self.index.dense.search(self.embed_query(norm), depth)
         dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
-        kid, kscore = self.index.keyword.search(keyword_tokens(norm, normalized=True), depth)
+        kid, kscore = self.index.keyword.search(keyword_tokens(norm, normalized=True, words=tokens), depth)
         keyword = [(int(i), float(s)) for i, s in zip(kid, kscore)]
 
         # Keyword matching means little for an English question against a Chinese corpus.

@@ -76,16 +76,18 @@ def tokenize(text: str, normalized: bool = False) -> list[str]:
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
 
 
-def keyword_tokens(text: str, normalized: bool = False) -> list[str]:
+def keyword_tokens(text: str, normalized: bool = False, words: list[str] | tuple[str, ...] | None = None) -> list[str]:
     """Tokens for BM25: jieba words plus overlapping CJK character bigrams.
 
     Bigrams let a question meet a passage when jieba segments the two differently
-    (低保边缘户 / 低边人员); the words keep exact-term matches sharp.
+    (低保边缘户 / 低边人员); the words keep exact-term matches sharp. `words`: the text's
+    `tokenize` result, when the caller already has it (saves a second jieba pass per query).
     """
     if not normalized:
         text = normalize(text)
     bigrams = [run[i:i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)]
-    return tokenize(text, normalized=True) + ["§" + b for b in bigrams]
+    words = tokenize(text, normalized=True) if words is None else list(words)
+    return words + ["§" + b for b in bigrams]
 
 
 def has_content(text: str) -> bool:

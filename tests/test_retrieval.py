@@ -120,3 +120,9 @@ def test_a_close_second_article_is_quoted_under_its_own_marker(real_qa):
     assert second.n == 2 and second.quotes and second.quotes[0] in a.text
     assert second.passage.doc_id != a.citations[0].passage.doc_id
     assert "2227711" in a.text  # the fact only the second article states
+
+
+@pytest.mark.parametrize("query", ["上海市医保电话是多少", "成都医保局电话是多少"])
+def test_phone_question_without_a_phone_number_in_the_corpus_is_refused(real_qa, query):
+    a = real_qa.ask(query)
+    assert a.refused, a.text

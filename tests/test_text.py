@@ -88,3 +88,13 @@ def test_other_schemes_need_the_passage_to_speak_of_them():
     assert facts.other_schemes("养老保险交满15年能领多少", "医保缴费年限") == ["养老保险"]
     assert facts.other_schemes("养老保险交满15年能领多少", "养老保险与医保的区别") == []
     assert facts.other_schemes("医保卡丢了", "任何内容") == []
+
+
+@pytest.mark.parametrize("text,is_phone", [
+    ("电话是0318-12333", True), ("电话2227130/2227105", True), ("拨打12333咨询", True),
+    ("拨打2227130、2227105或2227711", True), ("400-123-4567", True), ("13812345678", True),
+    ("5000元至10000元部分", False), ("机构编码:31000010000011", False), ("2025年2月28日", False),
+    ("注册证编号:粤械注准2024221 ****", False), ("报销比例为85%", False),
+])
+def test_phone_pattern(text, is_phone):
+    assert bool(facts.states(facts.PHONE, normalize(text))) is is_phone
