@@ -118,8 +118,12 @@ def _detect(raw: bytes) -> str | None:
     non_ascii = len(sample) - len(sample.translate(None, _HIGH_BYTES))
     if non_ascii < _SHORT_NON_ASCII and _looks_like_gb(sample):
         return "gb18030"
-    best = from_bytes(sample).best()
-    return best.encoding if best is not None and best.encoding else None
+    # A sample without line breaks may still end inside a character: try it shortened by a byte or three.
+    for trim in range(4 if len(raw) > len(sample) else 1):
+        best = from_bytes(sample[:len(sample) - trim]).best()
+        if best is not None and best.encoding:
+            return best.encoding
+    return None
 
 
 def _looks_like_gb(sample: bytes) -> bool:
