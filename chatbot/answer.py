@@ -186,9 +186,10 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
     quotes = pick_sentences(retrieval.normalized, top.passage, weights)
     parts = [_sentences_text(quotes) + "[1]"]
     citations = [Citation(1, top.passage, top.score, tuple(quotes))]
-    # A second article that scores almost as well often holds the other half of the answer
-    # (or the right one): quote its best sentence too, under its own marker.
-    second = next((h for h in hits[1:] if not h.missing and not h.lacks and h.passage.doc_id != top.passage.doc_id), None)
+    # A second article that scores almost as well, and that both retrievers found, often holds the
+    # other half of the answer (or the right one): quote its best sentence too, under its own marker.
+    second = next((h for h in hits[1:] if not h.missing and not h.lacks and h.passage.doc_id != top.passage.doc_id
+                   and h.dense_rank is not None and h.keyword_rank is not None), None)  # both retrievers found it
     if second is not None and top.score > 0 and second.score >= policy.second_ratio * top.score:
         extra = pick_sentences(retrieval.normalized, second.passage, weights, max_sentences=1)
         parts.append(_sentences_text(extra) + "[2]")

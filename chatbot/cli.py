@@ -51,7 +51,7 @@ def parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("ask", help="answer one question")
     _common(a)
-    a.add_argument("question")
+    a.add_argument("question", help="the question; '-' reads it from standard input (for very long text)")
     a.add_argument("--json", action="store_true", help="print the answer as JSON")
 
     e = sub.add_parser("eval", help="retrieval and answer metrics on a JSONL question set")
@@ -99,7 +99,8 @@ def cmd_ask(args) -> int:
     from .service import QA
 
     qa = QA(config_from(args))
-    answer = qa.ask(args.question)
+    question = sys.stdin.read() if args.question == "-" else args.question
+    answer = qa.ask(question)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -185,11 +186,26 @@ def main(argv: list[str] | None = None) -> int:
     except ChatbotError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except FileNotFoundError as exc:
-        print(f"error: {exc.strerror}: {exc.filename}", file=sys.stderr)
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):  # `chatbot ask … | head`: the reader left, nothing to report
+            _silence_stdout()
+            return 0
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - one line for the user; details only on request
+        if os.environ.get("CHATBOT_DEBUG"):
+            raise
+        print(f"error: unexpected {exc.__class__.__name__}: {exc} (set CHATBOT_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot raise again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ class Config:
     top_k: int = 5                # passages shown as sources
     fusion: str = "score"         # "score" (cosine + weighted normalised BM25) or "rrf"
     rrf_k: float = 60.0
-    bm25_weight: float = 1.5
+    bm25_weight: float = 2.0
     max_query_chars: int = 500    # longer questions are cut, with a notice
 
     def with_overrides(self, **kwargs) -> "Config":

@@ -35,7 +35,7 @@ from .embedder import Embedder
 from .errors import ChatbotError, IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError, NoDocumentsError
 from .keyword import KeywordIndex
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 FIX = "run `chatbot build` to rebuild it"
 
 

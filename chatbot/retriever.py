@@ -9,7 +9,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .chunking import Passage
+from .chunking import Passage, split_sentences
 from .config import Config
 from .embedder import Embedder
 from .index import SearchIndex
@@ -57,6 +57,29 @@ class Retriever:
     def embed_query(self, normalized_query: str) -> np.ndarray:
         return self.embedder.encode([normalized_query])
 
+    def _states_for_place(self, kind, passage: Passage, qplaces: list[Place]) -> bool:
+        """Does the passage state this kind of fact — for the place the user named, if any?
+
+        A phone number counts for 上海 only if the title is about 上海 or the sentence giving the
+        number names it: a passage listing 上海 among examples and ending with a national hotline
+        does not give Shanghai's number.
+        """
+        if not facts.states(kind, passage.text):
+            return False
+        if not qplaces or not missing_places(qplaces, find_places(normalize(passage.title))):
+            return True
+        return any(facts.states(kind, s) and not missing_places(qplaces, find_places(s))
+                   for s in (normalize(x) for x in split_sentences(passage.text)))
+
+    def _exact_dense(self, qv: np.ndarray, dense, keyword) -> dict[int, float]:
+        seen = {i for i, _ in dense}
+        only_keyword = [i for i, _ in keyword if i not in seen]
+        similarity = getattr(self.index.dense, "similarity", None)
+        if not only_keyword or similarity is None:
+            return {}
+        sims = similarity(qv[0], only_keyword)
+        return {} if sims is None else {i: float(s) for i, s in zip(only_keyword, sims)}
+
     def search(self, query: str, k: int | None = None) -> Retrieval:
         cfg = self.config
         k = k or cfg.top_k
@@ -68,21 +91,22 @@ class Retriever:
             return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), ())
         depth = min(n, cfg.candidates)
 
-        ids, scores = self.index.dense.search(self.embed_query(norm), depth)
+        qv = self.embed_query(norm)
+        ids, scores = self.index.dense.search(qv, depth)
         dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
         kid, kscore = self.index.keyword.search(keyword_tokens(norm, normalized=True, words=tokens), depth)
         keyword = [(int(i), float(s)) for i, s in zip(kid, kscore)]
 
         # Keyword matching means little for an English question against a Chinese corpus.
         w_kw = cfg.bm25_weight * cjk_share(norm)
-        fused = fuse(dense, keyword, w_kw, cfg.fusion, cfg.rrf_k)
+        fused = fuse(dense, keyword, w_kw, cfg.fusion, cfg.rrf_k, self._exact_dense(qv, dense, keyword))
 
         needs = facts.required(norm)
         hits = []
         for i, (score, ds, ks, dr, kr) in fused.items():
             passage = self.index.passages[i]
             miss = missing_places(qplaces, self._passage_places.get(i)) if qplaces else []
-            lacks = tuple(k.name for k in needs if not facts.states(k, passage.text))
+            lacks = tuple(k.name for k in needs if not self._states_for_place(k, passage, qplaces))
             hits.append(Hit(passage, score, ds, ks, dr, kr, tuple(p.name for p in miss), lacks))
         # Passages about the place the user named go first, then those stating the kind of fact
         # the question requires (a phone number); within each group, fused order.
@@ -91,28 +115,30 @@ class Retriever:
 
 
 def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], w_kw: float,
-         method: str = "score", rrf_k: float = 60.0) -> dict[int, tuple]:
+         method: str = "score", rrf_k: float = 60.0, extra_dense: dict[int, float] | None = None) -> dict[int, tuple]:
     """Merge the two ranked lists into {id: (fused, dense_score, keyword_score, dense_rank, keyword_rank)}.
 
     "score": cosine + w_kw · BM25/max(BM25) — keeps the margins that ranks throw away (a passage
     whose BM25 score is twice the next one's should win a near-tie on cosine).
     "rrf": weighted reciprocal rank fusion, 1/(k + rank).
-    A passage missing from one list gets that list's lowest score (or no rank credit).
+    A passage only keyword search found is scored with its exact cosine (`extra_dense`) when the
+    index can give it, else with the lowest dense score seen; no rank credit either way.
     """
     d_rank = {i: r for r, (i, _) in enumerate(dense, 1)}
     k_rank = {i: r for r, (i, _) in enumerate(keyword, 1)}
     d_score = dict(dense)
+    exact = dict(extra_dense or {})
     k_score = dict(keyword)
     d_floor = min(d_score.values()) if d_score else 0.0
     k_max = max(k_score.values()) if k_score else 0.0
     out = {}
     for i in d_score.keys() | k_score.keys():
-        ds, ks = d_score.get(i, d_floor), k_score.get(i, 0.0)
+        ds, ks = d_score.get(i, exact.get(i, d_floor)), k_score.get(i, 0.0)
         if method == "rrf":
             f = (1.0 / (rrf_k + d_rank[i]) if i in d_rank else 0.0) + (w_kw / (rrf_k + k_rank[i]) if i in k_rank else 0.0)
         else:
             f = ds + (w_kw * ks / k_max if k_max > 0 else 0.0)
-        out[i] = (f, d_score.get(i, 0.0), ks, d_rank.get(i), k_rank.get(i))
+        out[i] = (f, d_score.get(i, exact.get(i, 0.0)), ks, d_rank.get(i), k_rank.get(i))
     return out
 
 

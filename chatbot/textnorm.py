@@ -33,6 +33,7 @@ STOPWORDS = frozenset(
     """的 了 吗 呢 吧 啊 呀 嘛 么 是 在 有 和 与 或 及 就 都 也 还 又 要 会 能 可以 可 我 你 他 她 它 我们 你们 他们
     这 那 这个 那个 哪个 哪些 什么 怎么 怎么样 如何 多少 几 啥 咋 吗 一下 一个 请问 想 问 知道 告诉 一般 现在 还是 已经
     没 不 没有 不是 为 为什么 为啥 对 把 被 给 让 从 到 向 于 以 之 其 等 上 下 中 里 那边 这边 时候 谁 哪 哪里 哪儿 得 地 着 过
+    怎么办 怎样 咋办 咋样 能否 是否 能不能 可不可以 是不是 有没有 会不会 要不要 行不行 好不好 呢 啦 哦
     the a an of to in on for is are be can do does what which how when where who my i me your it this that with
     about and or""".split()
 )
