@@ -206,6 +206,19 @@ def build_ui(config: Config) -> gr.Blocks:
     return demo
 
 
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
           auth: str | None = None) -> int:
     """Build the index if missing, load the model and index once, and serve the chat.
@@ -213,6 +226,9 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool
     An index that exists but cannot be loaded (damaged, built with another model) does not stop the
     server: it warns, and every question gets a visible "cannot answer" message (retrying the load
     each time, so a `chatbot build` fixes it without a restart)."""
+    if not _port_free(host, port):
+        print(f"error: port {port} on {host} is already in use; choose another with --port", file=sys.stderr)
+        return 2
     if (share or host not in ("127.0.0.1", "localhost", "::1")) and not auth:
         print("warning: the chat is reachable by others (--share or a public --host) without --auth; "
               "anyone with the address can use it", file=sys.stderr)
@@ -236,8 +252,9 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool
               f"index is fixed", file=sys.stderr)
     print(f"feedback is appended to {chat.FeedbackLog(config.feedback_dir).path}", file=sys.stderr)
     demo = build_ui(config)
+    # The chat takes no files: uploads are capped at 1 byte so nobody can store files through it.
     demo.launch(server_name=host, server_port=port, share=share, auth=credentials,
-                prevent_thread_lock=True, show_error=False, css=CSS,
+                prevent_thread_lock=True, show_error=False, css=CSS, max_file_size=1,
                 theme=gr.themes.Soft(font=THEME_FONTS), footer_links=["api"])
     if share and not demo.share_url:
         print(f"warning: the share link could not be created (the tunnel needs internet access); "
