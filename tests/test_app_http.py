@@ -84,3 +84,34 @@ def test_question_over_http_gets_the_cited_answer(app_url):
 def test_unknown_place_over_http_is_refused(app_url):
     out = ask_http(app_url, "廊坊三河市医保中心电话是多少")
     assert out["refused"] is True and out["citations"] == []
+
+
+def test_share_without_internet_says_so_and_keeps_serving(tmp_path):
+    """--share needs Gradio's tunnel; here (no internet) it must fail clearly and still serve locally.
+    Where the internet exists the link is made instead, and the test accepts that too."""
+
+    docs = tmp_path / "documents"
+    shutil.copytree(DOCUMENTS, docs)
+    port = free_port()
+    log_path = tmp_path / "share.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--share", "--port", str(port),
+                                 "--documents", str(docs), "--embeddings", str(tmp_path / "emb")],
+                                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    try:
+        deadline = time.time() + 240
+        text = ""
+        while time.time() < deadline and "is running at" not in text:
+            assert proc.poll() is None, log_path.read_text()
+            time.sleep(1)
+            text = log_path.read_text()
+        assert "is running at" in text, text
+        assert "without --auth" in text  # exposure warning
+        assert "share link could not be created" in text or "share link: https://" in text
+        assert httpx.get(f"http://127.0.0.1:{port}", timeout=10).status_code == 200
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
