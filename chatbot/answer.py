@@ -107,7 +107,8 @@ def _bigrams(text: str) -> set[str]:
 
 def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str, float]) -> list[float]:
     """How well each sentence answers: the question's weighted keywords and character pairs it
-    contains, whether it states the kind of fact asked for, minus a penalty for restating a question."""
+    contains, whether it states the kind of fact asked for, minus a penalty for restating a
+    question or merely announcing a list."""
     asks = facts.asked(question_norm)
     total = sum(weights.values()) or 1.0
     q_bigrams = _bigrams(question_norm)
@@ -118,6 +119,7 @@ def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str
         pairs = len(q_bigrams & _bigrams(s_norm)) / len(q_bigrams) if q_bigrams else 0.0
         stated = sum(1.0 for kind in asks if facts.states(kind, s_norm))
         question_like = 0.5 if _QUESTION_END.search(s_norm) else 0.0
+        question_like += 0.3 if s_norm.rstrip().endswith(":") else 0.0  # a lead-in to a list states nothing yet
         scores.append(overlap + 0.5 * pairs + 0.6 * stated + 0.2 / (1 + idx) - question_like)
     return scores
 
