@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from . import facts
 from .chunking import Passage, split_sentences
@@ -105,6 +106,13 @@ def _bigrams(text: str) -> set[str]:
     return {run[i:i + 2] for run in _HAN_RUN.findall(text) for i in range(len(run) - 1)}
 
 
+@lru_cache(maxsize=16384)
+def _sentence_features(sentence: str) -> tuple[str, frozenset[str]]:
+    """A sentence normalised, and its character pairs: the same for every question, so kept."""
+    s_norm = normalize(sentence)
+    return s_norm, frozenset(_bigrams(s_norm))
+
+
 def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str, float]) -> list[float]:
     """How well each sentence answers: the question's weighted keywords and character pairs it
     contains, whether it states the kind of fact asked for, minus a penalty for restating a
@@ -114,9 +122,9 @@ def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str
     q_bigrams = _bigrams(question_norm)
     scores = []
     for idx, sentence in enumerate(sentences):
-        s_norm = normalize(sentence)
+        s_norm, s_bigrams = _sentence_features(sentence)
         overlap = sum(w for t, w in weights.items() if t in s_norm) / total
-        pairs = len(q_bigrams & _bigrams(s_norm)) / len(q_bigrams) if q_bigrams else 0.0
+        pairs = len(q_bigrams & s_bigrams) / len(q_bigrams) if q_bigrams else 0.0
         stated = sum(1.0 for kind in asks if facts.states(kind, s_norm))
         question_like = 0.5 if _QUESTION_END.search(s_norm) else 0.0
         question_like += 0.3 if s_norm.rstrip().endswith(":") else 0.0  # a lead-in to a list states nothing yet

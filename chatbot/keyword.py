@@ -32,6 +32,10 @@ TOKENS_FILE, LENGTHS_FILE = "doc_tokens.npy", "doc_lengths.npy"  # saved for reu
 # From this many passages on, a query scores only the passages that can reach its top k (MaxScore);
 # below it, scoring every passage is already a fraction of a millisecond.
 PRUNE_FROM = 20_000
+CHUNK_TOKENS = 1 << 23  # tokens per slice when building (bounds the build's temporaries)
+# Up to this many (term, passage) cells (16 MB), scores also live in a dense term × passage
+# matrix: a query then sums a few rows in one call instead of scattering column by column.
+DENSE_CELLS = 4_000_000
 
 
 # Changes whenever `textnorm.keyword_tokens` could tokenise a text differently (any edit of
@@ -49,6 +53,7 @@ class KeywordIndex:
         self._doc_tokens: tuple[np.ndarray, np.ndarray] | None = None  # (flat ids, lengths) until saved
         self._saved: tuple | None = None  # cache of _saved_tokens(); () when there are none
         self._colmax = self._column_max() if n >= PRUNE_FROM else None  # for pruned top-k search
+        self._matrix = self._term_rows() if n * len(retriever.vocab_dict) <= DENSE_CELLS else None
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> "KeywordIndex":
@@ -66,23 +71,30 @@ class KeywordIndex:
                 raise ValueError("rows to reuse, but the previous index has no reusable tokens")
             return cls.build(items)  # type: ignore[arg-type]
         prev_ids, prev_offsets, prev_vocab = saved
-        vocab: dict[str, int] = {}
-        remap = np.full(len(prev_vocab), -1, dtype=np.int64)   # previous id -> new id
+        # The previous vocabulary keeps its ids, so reused rows are copied as they are (a file's
+        # rows are contiguous: one slice per file); new tokens get new ids; `from_ids` drops the
+        # tokens no document uses any more.
+        vocab = {t: i for i, t in enumerate(prev_vocab)}
         parts: list[np.ndarray] = []
         lengths = np.empty(len(items), dtype=np.int64)
-        for i, item in enumerate(items):
+        i = 0
+        while i < len(items):
+            item = items[i]
             if isinstance(item, str):
                 tokens = keyword_tokens(item, normalized=True) or [EMPTY]
-                ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in tokens), dtype=np.int64, count=len(tokens))
-            else:
-                old = prev_ids[prev_offsets[item]:prev_offsets[item + 1]]
-                new = remap[old]
-                for j in np.flatnonzero(new < 0):
-                    new[j] = remap[old[j]] = vocab.setdefault(prev_vocab[old[j]], len(vocab))
-                ids = new
-            parts.append(ids)
-            lengths[i] = len(ids)
-        flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+                parts.append(np.fromiter((vocab.setdefault(t, len(vocab)) for t in tokens), dtype=np.int32,
+                                         count=len(tokens)))
+                lengths[i] = len(tokens)
+                i += 1
+                continue
+            j = i + 1
+            while j < len(items) and not isinstance(items[j], str) and items[j] == items[j - 1] + 1:
+                j += 1
+            first, last = int(item), int(items[j - 1])
+            parts.append(np.asarray(prev_ids[prev_offsets[first]:prev_offsets[last + 1]], dtype=np.int32))
+            lengths[i:j] = np.diff(prev_offsets[first:last + 2])
+            i = j
+        flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
         return cls.from_ids(flat, lengths, list(vocab))
 
     @classmethod
@@ -109,15 +121,32 @@ class KeywordIndex:
         n_docs, n_vocab = len(lengths), len(vocab)
         if n_docs == 0 or n_vocab == 0:
             raise ValueError("cannot index an empty corpus")
-        # (document, term) pairs with their term frequency, sorted by term then document (CSC order).
-        doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-        key = token_ids.astype(np.int64) * n_docs + doc_of
-        del doc_of
-        key, tf = np.unique(key, return_counts=True)  # sorted: term-major, documents ascending
-        term = (key // n_docs).astype(np.int32)
-        doc = (key - term.astype(np.int64) * n_docs).astype(np.int32)
-        del key
-        df = np.bincount(term, minlength=n_vocab)
+        used = np.bincount(token_ids, minlength=n_vocab) > 0
+        if not used.all():  # only tokens some document holds get a column (and a vocabulary entry)
+            new_id = np.cumsum(used) - 1
+            token_ids = new_id[token_ids].astype(np.int32)
+            vocab = [t for t, u in zip(vocab, used.tolist()) if u]
+            n_vocab = len(vocab)
+        offsets = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        # Documents are taken in slices of about CHUNK_TOKENS tokens, twice: once to count
+        # document frequencies, once to write the scores, so that temporaries stay small.
+        bounds = [0]
+        while bounds[-1] < n_docs:
+            bounds.append(max(bounds[-1] + 1, int(np.searchsorted(offsets, offsets[bounds[-1]] + CHUNK_TOKENS, "right")) - 1))
+        bounds[-1] = n_docs
+
+        def pairs(a: int, b: int):
+            """(term, document, tf) of documents [a, b), sorted by term then document."""
+            span = b - a
+            local = np.repeat(np.arange(span, dtype=np.int64), lengths[a:b])
+            key, tf = np.unique(token_ids[offsets[a]:offsets[b]].astype(np.int64) * span + local, return_counts=True)
+            term = key // span
+            return term.astype(np.int32), (key - term * span + a).astype(np.int32), tf
+
+        df = np.zeros(n_vocab, dtype=np.int64)
+        for a, b in zip(bounds, bounds[1:]):
+            df += np.bincount(pairs(a, b)[0], minlength=n_vocab)
         indptr = np.zeros(n_vocab + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
         # bm25s computes idf with math.log in float64 and stores it as float32
@@ -126,13 +155,19 @@ class KeywordIndex:
         avg_len = lengths.mean()
         # the same float64 operations, in the same order, as bm25s's _score_tfc_robertson
         norm = K1 * ((1 - B) + B * lengths / avg_len)
-        data = np.empty(len(tf), dtype=np.float32)
-        step = 1 << 22  # bounded temporaries for a million passages
-        for a in range(0, len(tf), step):
-            tf64 = tf[a:a + step].astype(np.float32).astype(np.float64)
-            tfc = tf64 / (norm[doc[a:a + step]] + tf64)
-            data[a:a + step] = idf[term[a:a + step]].astype(np.float64) * tfc
-        del tf, term
+        data = np.empty(int(indptr[-1]), dtype=np.float32)
+        doc = np.empty(int(indptr[-1]), dtype=np.int32)
+        filled = indptr[:-1].copy()  # next free slot of each column
+        for a, b in zip(bounds, bounds[1:]):
+            term, d, tf = pairs(a, b)
+            counts = np.bincount(term, minlength=n_vocab)
+            first = np.zeros(n_vocab, dtype=np.int64)
+            np.cumsum(counts[:-1], out=first[1:])
+            pos = filled[term] + (np.arange(len(term), dtype=np.int64) - first[term])
+            tf64 = tf.astype(np.float32).astype(np.float64)
+            data[pos] = idf[term].astype(np.float64) * (tf64 / (norm[d] + tf64))
+            doc[pos] = d
+            filled += counts
         retriever = bm25s.BM25(k1=K1, b=B)
         retriever.scores = {"data": data, "indices": doc, "indptr": indptr, "num_docs": n_docs}
         vocab_dict = {t: i for i, t in enumerate(vocab)}
@@ -231,6 +266,9 @@ class KeywordIndex:
         out = np.zeros(self.n, dtype=np.float32)
         ids = np.asarray(ids, dtype=np.int64)
         ids = ids[(ids >= 0) & (ids < len(indptr) - 1)]  # bm25s's empty token "" has no column
+        if self._matrix is not None and ids.size:
+            # add.accumulate is sequential along the rows: the very same float32 sums
+            return np.add.accumulate(self._matrix[ids], axis=0)[-1]
         for start, end in zip(indptr[ids].tolist(), indptr[ids + 1].tolist()):
             if end - start == 1:
                 out[indices[start]] += data[start]
@@ -256,6 +294,15 @@ class KeywordIndex:
 
     # ---- pruned top-k (MaxScore) for large corpora
 
+    def _term_rows(self) -> np.ndarray:
+        """The score matrix as dense rows, one per term (zeros where a passage lacks the term)."""
+        s = self._bm25.scores
+        indptr = s["indptr"]
+        rows = np.zeros((len(indptr) - 1, self.n), dtype=np.float32)
+        terms = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+        rows[terms, s["indices"]] = s["data"]
+        return rows
+
     def _column_max(self) -> np.ndarray:
         """The largest score in each term's column: what one occurrence of the term can add."""
         s = self._bm25.scores
@@ -269,12 +316,12 @@ class KeywordIndex:
     def _search_pruned(self, ids: Sequence[int], k: int) -> tuple[np.ndarray, np.ndarray] | None:
         """Exact top-k without scoring every passage (MaxScore).
 
-        Terms are taken by decreasing upper bound (occurrences × column maximum). Passages holding
-        none of the terms taken so far can score at most the sum of the remaining bounds; once the
-        k-th best full score among the passages holding a taken term exceeds that sum, no other
-        passage can enter the top k. Full scores are the same float32 sums, in the same order, as
-        `scores()`. Ties at the k-th score go to the lower passage id. None when pruning would not
-        pay (the caller then scores every passage)."""
+        Terms are taken by decreasing upper bound (occurrences × column maximum) until the k-th
+        best partial score of the passages holding a taken term exceeds the sum of the remaining
+        bounds: no other passage can then enter the top k. Of those passages, only the ones whose
+        partial score plus that sum reaches the k-th partial score get a full score: the same
+        float32 sums, in the same order, as `scores()`. Ties at the k-th score go to the lower
+        passage id. None when pruning would not pay (the caller then scores every passage)."""
         s = self._bm25.scores
         data, indices, indptr = s["data"], s["indices"], s["indptr"]
         query = np.asarray(ids, dtype=np.int64)
@@ -282,39 +329,65 @@ class KeywordIndex:
         terms, counts = np.unique(query, return_counts=True)
         bound = counts * self._colmax[terms].astype(np.float64)
         order = np.argsort(-bound, kind="stable")
-        terms, bound = terms[order], bound[order]
+        terms, counts, bound = terms[order], counts[order], bound[order]
         rest = np.append(np.cumsum(bound[::-1])[::-1], 0.0)  # rest[i]: bound of terms i, i+1, …
-        cand = np.zeros(0, dtype=indices.dtype)
         budget = self.n // 4
+        docs_parts, weight_parts, size = [], [], 0
         for i, t in enumerate(terms.tolist()):
-            column = indices[indptr[t]:indptr[t + 1]]
-            cand = np.union1d(cand, column) if cand.size else np.array(column)
-            if cand.size > budget:
+            lo, hi = int(indptr[t]), int(indptr[t + 1])
+            docs_parts.append(indices[lo:hi])
+            weight_parts.append(data[lo:hi].astype(np.float64) * counts[i])
+            size += hi - lo
+            if size > budget:
                 return None
-            if cand.size < k and rest[i + 1] > 0:
+            remaining = rest[i + 1] * (1 + 1e-5)  # margin: float32 rounding of the real sums
+            cand, inverse = np.unique(np.concatenate(docs_parts), return_inverse=True)
+            if cand.size < k and remaining > 0:
                 continue
-            full = self._scores_of(cand, query, terms)
-            kth = np.partition(full, cand.size - k)[cand.size - k] if cand.size >= k else -np.inf
-            if rest[i + 1] == 0 or kth > rest[i + 1] * (1 + 1e-5):  # margin: float32 rounding of sums
-                above = np.flatnonzero(full > kth)
-                tied = np.flatnonzero(full == kth)[:k - above.size]
-                top = np.concatenate([above, tied])
-                top = top[np.lexsort((top, -full[top]))]
-                keep = full[top] > 0
-                return cand[top][keep].astype(np.int64), full[top][keep].astype(np.float32)
+            partial = np.bincount(inverse, weights=np.concatenate(weight_parts), minlength=cand.size)
+            # a lower bound of the k-th best score: the k-th best partial score (full scores are
+            # never below partial ones), or else the k-th best full score of the passages with
+            # the best partial scores
+            kth = float(np.partition(partial, cand.size - k)[cand.size - k]) if cand.size >= k else 0.0
+            if remaining > 0 and kth <= remaining and cand.size >= k:
+                probe = np.argpartition(-partial, 4 * k - 1)[:4 * k] if cand.size > 4 * k else np.arange(cand.size)
+                probe_full = self._scores_of(cand[np.sort(probe)], query, terms)
+                kth = max(kth, float(np.partition(probe_full, probe_full.size - k)[probe_full.size - k]))
+            if remaining > 0 and kth <= remaining:
+                continue
+            # Add the other terms one by one, best bound first, dropping the passages that can no
+            # longer reach the k-th score; only the survivors get their exact score.
+            alive = (partial + remaining) * (1 + 1e-5) >= kth * (1 - 1e-5)
+            docs, score = cand[alive], partial[alive]
+            for j in range(i + 1, len(terms)):
+                if docs.size <= k:
+                    break
+                score = score + counts[j] * self._column_scores(int(terms[j]), docs)
+                alive = (score + rest[j + 1]) * (1 + 1e-5) >= kth * (1 - 1e-5)
+                docs, score = docs[alive], score[alive]
+            alive = docs
+            full = self._scores_of(alive, query, terms)
+            kth = np.partition(full, alive.size - k)[alive.size - k] if alive.size >= k else -np.inf
+            above = np.flatnonzero(full > kth)
+            tied = np.flatnonzero(full == kth)[:k - above.size]
+            top = np.concatenate([above, tied])
+            top = top[np.lexsort((top, -full[top]))]
+            keep = full[top] > 0
+            return alive[top][keep].astype(np.int64), full[top][keep].astype(np.float32)
         return None
 
-    def _scores_of(self, docs: np.ndarray, query: np.ndarray, terms: np.ndarray) -> np.ndarray:
-        """Scores of the given (sorted) passages: per term, a binary search in its sorted column."""
+    def _column_scores(self, t: int, docs: np.ndarray) -> np.ndarray:
+        """Term t's score in each of the given (sorted) passages, 0 where absent: a binary search
+        in its column, whose passages are sorted."""
         s = self._bm25.scores
-        data, indices, indptr = s["data"], s["indices"], s["indptr"]
-        zero = np.float32(0)
-        part = {}
-        for t in terms.tolist():
-            lo, hi = int(indptr[t]), int(indptr[t + 1])
-            column = indices[lo:hi]
-            pos = np.minimum(np.searchsorted(column, docs), hi - lo - 1)
-            part[t] = np.where(column[pos] == docs, data[lo:hi][pos], zero)
+        lo, hi = int(s["indptr"][t]), int(s["indptr"][t + 1])
+        column = s["indices"][lo:hi]
+        pos = np.minimum(np.searchsorted(column, docs), hi - lo - 1)
+        return np.where(column[pos] == docs, s["data"][lo:hi][pos], np.float32(0))
+
+    def _scores_of(self, docs: np.ndarray, query: np.ndarray, terms: np.ndarray) -> np.ndarray:
+        """Scores of the given (sorted) passages, exactly as `scores()` computes them."""
+        part = {t: self._column_scores(t, docs) for t in terms.tolist()}
         out = np.zeros(len(docs), dtype=np.float32)
         for t in query.tolist():  # query order, repeats included, as in scores()
             out += part[t]

@@ -66,10 +66,10 @@ class Retriever:
         """
         if not facts.states(kind, passage.text):
             return False
-        if not qplaces or not missing_places(qplaces, find_places(normalize(passage.title))):
+        if not qplaces or not missing_places(qplaces, _title_places(passage.title)):
             return True
-        return any(facts.states(kind, s) and not missing_places(qplaces, find_places(s))
-                   for s in (normalize(x) for x in split_sentences(passage.text)))
+        return any(facts.states(kind, s) and not missing_places(qplaces, places)
+                   for s, places in _sentence_places(passage.text))
 
     def _exact_dense(self, qv: np.ndarray, dense, keyword) -> dict[int, float]:
         seen = {i for i, _ in dense}
@@ -103,15 +103,23 @@ class Retriever:
 
         needs = facts.required(norm)
         hits = []
+        missing: dict[tuple, list[Place]] = {}  # many passages name the same places (or none)
         for i, (score, ds, ks, dr, kr) in fused.items():
             passage = self.index.passages[i]
-            miss = missing_places(qplaces, self._passage_places.get(i)) if qplaces else []
+            if qplaces:
+                named = tuple(self._passage_places.get(i))
+                miss = missing.get(named)
+                if miss is None:
+                    miss = missing[named] = missing_places(qplaces, list(named))
+            else:
+                miss = []
             lacks = tuple(k.name for k in needs if not self._states_for_place(k, passage, qplaces))
-            hits.append(Hit(passage, score, ds, ks, dr, kr, tuple(p.name for p in miss), lacks))
+            hits.append((passage, score, ds, ks, dr, kr, tuple(p.name for p in miss), lacks))
         # Passages about the place the user named go first, then those stating the kind of fact
         # the question requires (a phone number); within each group, fused order.
-        hits.sort(key=lambda h: (bool(h.missing), bool(h.lacks), -h.score))
-        return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), tuple(hits[:max(k, 1)]))
+        hits.sort(key=lambda h: (bool(h[6]), bool(h[7]), -h[1]))
+        top = tuple(Hit(*h) for h in hits[:max(k, 1)])  # Hit objects only for what is returned
+        return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), top)
 
 
 def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], w_kw: float,
@@ -140,6 +148,19 @@ def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], w_kw:
             f = ds + (w_kw * ks / k_max if k_max > 0 else 0.0)
         out[i] = (f, d_score.get(i, exact.get(i, 0.0)), ks, d_rank.get(i), k_rank.get(i))
     return out
+
+
+# Per-text results the fact-and-place check needs again and again (titles and passages recur
+# across questions): computed once, kept for the most recent texts.
+@lru_cache(maxsize=8192)
+def _title_places(title: str) -> list[Place]:
+    return find_places(normalize(title))
+
+
+@lru_cache(maxsize=8192)
+def _sentence_places(text: str) -> tuple[tuple[str, list[Place]], ...]:
+    """(normalised sentence, places it names) for each sentence of a passage."""
+    return tuple((s, find_places(s)) for s in (normalize(x) for x in split_sentences(text)))
 
 
 class _PassagePlaces:
