@@ -449,6 +449,17 @@ def time_stages(qa, questions: list[str]) -> dict:
     return out
 
 
+
+def _timed_searches(dense, queries: np.ndarray, depth: int) -> tuple[list, list[float]]:
+    """Search each query on its own; (top ids per query, seconds per query)."""
+    got, took = [], []
+    for i in range(len(queries)):
+        a = time.perf_counter()
+        ids, _ = dense.search(queries[i:i + 1], depth)
+        took.append(time.perf_counter() - a)
+        got.append(ids[0])
+    return got, took
+
 def ann_quality(dense, vectors: np.ndarray, queries: np.ndarray, k: int = ANN_K, timed: int = 50) -> dict:
     """Recall@k of the index against exact inner-product search, and its per-question speedup."""
     import faiss
@@ -456,12 +467,7 @@ def ann_quality(dense, vectors: np.ndarray, queries: np.ndarray, k: int = ANN_K,
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     depth = 30
     _, exact = faiss.knn(queries, vectors, depth, faiss.METRIC_INNER_PRODUCT)
-    got, ann_t = [], []
-    for i in range(len(queries)):
-        a = time.perf_counter()
-        ids, _ = dense.search(queries[i:i + 1], depth)
-        ann_t.append(time.perf_counter() - a)
-        got.append(ids[0])
+    got, ann_t = _timed_searches(dense, queries, depth)
     flat_t = []
     for i in range(min(timed, len(queries))):
         a = time.perf_counter()
@@ -486,12 +492,7 @@ def ann_quality(dense, vectors: np.ndarray, queries: np.ndarray, k: int = ANN_K,
         try:
             for ef in (128, 256, 512, 1024, 2048):
                 hnsw.efSearch = ef
-                got, ann_t = [], []
-                for i in range(len(queries)):
-                    a = time.perf_counter()
-                    ids, _ = dense.search(queries[i:i + 1], depth)
-                    ann_t.append(time.perf_counter() - a)
-                    got.append(ids[0])
+                got, ann_t = _timed_searches(dense, queries, depth)
                 curve.append({"ef_search": ef, f"recall@{k}": round(recall(k), 4), "recall@30": round(recall(30), 4),
                               "ms_p50": _ms(ann_t), "speedup_vs_flat": round(_pct(flat_t, 50) / _pct(ann_t, 50), 1)})
         finally:

@@ -251,6 +251,21 @@ def _clean_old(embeddings_dir: Path, keep: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+def acquire_build_lock(path: Path, where: str, timeout: float) -> FileLock:
+    """Take the build lock at `path`, saying so when another build holds it and waiting up to
+    `timeout` seconds; IndexBusyError after that. One build at a time, for every backend."""
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"another build holds {path}; waiting for it…", file=sys.stderr)
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout as exc:
+            raise IndexBusyError(f"another build is still running for {where}; try again later") from exc
+    return lock
+
+
 def build_index(
     config: Config,
     embedder: Embedder | None = None,
@@ -261,15 +276,7 @@ def build_index(
     """Parse, chunk, embed (only changed files) and index the documents folder; swap in atomically."""
     embeddings_dir = Path(config.embeddings_dir)
     embeddings_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(embeddings_dir / ".build.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        print(f"another build holds {embeddings_dir / '.build.lock'}; waiting for it…", file=sys.stderr)
-        try:
-            lock.acquire(timeout=lock_timeout)
-        except Timeout as exc:
-            raise IndexBusyError(f"another build is still running in {embeddings_dir}; try again later") from exc
+    lock = acquire_build_lock(embeddings_dir / ".build.lock", str(embeddings_dir), lock_timeout)
     try:
         return _build_locked(config, embedder or Embedder(config.model), progress, on_progress)
     finally:

@@ -48,7 +48,7 @@ from .chunking import Passage, chunk_documents
 from .config import Config
 from . import dense as _dense
 from .documents import load_folder
-from .errors import ChatbotError, IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError, NoDocumentsError
+from .errors import ChatbotError, IndexCorruptError, IndexMismatchError, IndexMissingError, NoDocumentsError
 from .index import FIX, BuildReport, FileReport, SearchIndex, _chunking, _embed, check_manifest
 from .index import FORMAT_VERSION as FILES_FORMAT_VERSION
 from .keyword import KeywordIndex
@@ -604,28 +604,14 @@ def _compatible(manifest: dict | None, config: Config) -> bool:
         and manifest.get("model") == config.model and manifest.get("chunking") == _chunking(config)
 
 
-def _build_lock(config: Config):
-    from filelock import FileLock
-
-    folder = Path(config.embeddings_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(folder / ".milvus-build.lock"))
-
-
 def build_milvus(config: Config, embedder=None, progress: bool = False,
                  on_progress: Callable[[float, str], None] | None = None, lock_timeout: float = 600) -> MilvusBuildReport:
     """Bring the standby collection up to date with the documents folder, then flip the alias to it."""
-    from filelock import Timeout
+    from .index import acquire_build_lock
 
-    lock = _build_lock(config)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        print(f"another Milvus build holds {lock.lock_file}; waiting for it…", file=sys.stderr)
-        try:
-            lock.acquire(timeout=lock_timeout)
-        except Timeout as exc:
-            raise IndexBusyError(f"another build is still running for {milvus_uri(config)}; try again later") from exc
+    folder = Path(config.embeddings_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = acquire_build_lock(folder / ".milvus-build.lock", milvus_uri(config), lock_timeout)
     try:
         if embedder is None:
             from .embedder import Embedder
