@@ -221,6 +221,19 @@ def test_question_gets_a_streamed_cited_answer_with_sources(app, browser):
     page.context.close()
 
 
+def test_hengshui_city_number_is_answered_and_cited_in_the_page(app, browser):
+    """The product's acceptance check: the right number, marker [1], and [1] is the Hengshui page."""
+    page = open_page(browser, app.url)
+    reply = ask(page, "衡水市医保电话是多少")
+    answer = reply.locator(".answer").inner_text()
+    assert "0318-12333" in answer and "[1]" in answer
+    first = reply.locator("details.source").first
+    assert "000_91c1583d48168d56.txt" in first.locator(".meta").inner_text()
+    assert "衡水市医保电话" in first.locator(".title").inner_text()
+    shot(page, "desktop-hengshui")
+    page.close()
+
+
 def test_example_question_and_feedback_reach_the_log(app, browser):
     page = open_page(browser, app.url)
     examples = page.locator("#examples button")
