@@ -238,10 +238,6 @@ class KeywordIndex:
         s = self._bm25.scores
         return int(s["data"].nbytes + s["indices"].nbytes + s["indptr"].nbytes)
 
-    def known(self, tokens: Sequence[str]) -> list[str]:
-        vocab = self._bm25.vocab_dict
-        return [t for t in tokens if t in vocab]
-
     def idf(self, token: str) -> float:
         """Inverse document frequency of a token (0 when unseen), for weighting query terms."""
         tid = self._bm25.vocab_dict.get(token)

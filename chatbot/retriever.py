@@ -51,7 +51,6 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.config = config or Config()
-        self._places_lock = threading.Lock()
         self._passage_places = _PassagePlaces(index.passages)
 
     def embed_query(self, normalized_query: str) -> np.ndarray:

@@ -89,8 +89,3 @@ def keyword_tokens(text: str, normalized: bool = False, words: list[str] | tuple
     bigrams = [run[i:i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)]
     words = tokenize(text, normalized=True) if words is None else list(words)
     return words + ["§" + b for b in bigrams]
-
-
-def has_content(text: str) -> bool:
-    """True when a text holds at least one letter, digit or CJK character."""
-    return bool(_TOKEN_OK.search(text or ""))
