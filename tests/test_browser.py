@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from .servers import free_port
 from .conftest import DOCUMENTS, ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,12 +41,6 @@ HOSTILE = """蓝鲸卡补办须知 <img src=x onerror="window.__xss=1">
 # The like/dislike buttons are labelled by Gradio in the browser's language.
 LIKE = "#chat button[aria-label='赞'], #chat button[aria-label='Like']"
 DISLIKE = "#chat button[aria-label='踩'], #chat button[aria-label='Dislike']"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class App:

@@ -34,7 +34,7 @@ from chatbot.index import build_index, current_folder, load_index
 from chatbot.service import QA
 
 from .conftest import DOCUMENTS, ROOT, FakeEmbedder
-from .test_loadtest import App, ask_http
+from .servers import App, ask_http
 
 MAX_ARG = 131072  # Linux limit on one command-line argument, in bytes
 
