@@ -46,7 +46,7 @@ def load_questions(path: Path) -> list[dict]:
 def run(qa: QA, items: list[dict]) -> list[Outcome]:
     outcomes = []
     for item in items:
-        retrieval = qa.retrieve(item["query"], k=10)
+        answer, retrieval = qa.ask_with_hits(item["query"], k=10)
         evidence = item.get("evidence") or []
         rank = None
         if evidence:
@@ -54,7 +54,6 @@ def run(qa: QA, items: list[dict]) -> list[Outcome]:
                 if _contains_any(h.passage.title + "\n" + h.passage.text, evidence):
                     rank = r
                     break
-        answer = qa.ask(item["query"])
         hit = bool(evidence) and not answer.refused and _contains_any(answer.text, evidence)
         top = retrieval.hits[0].passage if retrieval.hits else None
         outcomes.append(Outcome(item, rank, answer.refused, hit, answer.text,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 
 from .answer import Answer, Policy, compose
 from .config import Config
@@ -57,9 +58,15 @@ class QA:
         return self.retriever.search(text, k)
 
     def ask(self, question: str) -> Answer:
+        return self.ask_with_hits(question, self.config.top_k)[0]
+
+    def ask_with_hits(self, question: str, k: int):
+        """(answer, retrieval of the top k): one search serves both (evaluation needs the deeper
+        ranking; the answer is composed from the first `top_k` hits, exactly as `ask` does)."""
         text, notice = self.prepare(question)
-        retrieval = self.retriever.search(text, self.config.top_k)
-        return compose(retrieval, self.index.keyword, self.policy, notice)
+        retrieval = self.retriever.search(text, max(k, self.config.top_k))
+        top = replace(retrieval, hits=retrieval.hits[:self.config.top_k])
+        return compose(top, self.index.keyword, self.policy, notice), retrieval
 
     def safe_ask(self, question: str) -> Answer:
         """Like `ask`, but any failure becomes an honest answer instead of a traceback."""
