@@ -1,4 +1,5 @@
 # `make run`: set up, build the index if missing, serve the chat.   `make test`: set up, run all tests.
+# `make test-fast`: unit tests only (under a minute).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,7 +8,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup index run test browsers bench clean
+.PHONY: setup index run test test-fast browsers bench clean
 
 setup: $(STAMP)
 
@@ -35,6 +36,10 @@ browsers:
 
 test: setup browsers
 	$(BIN)/python -m pytest -q -rs
+
+# the fast loop while you work: unit tests only (fake embedder, no subprocess, server or browser)
+test-fast: setup
+	$(BIN)/python -m pytest -q tests/unit
 
 bench: setup
 	$(BIN)/chatbot bench $(ARGS)

@@ -7,51 +7,16 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import facts
-from .chunking import Passage, split_sentences
-from .keyword import KeywordIndex
-from .retriever import Hit, Retrieval
-from .textnorm import normalize, tokenize
+from typing import TYPE_CHECKING
 
-@dataclass(frozen=True)
-class Citation:
-    n: int
-    passage: Passage
-    score: float
-    quotes: tuple[str, ...] = ()
+from .ingest.chunking import split_sentences
+from .policy import Policy
+from .retrieval import facts
+from .textnorm import normalize
+from .types import Answer, Citation, Hit, Passage, Retrieval
 
-    def to_dict(self) -> dict:
-        p = self.passage
-        return {"n": self.n, "source": p.source, "title": p.title, "date": p.date, "text": p.text,
-                "score": round(float(self.score), 6), "quotes": list(self.quotes)}
-
-
-@dataclass(frozen=True)
-class Answer:
-    question: str
-    text: str
-    refused: bool
-    citations: tuple[Citation, ...] = ()   # numbered sources the answer cites, [1] first
-    related: tuple[Citation, ...] = ()     # nearest passages shown when refusing: not answers
-    notice: str | None = None              # e.g. "the question was cut to 500 characters"
-    reason: str | None = None              # why it refused: empty | place | low_confidence | error
-
-    def to_dict(self) -> dict:
-        return {"answer": self.text, "refused": self.refused,
-                "citations": [c.to_dict() for c in self.citations],
-                "related": [c.to_dict() for c in self.related],
-                "notice": self.notice, "reason": self.reason}
-
-
-@dataclass(frozen=True)
-class Policy:
-    """When to refuse and how much to quote. The defaults were chosen by cross-validation
-    on the development questions (`chatbot tune`); see the README."""
-
-    threshold: float = 0.125      # minimum confidence value of the top passage
-    dense_floor: float = 0.15     # minimum cosine similarity of the top passage
-    second_ratio: float = 0.9     # quote a second article when its score is at least this share of the first's
-
+if TYPE_CHECKING:
+    from .store.base import KeywordSearch as KeywordIndex
 
 @dataclass(frozen=True)
 class Confidence:
@@ -182,7 +147,7 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
         missing = tuple(dict.fromkeys(n for n in hits[0].missing))
         return Answer(question, refusal_for_places(missing), True, related=related, notice=notice, reason="place")
     top = hits[0]
-    schemes = facts.other_schemes(retrieval.normalized, top.passage.embed_text_normalized)
+    schemes = facts.other_schemes(retrieval.normalized, top.passage.embed_text_normalized, policy.scheme_patterns())
     if schemes:
         text = f"资料只涉及医疗保险，没有找到关于{'、'.join(schemes)}的内容。"
         return Answer(question, text, True, related=related, notice=notice, reason="scope")

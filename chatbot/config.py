@@ -25,15 +25,12 @@ class Config:
     store: str = field(default_factory=lambda: os.environ.get("CHATBOT_STORE", "faiss"))
     milvus_uri: str | None = field(default_factory=lambda: os.environ.get("CHATBOT_MILVUS_URI"))
     milvus_token: str | None = field(default_factory=lambda: os.environ.get("CHATBOT_MILVUS_TOKEN"))
-    # chunking
+    milvus_collection: str = field(default_factory=lambda: os.environ.get("CHATBOT_MILVUS_COLLECTION", "chatbot"))
+    milvus_keyword: str = field(default_factory=lambda: os.environ.get("CHATBOT_MILVUS_KEYWORD", "auto"))
+    # chunking (part of the index: changing it means a rebuild)
     chunk_chars: int = 360
     chunk_overlap: int = 80
-    # retrieval
-    candidates: int = 30          # per retriever, before fusion
-    top_k: int = 5                # passages shown as sources
-    fusion: str = "score"         # "score" (cosine + weighted normalised BM25) or "rrf"
-    rrf_k: float = 60.0
-    bm25_weight: float = 2.0
+    # server-side limits on what a client sends
     max_query_chars: int = 500    # longer questions are cut, with a notice
 
     def with_overrides(self, **kwargs) -> "Config":

@@ -11,7 +11,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from .service import QA
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .service import QA
 from .textnorm import normalize
 
 
@@ -46,7 +49,7 @@ def load_questions(path: Path) -> list[dict]:
 def run(qa: QA, items: list[dict]) -> list[Outcome]:
     outcomes = []
     for item in items:
-        answer, retrieval = qa.ask_with_hits(item["query"], k=10)
+        answer, retrieval = qa.ask_with_hits(item["query"], k=10, history=item.get("history") or None)
         evidence = item.get("evidence") or []
         rank = None
         if evidence:

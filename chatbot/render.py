@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 
-from .answer import Answer, Citation
+from .types import Answer, Citation
 
 ERROR_TITLE = "出错了"
 REFUSED_TITLE = "没有找到答案"

@@ -5,44 +5,72 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import replace
+from typing import TYPE_CHECKING, Sequence
 
-from .answer import Answer, Policy, compose
+from .answer import compose
 from .config import Config
-from .embedder import Embedder
 from .errors import ChatbotError
-from .index import SearchIndex, build, exists, open_index
-from .retriever import Retriever
+from .policy import Policy
 from .textnorm import clean
+from .types import Answer, Retrieval
+
+if TYPE_CHECKING:
+    from .embedder import Embedder
+    from .retrieval.retriever import Retriever
+    from .store.base import SearchIndex
 
 log = logging.getLogger(__name__)
 
 
-
 class QA:
-    """`ask(question) -> Answer`. Model and index load on first use, once."""
+    """`ask(question, history) -> Answer`. Model and index load on first use, once; `reload()`
+    swaps in a rebuilt index while questions in flight finish on the old one."""
 
-    def __init__(self, config: Config | None = None, embedder: Embedder | None = None,
+    def __init__(self, config: Config | None = None, embedder: "Embedder | None" = None,
                  policy: Policy | None = None, build_if_missing: bool = False):
         self.config = config or Config()
-        self.embedder = embedder or Embedder(self.config.model)
+        self._embedder = embedder
         self.policy = policy or Policy()
         self.build_if_missing = build_if_missing
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
 
     @property
-    def retriever(self) -> Retriever:
-        if self._retriever is None:
+    def embedder(self) -> "Embedder":
+        if self._embedder is None:
             with self._lock:
-                if self._retriever is None:
-                    if self.build_if_missing and not exists(self.config):
-                        build(self.config, self.embedder, progress=True)
-                    index = open_index(self.config)
-                    self._retriever = Retriever(index, self.embedder, self.config)
-        return self._retriever
+                if self._embedder is None:
+                    from .embedder import Embedder
+
+                    self._embedder = Embedder(self.config.model)
+        return self._embedder
 
     @property
-    def index(self) -> SearchIndex:
+    def retriever(self) -> "Retriever":
+        if self._retriever is None:
+            embedder = self.embedder
+            with self._lock:
+                if self._retriever is None:
+                    self._retriever = self._open(embedder)
+        return self._retriever
+
+    def _open(self, embedder) -> "Retriever":
+        from .retrieval.retriever import Retriever
+        from .store import open_store
+
+        store = open_store(self.config)
+        if self.build_if_missing and not store.exists():
+            store.build(embedder, progress=True)
+        return Retriever(store.open(), embedder, self.policy)
+
+    def reload(self) -> None:
+        """Open the current index again (after a rebuild) and switch to it atomically."""
+        fresh = self._open(self.embedder)
+        with self._lock:
+            self._retriever = fresh
+
+    @property
+    def index(self) -> "SearchIndex":
         return self.retriever.index
 
     def prepare(self, question: str) -> tuple[str, str | None]:
@@ -53,25 +81,27 @@ class QA:
             return text[:limit], f"问题太长，只使用了前 {limit} 个字。"
         return text, None
 
-    def retrieve(self, question: str, k: int | None = None):
+    def retrieve(self, question: str, k: int | None = None) -> Retrieval:
         text, _ = self.prepare(question)
         return self.retriever.search(text, k)
 
-    def ask(self, question: str) -> Answer:
-        return self.ask_with_hits(question, self.config.top_k)[0]
+    def ask(self, question: str, history: Sequence[str] | None = None) -> Answer:
+        return self.ask_with_hits(question, self.policy.top_k, history)[0]
 
-    def ask_with_hits(self, question: str, k: int):
+    def ask_with_hits(self, question: str, k: int, history: Sequence[str] | None = None) -> tuple[Answer, Retrieval]:
         """(answer, retrieval of the top k): one search serves both (evaluation needs the deeper
-        ranking; the answer is composed from the first `top_k` hits, exactly as `ask` does)."""
+        ranking; the answer is composed from the first `top_k` hits, exactly as `ask` does).
+        `history`: the user's earlier messages in this conversation, oldest first."""
         text, notice = self.prepare(question)
-        retrieval = self.retriever.search(text, max(k, self.config.top_k))
-        top = replace(retrieval, hits=retrieval.hits[:self.config.top_k])
-        return compose(top, self.index.keyword, self.policy, notice), retrieval
+        retriever = self.retriever  # one index for the whole question, even if a reload happens meanwhile
+        retrieval = retriever.search(text, max(k, self.policy.top_k))
+        top = replace(retrieval, hits=retrieval.hits[:self.policy.top_k])
+        return compose(top, retriever.index.keyword, self.policy, notice), retrieval
 
-    def safe_ask(self, question: str) -> Answer:
+    def safe_ask(self, question: str, history: Sequence[str] | None = None) -> Answer:
         """Like `ask`, but any failure becomes an honest answer instead of a traceback."""
         try:
-            return self.ask(question)
+            return self.ask(question, history)
         except ChatbotError as exc:
             return Answer(str(question)[:200], f"系统暂时无法回答：{exc}", True, reason="error")
         except Exception:  # noqa: BLE001 - the user must never see a traceback

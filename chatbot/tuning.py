@@ -11,7 +11,7 @@ import random
 from dataclasses import replace
 
 from . import evaluation
-from .answer import Policy, compose, confidence
+from .answer import compose, confidence
 from .service import QA
 
 WEIGHTS = (0.4, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0)
@@ -47,19 +47,19 @@ def tune(base: QA, items: list[dict], folds: int = 5, seed: int = 0) -> dict:
     # Answers depend on (weight, second_ratio); refusal thresholds are applied afterwards, cheaply.
     per_key: dict[tuple[float, float], list[tuple]] = {}
     for w in WEIGHTS:
-        retriever = cls(base.index, base.embedder, replace(base.config, bm25_weight=w))
+        retriever = cls(base.index, base.embedder, replace(base.policy, bm25_weight=w))
         retrievals = []
         for item in items:
             text, _ = base.prepare(item["query"])
             retrievals.append(retriever.search(text, 10))
         for ratio in RATIOS:
-            policy = Policy(threshold=-1.0, dense_floor=-1.0, second_ratio=ratio)  # only threshold-free refusals
+            policy = replace(base.policy, threshold=-1.0, dense_floor=-1.0, second_ratio=ratio)  # only threshold-free refusals
             rows = []
             for item, retrieval in zip(items, retrievals):
                 evidence = item.get("evidence") or []
                 rank = next((r for r, h in enumerate(retrieval.hits[:10], 1)
                              if evidence and evaluation._contains_any(h.passage.title + "\n" + h.passage.text, evidence)), None)
-                top = replace(retrieval, hits=retrieval.hits[:base.config.top_k])
+                top = replace(retrieval, hits=retrieval.hits[:base.policy.top_k])
                 answer = compose(top, keyword, policy)
                 value = confidence(top, top.hits[0], keyword).value if top.hits else 0.0
                 dense = top.hits[0].dense_score if top.hits else 0.0

@@ -1,0 +1,31 @@
+"""`chatbot ask`: answer one question."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from .common import add_common, config_from
+
+
+def register(sub) -> None:
+    a = sub.add_parser("ask", help="answer one question")
+    add_common(a)
+    a.add_argument("question", help="the question; '-' reads it from standard input (for very long text)")
+    a.add_argument("--json", action="store_true", help="print the answer as JSON")
+    a.set_defaults(func=cmd_ask)
+
+
+def cmd_ask(args) -> int:
+    from ..service import QA
+
+    qa = QA(config_from(args))
+    question = sys.stdin.read() if args.question == "-" else args.question
+    answer = qa.ask(question)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        from ..render import answer_as_text
+
+        print(answer_as_text(answer))
+    return 0

@@ -1,0 +1,1 @@
+"""Reading document files (one reader per format) and cutting them into passages."""

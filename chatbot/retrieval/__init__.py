@@ -1,0 +1,1 @@
+"""From a question to ranked passages: hybrid dense + keyword search, place and fact-kind checks."""

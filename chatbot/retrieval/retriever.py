@@ -1,0 +1,155 @@
+"""Hybrid retrieval: dense FAISS + BM25 over jieba tokens, fused by weighted reciprocal rank,
+then a place check that puts passages about the place the user named first."""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from ..ingest.chunking import split_sentences
+from ..policy import Policy
+from ..textnorm import cjk_share, keyword_tokens, normalize, tokenize
+from ..types import Hit, Passage, Retrieval
+from . import facts
+from .places import Place, find_places, missing_places
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..embedder import Embedder
+    from ..store.base import SearchIndex
+
+
+class Retriever:
+    """Loaded once per process; `search` is safe to call from many threads."""
+
+    def __init__(self, index: SearchIndex, embedder: Embedder, policy: Policy | None = None):
+        self.index = index
+        self.embedder = embedder
+        self.policy = policy or Policy()
+        self._passage_places = _PassagePlaces(index.passages)
+
+    def embed_query(self, normalized_query: str) -> np.ndarray:
+        return self.embedder.encode([normalized_query])
+
+    def _states_for_place(self, kind, passage: Passage, qplaces: list[Place]) -> bool:
+        """Does the passage state this kind of fact — for the place the user named, if any?
+
+        A phone number counts for 上海 only if the title is about 上海 or the sentence giving the
+        number names it: a passage listing 上海 among examples and ending with a national hotline
+        does not give Shanghai's number.
+        """
+        if not facts.states(kind, passage.text):
+            return False
+        if not qplaces or not missing_places(qplaces, _title_places(passage.title)):
+            return True
+        return any(facts.states(kind, s) and not missing_places(qplaces, places)
+                   for s, places in _sentence_places(passage.text))
+
+    def _exact_dense(self, qv: np.ndarray, dense, keyword) -> dict[int, float]:
+        seen = {i for i, _ in dense}
+        only_keyword = [i for i, _ in keyword if i not in seen]
+        if not only_keyword:
+            return {}
+        sims = self.index.dense.similarity(qv[0], only_keyword)
+        return {} if sims is None else {i: float(s) for i, s in zip(only_keyword, sims)}
+
+    def search(self, query: str, k: int | None = None) -> Retrieval:
+        cfg = self.policy
+        k = k or cfg.top_k
+        norm = normalize(query)
+        tokens = tuple(tokenize(norm, normalized=True))
+        qplaces = find_places(norm, original=query)
+        n = len(self.index.passages)
+        if not norm or n == 0:
+            return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), ())
+        depth = min(n, cfg.candidates)
+
+        qv = self.embed_query(norm)
+        ids, scores = self.index.dense.search(qv, depth)
+        dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        kid, kscore = self.index.keyword.search(keyword_tokens(norm, normalized=True, words=tokens), depth)
+        keyword = [(int(i), float(s)) for i, s in zip(kid, kscore)]
+
+        # Keyword matching means little for an English question against a Chinese corpus.
+        w_kw = cfg.bm25_weight * cjk_share(norm)
+        fused = fuse(dense, keyword, w_kw, cfg.fusion, cfg.rrf_k, self._exact_dense(qv, dense, keyword))
+
+        needs = facts.required(norm)
+        hits = []
+        missing: dict[tuple, list[Place]] = {}  # many passages name the same places (or none)
+        for i, (score, ds, ks, dr, kr) in fused.items():
+            passage = self.index.passages[i]
+            if qplaces:
+                named = tuple(self._passage_places.get(i))
+                miss = missing.get(named)
+                if miss is None:
+                    miss = missing[named] = missing_places(qplaces, list(named))
+            else:
+                miss = []
+            lacks = tuple(k.name for k in needs if not self._states_for_place(k, passage, qplaces))
+            hits.append((passage, score, ds, ks, dr, kr, tuple(p.name for p in miss), lacks))
+        # Passages about the place the user named go first, then those stating the kind of fact
+        # the question requires (a phone number); within each group, fused order.
+        hits.sort(key=lambda h: (bool(h[6]), bool(h[7]), -h[1]))
+        top = tuple(Hit(*h) for h in hits[:max(k, 1)])  # Hit objects only for what is returned
+        return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), top)
+
+
+def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], w_kw: float,
+         method: str = "score", rrf_k: float = 60.0, extra_dense: dict[int, float] | None = None) -> dict[int, tuple]:
+    """Merge the two ranked lists into {id: (fused, dense_score, keyword_score, dense_rank, keyword_rank)}.
+
+    "score": cosine + w_kw · BM25/max(BM25) — keeps the margins that ranks throw away (a passage
+    whose BM25 score is twice the next one's should win a near-tie on cosine).
+    "rrf": weighted reciprocal rank fusion, 1/(k + rank).
+    A passage only keyword search found is scored with its exact cosine (`extra_dense`) when the
+    index can give it, else with the lowest dense score seen; no rank credit either way.
+    """
+    d_rank = {i: r for r, (i, _) in enumerate(dense, 1)}
+    k_rank = {i: r for r, (i, _) in enumerate(keyword, 1)}
+    d_score = dict(dense)
+    exact = dict(extra_dense or {})
+    k_score = dict(keyword)
+    d_floor = min(d_score.values()) if d_score else 0.0
+    k_max = max(k_score.values()) if k_score else 0.0
+    out = {}
+    for i in d_score.keys() | k_score.keys():
+        ds, ks = d_score.get(i, exact.get(i, d_floor)), k_score.get(i, 0.0)
+        if method == "rrf":
+            f = (1.0 / (rrf_k + d_rank[i]) if i in d_rank else 0.0) + (w_kw / (rrf_k + k_rank[i]) if i in k_rank else 0.0)
+        else:
+            f = ds + (w_kw * ks / k_max if k_max > 0 else 0.0)
+        out[i] = (f, d_score.get(i, exact.get(i, 0.0)), ks, d_rank.get(i), k_rank.get(i))
+    return out
+
+
+# Per-text results the fact-and-place check needs again and again (titles and passages recur
+# across questions): computed once, kept for the most recent texts.
+@lru_cache(maxsize=8192)
+def _title_places(title: str) -> list[Place]:
+    return find_places(normalize(title))
+
+
+@lru_cache(maxsize=8192)
+def _sentence_places(text: str) -> tuple[tuple[str, list[Place]], ...]:
+    """(normalised sentence, places it names) for each sentence of a passage."""
+    return tuple((s, find_places(s)) for s in (normalize(x) for x in split_sentences(text)))
+
+
+class _PassagePlaces:
+    """Places named in each passage, computed on first need and cached."""
+
+    def __init__(self, passages: list[Passage]):
+        self._passages = passages
+        self._cache: dict[int, list[Place]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, i: int) -> list[Place]:
+        found = self._cache.get(i)
+        if found is None:
+            found = find_places(self._passages[i].embed_text_normalized)
+            with self._lock:
+                self._cache[i] = found
+        return found

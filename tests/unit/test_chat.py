@@ -1,0 +1,194 @@
+"""The chat handler as plain Python: respond(), respond_stream(), FeedbackLog, and HTML escaping."""
+
+from __future__ import annotations
+
+from ..helpers.chat import (  # noqa: F401 - shared fixtures and helpers of this test module
+    json,
+    shutil,
+    HTMLParser,
+    Path,
+    pytest,
+    chat,
+    Answer,
+    Citation,
+    Passage,
+    build_index,
+    answer_as_html,
+    answer_as_text,
+    question_as_html,
+    QA,
+    HOSTILE_TITLE,
+    HOSTILE_TEXT,
+    ALLOWED_TAGS,
+    ALLOWED_ATTRS,
+    TagCollector,
+    parse,
+    assert_inert,
+    hostile_passage,
+    hostile_answer,
+    pipeline,
+    BrokenQA,
+)
+
+
+def test_document_markup_is_escaped_and_shown_as_text():
+    out = answer_as_html(hostile_answer())
+    c = assert_inert(out)
+    text = "".join(c.text)
+    assert "<script>window.__xss=2</script>" in text      # the markup is visible, as text
+    assert '<img src=x onerror="window.__xss=1">' in text  # the title too
+    assert "&lt;script&gt;" in out and "<script" not in out and "<img" not in out
+
+
+def test_answer_has_marker_sources_and_highlighted_quote():
+    out = answer_as_html(hostile_answer())
+    c = parse(out)
+    assert "<span class='cite'>[1]</span>" in out
+    details = [attrs for tag, attrs in c.tags if tag == "details"]
+    assert len(details) == 1 and ("open", None) in details[0]  # the cited source is open next to the answer
+    assert "<mark>&lt;script&gt;window.__xss=2&lt;/script&gt;补办蓝鲸卡需要携带本人身份证原件。</mark>" in out
+    assert "hostile.txt" in out and "2025-04-19" in out
+    assert "<br>" in out  # the passage's line break kept, as markup we control
+
+
+def test_only_the_first_source_is_open_and_markers_refer_to_sources():
+    p = hostile_passage()
+    a = Answer("q", "甲。[1] 乙 [7]", False, (Citation(1, p, 0.9, ()), Citation(2, p, 0.5, ())))
+    out = answer_as_html(a)
+    assert out.count("<details class='source' open>") == 1 and out.count("<details class='source'>") == 1
+    assert "<span class='cite'>[1]</span>" in out and "[7]" in out and "<span class='cite'>[7]</span>" not in out
+
+
+def test_refusal_and_error_have_their_own_visible_states():
+    p = hostile_passage()
+    refused = answer_as_html(Answer("q", "资料中没有找到能回答这个问题的内容。", True,
+                                    related=(Citation(1, p, 0.2),), reason="low_confidence"))
+    assert "class='reply refused'" in refused and "没有找到答案" in refused and "不是答案" in refused
+    assert_inert(refused)
+    error = answer_as_html(chat.error_answer("q"))
+    assert "class='reply error'" in error and "出错了" in error and chat.USER_ERROR in error
+    assert_inert(error)
+
+
+def test_question_is_shown_as_typed():
+    out = question_as_html("第一行 <b>粗</b>\n\n<script>x()</script>")
+    c = assert_inert(out)
+    assert "".join(c.text) == "第一行 <b>粗</b><script>x()</script>"
+    assert out.count("<br>") == 2
+
+
+def test_text_rendering_is_unchanged_for_the_terminal():
+    out = answer_as_text(hostile_answer())
+    assert "<script>" in out and "[1] " in out and "hostile.txt" in out
+
+
+def test_respond_gives_the_answer_html(pipeline):
+    expected = pipeline.ask("蓝鲸卡丢了怎么补办？")
+    out = chat.respond("蓝鲸卡丢了怎么补办？", [])
+    assert out == answer_as_html(expected)
+    assert_inert(out)
+    if not expected.refused:
+        assert "<span class='cite'>[1]</span>" in out and "<details class='source' open>" in out
+
+
+def test_hostile_document_through_the_pipeline_stays_inert(pipeline):
+    result = chat.answer("蓝鲸卡补办须知")
+    out = answer_as_html(result)
+    assert_inert(out)
+    assert "hostile.txt" in out  # retrieved (as a source or as related material), and shown as text
+    assert "&lt;img src=x onerror=&quot;window.__xss=1&quot;&gt;" in out
+
+
+def test_respond_stream_grows_then_ends_with_the_full_message(pipeline):
+    steps = list(chat.respond_stream("医保卡丢了怎么挂失补办？", [], delay=0))
+    final = chat.respond("医保卡丢了怎么挂失补办？")
+    assert steps[-1][0] == final
+    partial = steps[:-1]
+    text = steps[-1][1].text
+    assert len(partial) == max(0, (len(text) - 1) // 6)
+    assert len(partial) >= 2
+    shown = [parse(html).text for html, _ in partial]
+    for html_text, _ in partial:
+        assert "▌" in html_text and "<details" not in html_text  # sources only at the end
+        assert_inert(html_text)
+    lengths = [len("".join(t)) for t in shown]
+    assert lengths == sorted(lengths) and lengths[0] < lengths[-1]
+    assert all(result is steps[-1][1] for _, result in steps)
+
+
+def test_empty_question_gets_a_prompt_not_an_error(pipeline):
+    out = chat.respond("   ")
+    assert "请输入" in out and "出错了" not in out
+
+
+def test_unexpected_failure_becomes_a_plain_error_message():
+    saved = chat._qa
+    chat.configure(qa=BrokenQA())
+    try:
+        steps = list(chat.respond_stream("医保卡丢了怎么办", []))
+        out = chat.respond("医保卡丢了怎么办")
+    finally:
+        chat._qa = saved
+    assert len(steps) == 1 and steps[0][0] == out and steps[0][1].reason == "error"
+    assert chat.USER_ERROR in out and "boom" not in out and "/secret" not in out and "Traceback" not in out
+
+
+def test_damaged_index_is_reported_without_paths(pipeline, fake_config, fake_embedder, tmp_path):
+    """A real failure: the index on disk is damaged. The user gets the plain message, not the path."""
+    bad = tmp_path / "bad-embeddings"
+    shutil.copytree(fake_config.embeddings_dir, bad, symlinks=True)
+    faiss_file = next(bad.glob("v-*/dense.faiss"))
+    faiss_file.write_bytes(faiss_file.read_bytes()[:100])
+    saved = chat._qa
+    chat.configure(qa=QA(fake_config.with_overrides(embeddings_dir=bad), embedder=fake_embedder))
+    try:
+        result = chat.answer("医保卡丢了怎么办")
+    finally:
+        chat._qa = saved
+    assert result.reason == "error" and result.text == chat.USER_ERROR
+    assert str(bad) not in answer_as_html(result)
+
+
+def test_feedback_is_appended_as_json_lines(tmp_path):
+    log = chat.FeedbackLog(tmp_path / "fb")
+    a = hostile_answer()
+    path = log.record("up", a, session="s1", message=1)
+    log.record("down", a)
+    log.record("withdrawn", a, session="s1", message=1)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert path == tmp_path / "fb" / "feedback.jsonl" and len(lines) == 3
+    rows = [json.loads(line) for line in lines]
+    assert rows == log.read()
+    first = rows[0]
+    assert first["rating"] == "up" and first["question"] == a.question and first["answer"] == a.text
+    assert first["session"] == "s1" and first["message"] == 1 and first["refused"] is False
+    src = first["sources"][0]
+    assert src["n"] == 1 and src["source"] == "hostile.txt" and src["title"] == HOSTILE_TITLE
+    assert src["date"] == "2025-04-19" and src["text"] == hostile_passage().text and src["quotes"]
+    assert [r["rating"] for r in rows] == ["up", "down", "withdrawn"]
+    assert "蓝鲸卡" in lines[0]  # readable Chinese, not \u escapes
+
+
+def test_feedback_rejects_unknown_ratings(tmp_path):
+    log = chat.FeedbackLog(tmp_path)
+    with pytest.raises(ValueError):
+        log.record("meh", hostile_answer())
+    assert not log.path.exists()
+
+
+def test_feedback_to_an_unwritable_place_raises(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    with pytest.raises(OSError):
+        chat.FeedbackLog(blocker).record("up", hostile_answer())
+
+
+def test_feedback_records_refusals_with_what_was_near(tmp_path):
+    p = hostile_passage()
+    a = Answer("拉萨市医保电话是多少", "资料中没有找到关于「拉萨市」的信息。", True, related=(Citation(1, p, 0.3),),
+               reason="place")
+    row = json.loads(chat.FeedbackLog(tmp_path).record("down", a).read_text(encoding="utf-8"))
+    assert row["refused"] is True and row["reason"] == "place" and row["sources"] == []
+    assert row["related"][0]["source"] == "hostile.txt"
+
+

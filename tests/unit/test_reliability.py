@@ -1,0 +1,121 @@
+"""Reliability and safety: hostile questions, damaged indexes, killed and concurrent rebuilds, very"""
+
+from __future__ import annotations
+
+from ..helpers.reliability import (  # noqa: F401 - shared fixtures and helpers of this test module
+    http,
+    json,
+    os,
+    random,
+    re,
+    shutil,
+    signal,
+    subprocess,
+    sys,
+    textwrap,
+    threading,
+    time,
+    ThreadPoolExecutor,
+    Path,
+    httpx,
+    pytest,
+    FileLock,
+    Timeout,
+    chat,
+    Config,
+    IndexBusyError,
+    IndexError_,
+    build_index,
+    current_folder,
+    load_index,
+    QA,
+    DOCUMENTS,
+    ROOT,
+    FakeEmbedder,
+    App,
+    ask_http,
+    MAX_ARG,
+    LONG_MIXED,
+    LONG_CJK,
+    HOSTILE,
+    SHOULD_REFUSE,
+    CLI_HOSTILE,
+    check_answer,
+    RUNNER,
+    fake_cli,
+    fake_index,
+    copy_index,
+    fake_chat,
+    _write,
+    _truncate,
+    _garble,
+    _manifest,
+    DAMAGE,
+    CLI_DAMAGE,
+    damaged,
+    one_line_naming_the_fix,
+    QUESTION,
+    _sentences,
+    add_documents,
+    answer_now,
+    assert_index_serves,
+    assert_clean,
+    rebuild_setup,
+    STAGES,
+    LARGE_PROBE,
+    _serve_cmd,
+    _first_stderr_lines,
+    app,
+    _probe_paths,
+    raw_get,
+)
+
+
+
+
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_question_through_the_chat_handler(fake_chat, fake_index, name):
+    question = HOSTILE[name]
+    result = chat.answer(question)
+    check_answer(name, result.to_dict(), fake_index.max_query_chars)
+    for html in (chat.respond(question, []), [m for m, _ in chat.respond_stream(question, [], delay=0)][-1]):
+        assert isinstance(html, str) and html.strip()
+        assert "Traceback" not in html
+        # whatever the question held, no markup from it reaches the page
+        assert "<script" not in html and "<img" not in html and "onerror=alert(1)>" not in html
+        if len(question) > fake_index.max_query_chars:
+            assert "只使用了前" in html
+
+
+def test_non_string_questions_do_not_crash_the_pipeline(fake_chat):
+    for question in (None, 123, ["医保"], {"q": "医保"}, b"\xff\xfe"):
+        result = chat.answer(question)  # the JSON API passes whatever the client sent
+        assert result.text.strip() and result.reason != "error", (question, result)
+
+
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_feedback_rows_hold_only_the_question_and_the_answer(fake_chat, tmp_path, name):
+    log = chat.FeedbackLog(tmp_path / "feedback")
+    result = chat.answer(HOSTILE[name])
+    log.record("down", result)
+    line = log.path.read_text(encoding="utf-8")
+    assert line.count("\n") == 1  # one row: control characters or newlines in a question cannot split it
+    row = json.loads(line)
+    # (session: Gradio's random per-page id, message: which answer was rated, to match a withdrawal)
+    assert set(row) <= {"time", "rating", "question", "answer", "refused", "reason", "notice", "sources", "related",
+                        "session", "message"}
+    assert row.get("session") is None and row.get("message") is None  # none given here
+    assert row["question"] == result.question and row["answer"] == result.text and row["rating"] == "down"
+    assert row["question"] in QA(Config()).prepare(HOSTILE[name])[0] or row["question"] == HOSTILE[name][:200]
+    for source in row["sources"] + row["related"]:
+        assert set(source) <= {"n", "chunk_id", "source", "title", "date", "score", "quotes", "text"}
+    # nothing about the machine or the person: no paths, host names, addresses or environment
+    secrets = [str(tmp_path), str(ROOT), os.environ.get("HOME", "/root"), "127.0.0.1"]
+    if len(os.uname().nodename) >= 6:
+        secrets.append(os.uname().nodename)
+    for secret in secrets:
+        assert secret not in line
