@@ -34,8 +34,9 @@ class SourceFile:
 
     source: str
     sha256: str
-    encoding: str
+    encoding: str                # text encoding, or the format ("pdf", "docx") of a binary file
     documents: tuple[Document, ...]
+    pages: int | None = None     # page count of a PDF
 
 
 @dataclass(frozen=True)

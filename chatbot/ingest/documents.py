@@ -2,7 +2,8 @@
 
 A seed page is a main question + answer, then a `相关推荐` section whose items are each a title
 line, a snippet and a `健康新闻 YYYY-MM-DD` line. Every article becomes a `Document`. Any other
-`.txt`/`.md` file becomes one document, chunked generically later.
+`.txt`/`.md` file becomes one document, chunked generically later. PDF, Word and HTML files go
+to their readers (`readers/`), which return documents with page numbers and section paths.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..errors import DocumentError
 from ..textnorm import clean
 from ..types import Document, Skipped, SourceFile
 
-SUFFIXES = (".txt", ".md")
+SUFFIXES = (".txt", ".md")   # read here; every other readable suffix is in readers.SUFFIXES
 
 _DATE_LINE = re.compile(r"^\s*健康新闻\s+(\d{4}-\d{2}-\d{2})\s*$")
 _RELATED = re.compile(r"^\s*相关推荐\s*$")
@@ -187,6 +188,11 @@ def read_file(path: Path, source: str) -> SourceFile:
     except OSError as exc:
         raise DocumentError(f"cannot read: {exc.strerror or exc}") from exc
     digest = hashlib.sha256(raw).hexdigest()
+    if path.suffix.lower() not in SUFFIXES:
+        from .readers import read_bytes
+
+        parsed = read_bytes(raw, source)
+        return SourceFile(source, digest, parsed.encoding, tuple(parsed.documents), parsed.pages)
     text, enc = decode_bytes(raw)
     del raw  # a large file should not be held twice (bytes and text) while it is parsed
     docs = parse_text(text, source)
@@ -211,11 +217,11 @@ def load_folder(documents_dir: Path) -> tuple[list[SourceFile], list[Skipped]]:
     """Read every document file; unreadable or unsupported files are reported, never fatal."""
     files: list[SourceFile] = []
     skipped: list[Skipped] = []
+    from .readers import check_supported
+
     for path, source in list_files(documents_dir):
-        if path.suffix.lower() not in SUFFIXES:
-            skipped.append(Skipped(source, f"unsupported file type '{path.suffix or '(none)'}' (only .txt and .md)"))
-            continue
         try:
+            check_supported(source)
             files.append(read_file(path, source))
         except DocumentError as exc:
             skipped.append(Skipped(source, str(exc)))

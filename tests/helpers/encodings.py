@@ -68,7 +68,7 @@ BAD_FILES = {
     "nul.txt": ("医保".encode() + b"\x00" * 200 + "电话".encode(), "binary"),
     "broken-utf8.txt": (original().encode("utf-8")[:300] + b"\xff\xfe\xfa" + original().encode("utf-8")[300:], "undecodable"),
     "odd-utf16.txt": (codecs.BOM_UTF16_LE + "医保电话".encode("utf-16-le") + b"\x00", "invalid utf-16"),
-    "slides.pdf": (b"%PDF-1.4\n" + _random_bytes(500, 5), "unsupported file type '.pdf'"),
+    "slides.pdf": (b"%PDF-1.4\n" + _random_bytes(500, 5), "broken PDF"),
     "notes": ("医保".encode(), "unsupported file type '(none)'"),
 }
 

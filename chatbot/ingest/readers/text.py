@@ -1,0 +1,18 @@
+"""Plain text and Markdown (.txt, .md): decoded in any common encoding, portal pages split."""
+
+from __future__ import annotations
+
+from ...errors import DocumentError
+from .base import Parsed
+
+SUFFIXES = (".txt", ".md")
+
+
+def read(raw: bytes, source: str) -> Parsed:
+    from ..documents import decode_bytes, parse_text
+
+    text, encoding = decode_bytes(raw)
+    docs = parse_text(text, source)
+    if not docs:
+        raise DocumentError("no text content")
+    return Parsed(docs, encoding)
