@@ -17,8 +17,15 @@ ERROR_TITLE = "出错了"
 REFUSED_TITLE = "没有找到答案"
 
 
+def where(p) -> str | None:
+    """Where in its file a passage is: "p. 3" (PDF page) or its section path, else None."""
+    if p.page is not None:
+        return f"p. {p.page}"
+    return p.section or None
+
+
 def _meta(c: Citation) -> str:
-    return " · ".join(x for x in (c.passage.title, c.passage.source, c.passage.date) if x)
+    return " · ".join(x for x in (c.passage.title, c.passage.source, where(c.passage), c.passage.date) if x)
 
 
 def answer_as_text(answer: Answer) -> str:
@@ -60,7 +67,7 @@ def _markers(escaped_text: str, numbers: set[int]) -> str:
 
 def _source_block(c: Citation, label: str, is_open: bool = False) -> str:
     p = c.passage
-    meta = " · ".join(escape(x) for x in (p.source, p.date) if x)
+    meta = " · ".join(escape(x) for x in (p.source, where(p), p.date) if x)
     return (f"<details class='source'{' open' if is_open else ''}>"
             f"<summary><span class='cite'>{escape(label)}</span> <span class='title'>{escape(p.title or p.source)}</span>"
             f"<span class='meta'>{meta}</span></summary>"
