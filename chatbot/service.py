@@ -92,11 +92,20 @@ class QA:
         """(answer, retrieval of the top k): one search serves both (evaluation needs the deeper
         ranking; the answer is composed from the first `top_k` hits, exactly as `ask` does).
         `history`: the user's earlier messages in this conversation, oldest first."""
+        from . import conversation
+
         text, notice = self.prepare(question)
+        resolved = conversation.resolve(text, history)  # a follow-up becomes a stand-alone question
+        if resolved.changed:
+            text, _ = self.prepare(resolved.question)
         retriever = self.retriever  # one index for the whole question, even if a reload happens meanwhile
         retrieval = retriever.search(text, max(k, self.policy.top_k))
+        retrieval, absent = conversation.check(retrieval, resolved)
+        if absent:
+            return conversation.annotate(conversation.refusal(question, absent, notice), resolved, question), retrieval
         top = replace(retrieval, hits=retrieval.hits[:self.policy.top_k])
-        return compose(top, retriever.index.keyword, self.policy, notice), retrieval
+        answer = compose(top, retriever.index.keyword, self.policy, notice)
+        return conversation.annotate(answer, resolved, question), retrieval
 
     def safe_ask(self, question: str, history: Sequence[str] | None = None) -> Answer:
         """Like `ask`, but any failure becomes an honest answer instead of a traceback."""

@@ -1,0 +1,116 @@
+"""Follow-up resolution (chatbot/conversation.py): plain text in, stand-alone question out; the
+swapped-value check and the "understood as" line, on hand-made retrievals (no model, no index)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot import conversation
+from chatbot.conversation import Resolved, resolve
+from chatbot.types import Answer, Hit, Passage, Retrieval
+
+HENGSHUI = "衡水市医保电话是多少"
+
+
+@pytest.mark.parametrize("history, message, must, must_not", [
+    # swaps one slot of the previous question
+    ([HENGSHUI], "那高新区的呢？", ["衡水", "高新区", "电话"], []),
+    ([HENGSHUI, "那高新区的呢？"], "那冀州区的呢？", ["衡水", "冀州区", "电话"], ["高新区"]),
+    (["廊坊医保24小时咨询电话是多少？"], "那保定的呢？", ["保定", "24小时", "电话"], ["廊坊"]),
+    (["河北新生儿医保怎么办理"], "江苏的呢？", ["江苏", "新生儿"], ["河北"]),
+    (["沧州职工医保在三级医院住院，起付线是多少？"], "一级医院的呢？", ["沧州", "一级医院", "起付线"], ["三级"]),
+    (["沧州职工医保住院起付线是多少"], "那第二次住院呢？", ["沧州", "第二次住院", "起付线"], []),
+    (["吉林市2024年城乡居民医保一个人交多少钱？"], "那2025年的呢？涨了没", ["吉林", "2025年", "涨了没"], ["2024"]),
+    (["成都城乡居民医保2024年一年交多少钱？"], "那职工医保呢？", ["成都", "职工医保"], ["城乡居民"]),
+    ([HENGSHUI], "What about Langfang?", ["廊坊", "电话"], ["衡水"]),
+    (["What is the medical insurance hotline in Hengshui?"], "What about Langfang?", ["Langfang", "hotline"],
+     ["Hengshui"]),
+    # names no subject: the subject comes from the earlier turn, not what it asked
+    (["河北新生儿医保怎么办理"], "要带什么材料？", ["河北", "新生儿", "材料"], []),
+    (["河北新生儿医保怎么办理"], "网上能办吗", ["新生儿", "网上"], []),
+    (["廊坊医保24小时咨询电话是多少"], "市医保中心在什么地方？", ["廊坊", "医保中心", "什么地方"], ["24"]),
+    (["长沙申请生育津贴要准备哪些材料？"], "那社保得连续交满几个月才有资格领？", ["生育津贴", "几个月"], ["材料"]),
+])
+def test_follow_ups_become_stand_alone_questions(history, message, must, must_not):
+    r = resolve(message, history)
+    assert r.changed and r.understood_as
+    for part in must:
+        assert part in r.question, (part, r.question)
+    for part in must_not:
+        assert part not in r.question, (part, r.question)
+
+
+@pytest.mark.parametrize("history, message", [
+    ([HENGSHUI], "孕检可以用老公的医保卡吗"),         # a new subject: history must not leak in
+    ([HENGSHUI], "医保卡丢了怎么补办？"),
+    (["廊坊新生儿看门诊医保能报销多少？"], "大额医保一般啥时候开始扣费"),
+    ([], "那高新区的呢？"),                             # nothing to lean on
+    ([HENGSHUI], ""),
+    ([HENGSHUI], "😀"),
+    (None, HENGSHUI),
+])
+def test_stand_alone_messages_are_left_alone(history, message):
+    r = resolve(message, history)
+    assert not r.changed and r.question == message and r.understood_as is None
+
+
+def test_a_topic_shift_then_a_follow_up_leans_on_the_new_subject():
+    r = resolve("那高新区的呢？", ["廊坊医保24小时咨询电话是多少", HENGSHUI])
+    assert "衡水" in r.question and "廊坊" not in r.question
+
+
+@pytest.mark.parametrize("history", [
+    [HENGSHUI],
+    [{"role": "user", "content": HENGSHUI}, {"role": "assistant", "content": "0318-12333"}],
+    [[HENGSHUI, "0318-12333"]],
+])
+def test_history_in_the_shapes_a_chat_gives(history):
+    assert "衡水" in resolve("那高新区的呢？", history).question
+
+
+def test_swapped_values_are_what_the_answer_must_speak_of():
+    assert resolve("那2025年的呢", ["吉林市2024年城乡居民医保交多少钱"]).swapped == ("2025年",)
+    assert resolve("那保定的呢？", ["廊坊医保电话"]).swapped == ("保定",)
+    assert resolve("要带什么材料？", ["河北新生儿医保怎么办理"]).swapped == ()
+
+
+def _hit(title: str, text: str, missing=()) -> Hit:
+    p = Passage(f"f.txt#{abs(hash(title)) % 997}:0", title, "f.txt", title, None, 0, "article", text)
+    return Hit(p, 1.0, 0.5, 1.0, 1, 1, tuple(missing))
+
+
+def _retrieval(*hits: Hit) -> Retrieval:
+    return Retrieval("q", "q", ("q",), (), tuple(hits))
+
+
+def test_check_puts_passages_with_the_swapped_value_first():
+    old, new = _hit("吉林市医保2024年交多少钱", "2024年缴费380元。"), _hit("吉林市医保2025年", "2025年缴费400元。")
+    resolved = Resolved("吉林市2025年城乡居民医保交多少钱", True, "…", ("2025年",))
+    ranked, absent = conversation.check(_retrieval(old, new), resolved)
+    assert absent == () and ranked.hits[0] is new
+
+
+def test_check_reports_a_value_no_passage_speaks_of():
+    resolved = Resolved("吉林市2025年城乡居民医保交多少钱", True, "…", ("2025年",))
+    _, absent = conversation.check(_retrieval(_hit("吉林市医保2024年交多少钱", "2024年缴费380元。")), resolved)
+    assert absent == ("2025年",)
+    answer = conversation.refusal("那2025年的呢", absent)
+    assert answer.refused and "2025年" in answer.text
+
+
+def test_a_swapped_place_must_be_what_the_passage_is_about():
+    listed = _hit("河北省内医保卡怎么更换参保地", "可以从石家庄转到沧州。")
+    resolved = Resolved("石家庄职工医保住院报销比例是多少", True, "…", ("石家庄",))
+    assert conversation.check(_retrieval(listed), resolved)[1] == ("石家庄",)
+    number = _hit("吉林省异地就医备案电话", "延吉市医疗保险经办中心异地就医备案电话：0433-2512345。")
+    resolved = Resolved("吉林省延吉异地就医备案电话", True, "…", ("延吉",))
+    assert conversation.check(_retrieval(number), resolved)[1] == ()
+
+
+def test_annotate_says_how_the_follow_up_was_understood():
+    resolved = Resolved("衡水高新区医保电话是多少", True, "衡水高新区医保电话是多少")
+    out = conversation.annotate(Answer("q", "电话是0318-2168618。[1]", False), resolved, "那高新区的呢？")
+    assert out.text.splitlines()[0] == "（按“衡水高新区医保电话是多少”理解）"
+    assert out.understood_as == "衡水高新区医保电话是多少" and out.question == "那高新区的呢？"
+    same = Answer("q", "x", False)
+    assert conversation.annotate(same, Resolved("q", False)) is same
