@@ -12,12 +12,26 @@ def register(sub) -> None:
     s.add_argument("--port", type=int, default=7860)
     s.add_argument("--share", action="store_true")
     s.add_argument("--auth", metavar="USER:PASSWORD")
+    s.add_argument("--admin", metavar="USER:PASSWORD",
+                   help="enable the 资料库 tab (upload, delete, rebuild) for this login (env CHATBOT_ADMIN)")
     s.add_argument("--feedback", metavar="DIR", help="folder for the 👍/👎 log feedback.jsonl (env CHATBOT_FEEDBACK)")
     s.set_defaults(func=cmd_serve)
 
 
 def cmd_serve(args) -> int:
+    import os
+    import sys
+
+    from ..ui.admin import parse_admin
     from ..ui.app import serve
+
+    if args.admin:
+        os.environ["CHATBOT_ADMIN"] = args.admin  # read by ui/admin.py (admin_spec)
+    try:
+        parse_admin(os.environ.get("CHATBOT_ADMIN"))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     config = config_from(args).with_overrides(feedback_dir=args.feedback)
     return serve(config, host=args.host, port=args.port, share=args.share, auth=args.auth)

@@ -1,0 +1,201 @@
+"""The 资料库 tab: the administrator lists, uploads and deletes documents and rebuilds the index.
+
+Present only when the server runs with `--admin USER:PASSWORD` (config.admin). It stays hidden
+from chat users: it shows for a Gradio login as the admin user, or when the page is opened at
+`/?admin`, and then only as a login form. Every action — in the page or over the HTTP API
+(`admin_documents`, `admin_upload`, `admin_delete`, `admin_rebuild`) — checks the admin
+credentials on the server itself; the credentials are two of each action's inputs.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import os
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from ..ingest import library
+from ..ingest.readers import SUFFIXES
+
+DENIED = "需要管理员登录（用户名或密码不正确）。"
+_FAIL_DELAY = 1.0  # seconds a wrong password costs, against guessing
+
+
+def admin_spec(config) -> str | None:
+    """The admin login: `config.admin` (chatbot serve --admin) or the CHATBOT_ADMIN variable."""
+    return getattr(config, "admin", None) or os.environ.get("CHATBOT_ADMIN") or None
+
+
+def parse_admin(spec: str | None) -> tuple[str, str] | None:
+    """("user", "password") from "user:password"; None when not set. ValueError when malformed."""
+    if not spec:
+        return None
+    user, sep, password = spec.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("--admin takes USER:PASSWORD")
+    return user, password
+
+
+def max_file_size(config) -> int:
+    """The upload limit the server enforces (bytes): the admin's limit, or 1 byte without --admin."""
+    return _limit(config) if admin_spec(config) else 1
+
+
+def with_admin(credentials, config):
+    """Gradio `auth` that also lets the admin in, when the chat itself has a login (--auth)."""
+    admin = parse_admin(admin_spec(config))
+    if not credentials or not admin:
+        return credentials
+    pairs = [credentials] if isinstance(credentials, tuple) else list(credentials)
+    return pairs + [admin]
+
+
+def _limit(config) -> int:
+    mb = getattr(config, "max_upload_mb", None) or float(os.environ.get("CHATBOT_MAX_UPLOAD_MB") or 0)
+    return int(mb * 1024 * 1024) if mb else library.MAX_UPLOAD_BYTES
+
+
+class _Guard:
+    def __init__(self, admin: tuple[str, str]):
+        self.user, self.password = admin
+
+    def ok(self, user, password, request: gr.Request | None = None) -> bool:
+        if request is not None and getattr(request, "username", None) == self.user:
+            return True  # logged in through the app's own login as the admin
+        good = hmac.compare_digest(str(user or "").encode(), self.user.encode()) & \
+            hmac.compare_digest(str(password or "").encode(), self.password.encode())
+        if not good:
+            time.sleep(_FAIL_DELAY)
+        return bool(good)
+
+
+def table_rows(config) -> list[list]:
+    rows = []
+    for e in library.inventory(config):
+        size = "" if e.size is None else (f"{e.size / 1048576:.1f} MB" if e.size >= 1048576 else f"{e.size / 1024:.1f} KB")
+        status = _status(e.status) + (f"：{e.reason}" if e.reason else "")
+        rows.append([e.name, e.type, size, e.passages if e.passages is not None else "",
+                     e.pages if e.pages is not None else "", e.indexed_at or "", status])
+    return rows
+
+
+HEADERS = ["文件", "类型", "大小", "段落", "页数", "索引时间", "状态"]
+_STATUS = {"indexed": "已索引", "skipped": "已跳过", "not indexed yet": "未索引（请重建）",
+           "changed since indexing": "已更改（请重建）", "deleted": "已删除（重建后移出索引）"}
+
+
+def _status(status: str) -> str:
+    return next((zh for en, zh in _STATUS.items() if status.startswith(en)), status)
+
+
+def _progress_html(state: library.RebuildState) -> str:
+    pct = int(round(state.fraction * 100))
+    if state.error:
+        label = f"重建失败：{html.escape(state.error)}（仍在使用原索引）"
+    elif state.running:
+        label = f"重建中 {pct}% · {html.escape(state.message)}"
+    elif state.runs and state.fraction >= 1.0:
+        label = "重建完成，对话已使用新索引。"
+    else:
+        label = ""
+    bar = f'<progress id="rebuild-bar" max="100" value="{pct}" style="width:100%"></progress>' if state.runs else ""
+    return f'<div id="rebuild-progress">{bar}<div id="rebuild-label">{label}</div></div>'
+
+
+def add_tab(config, qa) -> gr.Tab | None:
+    """Add the 资料库 tab to the Blocks being built; nothing when the server has no --admin."""
+    admin = parse_admin(admin_spec(config))
+    if admin is None:
+        return None
+    guard = _Guard(admin)
+    rebuilder = library.Rebuilder(config, qa)
+    folder = Path(config.documents_dir)
+    limit = _limit(config)
+
+    with gr.Tab("资料库", visible=False, elem_id="admin-tab") as tab:
+        with gr.Group(visible=True) as login_box:
+            gr.Markdown("### 管理员登录")
+            user = gr.Textbox(label="用户名", elem_id="admin-user")
+            password = gr.Textbox(label="密码", type="password", elem_id="admin-password")
+            login = gr.Button("登录", elem_id="admin-login")
+            login_msg = gr.Markdown("", elem_id="admin-login-msg")
+        with gr.Group(visible=False) as panel:
+            table = gr.Dataframe(headers=HEADERS, value=[], interactive=False, wrap=True, elem_id="admin-table")
+            files = gr.File(label=f"上传文档（{' '.join(SUFFIXES)}，每个不超过 {limit // 1048576} MB）",
+                            file_count="multiple", file_types=list(SUFFIXES), elem_id="admin-files")
+            with gr.Row():
+                upload = gr.Button("上传", variant="primary", elem_id="admin-upload")
+                name = gr.Dropdown(label="选择文件", choices=[], allow_custom_value=True, elem_id="admin-name")
+                delete = gr.Button("删除", variant="stop", elem_id="admin-delete")
+                rebuild = gr.Button("重建索引", elem_id="admin-rebuild")
+            message = gr.Markdown("", elem_id="admin-message")
+            progress = gr.HTML(_progress_html(rebuilder.state), elem_id="admin-progress")
+
+    def refreshed(note: str = ""):
+        rows = table_rows(config)
+        return rows, gr.update(choices=[r[0] for r in rows if r[2]], value=None), note
+
+    def on_load(request: gr.Request):
+        is_admin = getattr(request, "username", None) == guard.user
+        asked = "admin" in dict(getattr(request, "query_params", {}) or {})
+        return gr.update(visible=is_admin or asked)
+
+    def do_login(u, p, request: gr.Request):
+        if not guard.ok(u, p, request):
+            return gr.update(), gr.update(visible=False), DENIED, [], gr.update(), ""
+        rows, choices, _ = refreshed()
+        return gr.update(visible=False), gr.update(visible=True), "", rows, choices, _progress_html(rebuilder.state)
+
+    def do_list(user: str, password: str, request: gr.Request) -> list[dict]:
+        if not guard.ok(user, password, request):
+            raise gr.Error(DENIED)
+        return [e.to_dict() for e in library.inventory(config)]
+
+    def do_upload(u, p, uploaded, request: gr.Request):
+        if not guard.ok(u, p, request):
+            raise gr.Error(DENIED)
+        lines = []
+        for item in uploaded or []:
+            path = Path(getattr(item, "path", None) or getattr(item, "name", None) or str(item))
+            original = getattr(item, "orig_name", None) or path.name
+            res = library.save_upload(folder, original, path, limit)
+            lines.append(f"- {'✅' if res.saved else '❌'} {html.escape(res.name)}：{html.escape(res.message)}")
+        note = "\n".join(lines) or "没有选择文件。"
+        if any(line.startswith("- ✅") for line in lines):
+            note += "\n\n点击「重建索引」让对话使用新文档。"
+        return (*refreshed(note), None)
+
+    def do_delete(u, p, target, request: gr.Request):
+        if not guard.ok(u, p, request):
+            raise gr.Error(DENIED)
+        try:
+            note = library.delete_file(folder, target or "")
+        except library.DocumentError as exc:
+            note = str(exc)
+        return refreshed(html.escape(note))
+
+    def do_rebuild(u, p, request: gr.Request):
+        if not guard.ok(u, p, request):
+            raise gr.Error(DENIED)
+        if not rebuilder.start():
+            yield _progress_html(rebuilder.state), *refreshed("已有重建在进行。")
+        while rebuilder.state.running:
+            yield _progress_html(rebuilder.state), gr.update(), gr.update(), gr.update()
+            time.sleep(0.3)
+        state = rebuilder.state
+        note = state.summary or state.error or ""
+        yield _progress_html(state), *refreshed(html.escape(note))
+
+    creds = [user, password]
+    login.click(do_login, creds, [login_box, panel, login_msg, table, name, progress], api_visibility="private")
+    password.submit(do_login, creds, [login_box, panel, login_msg, table, name, progress], api_visibility="private")
+    upload.click(do_upload, creds + [files], [table, name, message, files], api_name="admin_upload",
+                 concurrency_limit=1)
+    delete.click(do_delete, creds + [name], [table, name, message], api_name="admin_delete", concurrency_limit=1)
+    rebuild.click(do_rebuild, creds, [progress, table, name, message], api_name="admin_rebuild")
+    gr.api(do_list, api_name="admin_documents")
+    gr.on(triggers=None, fn=on_load, inputs=None, outputs=[tab], api_visibility="private")  # on page load
+    return tab

@@ -1,0 +1,54 @@
+"""The 资料库 tab's wiring: absent without an admin login; every action checks the login."""
+
+from __future__ import annotations
+
+import gradio as gr
+import pytest
+
+from chatbot.ui import admin
+
+
+def test_admin_spec_parsing(monkeypatch):
+    monkeypatch.delenv("CHATBOT_ADMIN", raising=False)
+    assert admin.parse_admin(None) is None and admin.parse_admin("boss:pw:x") == ("boss", "pw:x")
+    for bad in ("boss", ":pw", "boss:"):
+        with pytest.raises(ValueError):
+            admin.parse_admin(bad)
+
+
+def test_no_tab_and_no_uploads_without_admin(fake_config, monkeypatch):
+    monkeypatch.delenv("CHATBOT_ADMIN", raising=False)
+    with gr.Blocks() as demo:
+        assert admin.add_tab(fake_config, qa=None) is None
+    names = {d.api_name for d in demo.fns.values()}
+    assert not any(str(n).startswith("admin") for n in names)
+    assert admin.max_file_size(fake_config) == 1
+    assert admin.with_admin(("u", "p"), fake_config) == ("u", "p")
+
+
+def test_tab_endpoints_and_limits_with_admin(fake_config, monkeypatch):
+    monkeypatch.setenv("CHATBOT_ADMIN", "boss:s3cret")
+    with gr.Blocks() as demo:
+        tab = admin.add_tab(fake_config, qa=None)
+    assert tab is not None and tab.visible is False  # shown on load for the admin or at /?admin
+    names = {d.api_name for d in demo.fns.values()}
+    assert {"admin_upload", "admin_delete", "admin_rebuild", "admin_documents"} <= names
+    assert admin.max_file_size(fake_config) == 50 * 1024 * 1024
+    assert admin.with_admin(("u", "p"), fake_config) == [("u", "p"), ("boss", "s3cret")]
+    assert admin.with_admin(None, fake_config) is None
+
+
+def test_guard_checks_credentials(monkeypatch):
+    monkeypatch.setattr(admin, "_FAIL_DELAY", 0)
+    g = admin._Guard(("boss", "s3cret"))
+    assert g.ok("boss", "s3cret") and not g.ok("boss", "wrong") and not g.ok("", "") and not g.ok(None, None)
+
+
+def test_table_rows_in_chinese(fake_config, fake_embedder):
+    from chatbot.store import open_store
+
+    (fake_config.documents_dir / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 64)
+    open_store(fake_config).build(fake_embedder)
+    rows = {r[0]: r for r in admin.table_rows(fake_config)}
+    assert rows["old.doc"][6].startswith("已跳过：") and rows["000_91c1583d48168d56.txt"][6] == "已索引"
+    assert rows["000_91c1583d48168d56.txt"][2].endswith("KB")
