@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from .ingest.chunking import split_sentences
 from .policy import Policy
 from .retrieval import facts
+from .retrieval.checks import Gap, find_gap
 from .textnorm import normalize
 from .types import Answer, Citation, Hit, Passage, Retrieval
 
@@ -133,6 +134,22 @@ def refusal_for_places(places: tuple[str, ...]) -> str:
     return f"资料中没有找到关于「{named}」的信息。下面是资料中相近的内容，它们说的不是该地，仅供参考。"
 
 
+_RELATED = "下面是资料中相近的内容，仅供参考，它们不回答这个问题。"
+
+
+def refusal_for_gap(gap: Gap) -> str:
+    """A refusal that names what the documents lack."""
+    if gap.reason == "place":
+        return refusal_for_places((gap.missing,))
+    if gap.reason == "scope":
+        return f"资料只涉及医疗保险，没有找到关于{gap.missing}的内容。{_RELATED}"
+    if gap.reason == "off_topic":
+        return f"这个问题（{gap.missing}）不是医保问题，资料中没有相关内容。"
+    if gap.reason == "population":
+        return f"资料中相近的内容说的不是{gap.missing}医保，没有找到{gap.missing}医保的规定。{_RELATED}"
+    return f"资料中没有找到这个问题所问的{gap.missing}。{_RELATED}"
+
+
 def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy = Policy(),
             notice: str | None = None) -> Answer:
     """Build the cited answer (or an honest refusal) from a retrieval."""
@@ -143,14 +160,10 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
         return Answer(question, REFUSAL_EMPTY, True, notice=notice, reason="empty")
     if not hits:
         return Answer(question, REFUSAL_NONE, True, notice=notice, reason="low_confidence")
-    if retrieval.place_mismatch:
-        missing = tuple(dict.fromkeys(n for n in hits[0].missing))
-        return Answer(question, refusal_for_places(missing), True, related=related, notice=notice, reason="place")
     top = hits[0]
-    schemes = facts.other_schemes(retrieval.normalized, top.passage.embed_text_normalized, policy.scheme_patterns())
-    if schemes:
-        text = f"资料只涉及医疗保险，没有找到关于{'、'.join(schemes)}的内容。"
-        return Answer(question, text, True, related=related, notice=notice, reason="scope")
+    gap = find_gap(retrieval, top, policy)
+    if gap is not None:
+        return Answer(question, refusal_for_gap(gap), True, related=related, notice=notice, reason=gap.reason)
     if top.lacks:
         kinds = "、".join(_KIND_NAMES.get(k, k) for k in top.lacks)
         return Answer(question, f"资料中没有找到这个问题所问的{kinds}。", True, related=related, notice=notice, reason="no_fact")

@@ -1,7 +1,9 @@
 """`chatbot eval`: retrieval and answer metrics on a question set with gold evidence strings.
 
 Relevance is judged by evidence strings (independent of chunking), after NFKC and
-Traditional→Simplified on both sides, as `../shared/eval/README.md` defines.
+Traditional→Simplified on both sides, as `../shared/eval/README.md` defines. Each question is asked
+with its `history` through the same conversation path as the web chat (`QA.ask_with_hits`).
+`answer_hit_given_top1` separates "wrong passage" from "right passage, wrong sentence".
 """
 
 from __future__ import annotations
@@ -46,22 +48,26 @@ def load_questions(path: Path) -> list[dict]:
     return items
 
 
+def gold_rank(hits, evidence: list[str], depth: int = 10) -> int | None:
+    """1-based rank of the first hit whose title + text holds an evidence string."""
+    if evidence:
+        for r, h in enumerate(hits[:depth], 1):
+            if _contains_any(h.passage.title + "\n" + h.passage.text, evidence):
+                return r
+    return None
+
+
+def outcome(item: dict, answer, retrieval) -> Outcome:
+    evidence = item.get("evidence") or []
+    hit = bool(evidence) and not answer.refused and _contains_any(answer.text, evidence)
+    top = retrieval.hits[0].passage if retrieval.hits else None
+    return Outcome(item, gold_rank(retrieval.hits, evidence), answer.refused, hit, answer.text,
+                   top.title if top else "", top.source if top else "")
+
+
 def run(qa: QA, items: list[dict]) -> list[Outcome]:
-    outcomes = []
-    for item in items:
-        answer, retrieval = qa.ask_with_hits(item["query"], k=10, history=item.get("history") or None)
-        evidence = item.get("evidence") or []
-        rank = None
-        if evidence:
-            for r, h in enumerate(retrieval.hits[:10], 1):
-                if _contains_any(h.passage.title + "\n" + h.passage.text, evidence):
-                    rank = r
-                    break
-        hit = bool(evidence) and not answer.refused and _contains_any(answer.text, evidence)
-        top = retrieval.hits[0].passage if retrieval.hits else None
-        outcomes.append(Outcome(item, rank, answer.refused, hit, answer.text,
-                                top.title if top else "", top.source if top else ""))
-    return outcomes
+    return [outcome(item, *qa.ask_with_hits(item["query"], k=10, history=item.get("history") or None))
+            for item in items]
 
 
 def metrics(outcomes: list[Outcome]) -> dict:
@@ -76,6 +82,7 @@ def metrics(outcomes: list[Outcome]) -> dict:
         out[f"recall@{k}"] = share(answerable, lambda o, k=k: o.rank is not None and o.rank <= k)
     out["mrr"] = round(sum(1.0 / o.rank for o in answerable if o.rank) / len(answerable), 4) if answerable else None
     out["answer_hit"] = share(answerable, lambda o: o.hit)
+    out["answer_hit_given_top1"] = share([o for o in answerable if o.rank == 1], lambda o: o.hit)
     out["refusal_recall"] = share(unanswerable, lambda o: o.refused)
     out["false_refusal"] = share(answerable, lambda o: o.refused)
     return out

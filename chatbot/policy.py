@@ -2,44 +2,100 @@
 
 One frozen object, so that `chatbot tune` can vary any field and cross-validate the choice, and so
 that nothing that decides an answer hides in a module constant. Each field says where its value
-comes from. Lexicons come from general lists (insurance schemes, population groups, fact kinds),
-never from the evaluation questions.
+comes from. Lexicons come from general lists (insurance schemes, population groups, fact kinds,
+everyday topics), never from the evaluation questions.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 
-# Social-insurance schemes other than medical insurance (the five social insurances of the PRC
-# Social Insurance Law, plus housing fund and commercial cover). A question about one of them is
-# outside this corpus unless the passage itself speaks of that scheme.
+# Social-insurance schemes other than medical (and maternity, merged into it since 2019): the
+# schemes of the PRC Social Insurance Law (2010) with the benefits that law names for each
+# (ch. 2 pensions: 基本养老金, 丧葬补助金, 抚恤金; ch. 4 work injury: 伤残津贴, 因工死亡补助金;
+# ch. 5 unemployment: 失业保险金), plus the housing fund (住房公积金管理条例), city "inclusive"
+# supplementary cover (惠民保) and commercial insurance. A question about one of them is outside
+# this corpus unless the passage itself speaks of that scheme.
 OTHER_SCHEMES: dict[str, str] = {
-    "养老保险": r"养老保险|养老金|退休金|pension",
+    "养老保险": r"养老保险|养老金|退休金|丧葬补助|抚恤金|pension",
     "失业保险": r"失业保险|失业金|unemployment",
-    "工伤保险": r"工伤",
+    "工伤保险": r"工伤|伤残津贴|工亡|work injury",
     "住房公积金": r"公积金|housing fund",
-    "商业保险": r"商业保险|车险|意外险|重疾险|寿险|car insurance|life insurance",
+    "惠民保": r"惠民保",
+    "商业保险": r"商业保险|车险|意外险|重疾险|寿险|car insurance|life insurance|commercial insurance",
 }
+# The two basic medical-insurance schemes by population: 城镇职工基本医疗保险 (国发〔1998〕44号) and
+# 城乡居民基本医疗保险 (国发〔2016〕3号, which merged 新农合 into it).
+POPULATIONS: dict[str, str] = {
+    "城乡居民": r"城乡居民|居民医保|居民基本医疗|新农合|resident",
+    "职工": r"职工|在职人员|单位缴纳|employee",
+}
+# Everyday subjects that are not medical insurance (common topic categories: transport, weather,
+# food and dining, lodging and sightseeing, driving licences, home buying).
+OFF_TOPIC = (r"高铁|火车|动车|飞机|航班|机票|地铁|公交|坐车|"
+             r"天气|气温|下雨|下雪|"
+             r"好吃|美食|餐厅|饭店|餐馆|火锅|小吃|restaurant|hotpot|food|"
+             r"酒店|宾馆|景点|旅游|hotel|tourist|sightseeing|"
+             r"驾照|驾驶证|driver'?s licen[cs]e|"
+             r"房价|买房|首付|"
+             r"\btrain\b|flight|weather")
+# Words of the medical-insurance domain: an off-topic subject with one of these is still in scope
+# (住院 … 坐车 is a question about hospital stays).
+DOMAIN = (r"医保|保险|社保|参保|缴费|交费|报销|统筹|账户|共济|备案|异地就医|定点|医疗|门诊|住院|"
+          r"药|津贴|生育|新生儿|起付|封顶|insurance|medical|reimburs|clinic")
+# Local service points: a question about one is about a place, even when a general article exists.
+LOCAL_SERVICE = r"医保局|医保中心|社保局|经办|窗口|办事处|服务中心|地址|在哪|电话|热线|office|address|hotline|phone"
+# Kinds of figure a question may ask for (money, rate), and what states one.
+FIGURE_ASKED: dict[str, str] = {
+    "money": r"(交|缴|付|花|卖|收|要|补|退|领|贵|便宜)[了个人一年每月]{0,3}多少钱?|多少钱一|几块钱|价格|"
+             r"费用是多少|多少元|how much (does|is|do|will|would)|\bcost|\bprice|\bfee",
+    "rate": r"百分之|比例|几成|percent|\brate\b|proportion",
+}
+FIGURE_STATED: dict[str, str] = {
+    "money": r"\d+(\.\d+)?\s*(元|万元|块)",
+    "rate": r"\d+(\.\d+)?\s*%|百分之|[一二三四五六七八九]成",
+}
+FIGURE_NAMES = {"money": "金额", "rate": "比例"}
+
+
+@lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
 
 
 @dataclass(frozen=True)
 class Policy:
-    """Defaults chosen by cross-validation on the development questions (`chatbot tune`)."""
+    """Defaults chosen by grouped cross-validation over dev.jsonl + dev2.jsonl (`chatbot tune`)."""
 
     # -- retrieval --------------------------------------------------------------------------
     candidates: int = 30          # per retriever, before fusion (depth, not tuned: recall@10 saturates)
     top_k: int = 5                # passages shown as sources
     fusion: str = "score"         # "score" (cosine + weighted normalised BM25) or "rrf"
     rrf_k: float = 60.0           # the RRF paper's constant
-    bm25_weight: float = 2.0      # chosen by `chatbot tune` (CV)
+    bm25_weight: float = 0.5      # `chatbot tune`, grouped CV over dev+dev2 (4 of 5 folds chose 0.5; plateau 0.5–3)
     # -- refusal ----------------------------------------------------------------------------
-    threshold: float = 0.125      # minimum confidence value of the top passage (CV)
-    dense_floor: float = 0.15     # minimum cosine similarity of the top passage (CV)
+    threshold: float = 0.1        # minimum confidence value of the top passage (grouped CV, dev+dev2)
+    dense_floor: float = 0.25     # minimum cosine similarity of the top passage (grouped CV, dev+dev2)
+    # rule switches for the refusal checks (chatbot/retrieval/checks.py); `tune` reports each one's effect
+    check_place: bool = True      # a local question about a place no retrieved passage covers
+    check_fact_place: bool = True  # a phone/figure asked for a place; the passage states it for no such place
+    check_scheme: bool = True     # another insurance scheme
+    check_off_topic: bool = True  # an everyday subject, no insurance word
+    check_population: bool = True  # 居民 asked, the passage only about 职工 (or the reverse)
+    check_figure: bool = True     # a money/rate question, no such figure in the passage
+    check_year: bool = True       # a figure for year Y, the passage gives other years only
     # -- answer -----------------------------------------------------------------------------
-    second_ratio: float = 0.9     # quote a second article when its score is at least this share of the first's (CV)
-    # -- lexicons ---------------------------------------------------------------------------
+    second_ratio: float = 0.8     # quote a second article when its score is at least this share of the first's (grouped CV)
+    # -- lexicons (sources above) ---------------------------------------------------------
     other_schemes: dict = field(default_factory=lambda: dict(OTHER_SCHEMES))
+    populations: dict = field(default_factory=lambda: dict(POPULATIONS))
+    off_topic: str = OFF_TOPIC
+    domain: str = DOMAIN
+    local_service: str = LOCAL_SERVICE
+    figure_asked: dict = field(default_factory=lambda: dict(FIGURE_ASKED))
+    figure_stated: dict = field(default_factory=lambda: dict(FIGURE_STATED))
 
     def with_values(self, **values) -> "Policy":
         """A copy with some fields changed (what tuning grids and flags use)."""
@@ -50,5 +106,18 @@ class Policy:
         """Names of the numeric fields a tuning grid may vary."""
         return tuple(f.name for f in fields(cls) if f.type in ("int", "float"))
 
+    @classmethod
+    def switches(cls) -> tuple[str, ...]:
+        """Names of the refusal-check switches."""
+        return tuple(f.name for f in fields(cls) if f.name.startswith("check_"))
+
     def scheme_patterns(self) -> dict[str, re.Pattern]:
-        return {name: re.compile(p) for name, p in self.other_schemes.items()}
+        return {name: _compiled(p) for name, p in self.other_schemes.items()}
+
+    def pattern(self, name: str) -> re.Pattern:
+        """A compiled lexicon field (off_topic, domain, local_service)."""
+        return _compiled(getattr(self, name))
+
+    def patterns(self, name: str) -> dict[str, re.Pattern]:
+        """A compiled lexicon dict field (populations, figure_asked, figure_stated)."""
+        return {k: _compiled(p) for k, p in getattr(self, name).items()}

@@ -15,9 +15,9 @@ def register(sub) -> None:
     e.add_argument("--details", action="store_true", help="list every miss (query, what ranked first, the gold)")
     e.set_defaults(func=cmd_eval)
 
-    t = sub.add_parser("tune", help="choose keyword weight and refusal threshold by cross-validation")
+    t = sub.add_parser("tune", help="choose weights and refusal thresholds by grouped cross-validation")
     add_common(t)
-    t.add_argument("file")
+    t.add_argument("file", nargs="+", help="one or more question files (e.g. dev.jsonl dev2.jsonl), pooled")
     t.add_argument("--folds", type=int, default=5)
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=cmd_tune)
@@ -53,17 +53,30 @@ def cmd_tune(args) -> int:
     from .. import evaluation, tuning
     from ..service import QA
 
-    result = tuning.tune(QA(config_from(args)), evaluation.load_questions(args.file), folds=args.folds)
+    items = []
+    for path in args.file:
+        name = path.rsplit("/", 1)[-1]
+        items += [dict(it, file=name) for it in evaluation.load_questions(path)]
+    result = tuning.tune(QA(config_from(args)), items, folds=args.folds)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
-    print(f"{result['folds']}-fold cross-validation; parameters chosen per fold: {result['chosen_per_fold']}")
-    print("cross-validated (held-out folds):", json.dumps(result["cross_validated"]))
-    print("chosen on all:", result["chosen_on_all"], "→ on all (optimistic):", json.dumps(result["all_with_chosen"]))
-    print("refusal trade-off at the chosen weight (threshold: refusal_recall / false_refusal):")
+    print(f"{result['folds']}-fold cross-validation, folds grouped by {result['grouping']}, {len(items)} questions")
+    print("chosen per fold:", result["chosen_per_fold"])
+    print("chosen on all:", result["chosen_on_all"])
+    keys = ("recall@1", "recall@5", "mrr", "answer_hit", "answer_hit_given_top1", "refusal_recall", "false_refusal")
+    print(f"{'slice':<22} {'n':>4}  " + "  ".join(f"{k[:14]:>14}" for k in keys) + "   (cv / in-sample)")
+    for name, cv in result["cross_validated"].items():
+        ins = result["in_sample"][name]
+
+        def cell(k):
+            a, b = cv.get(k), ins.get(k)
+            return f"{'-' if a is None else f'{a:.3f}'}/{'-' if b is None else f'{b:.3f}'}".rjust(14)
+        print(f"{name:<22} {cv['n']:>4}  " + "  ".join(cell(k) for k in keys))
+    print("refusal curve at the chosen weight (threshold, dense floor: refusal_recall / false_refusal / answer_hit):")
     for row in result["refusal_curve"]:
-        print(f"  {row['threshold']:.3f}: {row['refusal_recall']} / {row['false_refusal']}")
-    print("dense floor trade-off (floor: refusal_recall / false_refusal):")
-    for row in result["dense_floor_curve"]:
-        print(f"  {row['dense_floor']:.2f}: {row['refusal_recall']} / {row['false_refusal']}")
+        print(f"  {row['threshold']:.3f} {row['dense_floor']:.2f}: {row['refusal_recall']} / {row['false_refusal']} / {row['answer_hit']}")
+    print("refusal checks (first to fire on unanswerable / answerable; figures with the check off):")
+    for c in result["checks"]:
+        print(f"  {c['check']:<18} {c['refuses_unanswerable']:>3} / {c['refuses_answerable']:<3} without: {c['without']}")
     return 0

@@ -1,7 +1,9 @@
 """What kind of fact a question asks for, and whether a text states such a fact.
 
-Used twice: retrieval prefers passages that contain the asked-for kind of fact (a phone-number
-question wants a passage with a phone number), and answers lead with the sentence that states it.
+Used by retrieval (a phone question wants a passage with a phone number), by the refusal checks
+(a money or rate question against a passage without one) and by the answer (lead with the
+sentence that states the asked-for kind). Kinds follow the general list of what an insurance
+question asks for: a phone number, an amount (money, rate, duration, count), a date.
 """
 
 from __future__ import annotations
@@ -14,25 +16,29 @@ from dataclasses import dataclass
 class FactKind:
     name: str
     asked: re.Pattern      # matched against the normalised question
-    stated: re.Pattern     # .search()ed in a normalised sentence or passage
+    stated: object         # has .search(text): a compiled pattern or a matcher object
     required: bool         # a passage without such a fact cannot answer the question
 
 
-_NOT_AFTER_NUMBER = r"(?![\d.%元年月日天个万岁倍种])"
+# A number followed by a unit or a count word is a quantity, not a phone number.
+_NOT_AFTER_NUMBER = r"(?![\d.%元年月日天个万岁倍种人名户次])"
 _STRONG_PHONE = re.compile(
-    r"(?<![\d.])(0\d{2,3}-\d{7,8}|0\d{9,11}|[48]00-?\d{3}-?\d{4}|1[3-9]\d{9}|12\d{3})" + _NOT_AFTER_NUMBER
+    r"(?<![\d.])(0\d{2,3}-(\d{7,8}|12\d{3})|0\d{9,11}|[48]00-?\d{3}-?\d{4}|1[3-9]\d{9})" + _NOT_AFTER_NUMBER
 )
-# A bare 7–8 digit number is a phone number only where the text just said so (电话2227130、2227105);
-# otherwise it is as likely a registration code (粤械注准2024221).
-_LOCAL_PHONE = re.compile(r"(电话|热线|拨打|号码|致电|咨询|联系)[^。;\n]{0,12}?(?<![\d.])\d{7,8}" + _NOT_AFTER_NUMBER)
+_CUE = r"(电话|热线|拨打|号码|致电|咨询|联系|服务线|hotline|call)"
+# A bare 7–8 digit local number or a 5-digit 12xxx service line (12333, 12345, 12393) is a phone
+# number only where the text says so around it (拨打12393, 12345热线); otherwise it is as likely
+# a code (粤械注准2024221), an amount (起付线12000) or a count (共12345人).
+_LOCAL_PHONE = re.compile(_CUE + r"[^。;\n]{0,12}?(?<![\d.])(\d{7,8}|12\d{3})" + _NOT_AFTER_NUMBER)
+_SERVICE_BEFORE_CUE = re.compile(r"(?<![\d.])12\d{3}" + _NOT_AFTER_NUMBER + r"\s*(服务)?(热线|电话|咨询)")
 
 
 class _PhonePattern:
-    """Phone numbers: area code + number, 400/800 lines, mobiles, 12xxx service lines, and
-    announced local numbers; never an amount (10000元), a year or a long code."""
+    """Phone numbers: area code + number, 400/800 lines, mobiles, announced local numbers and
+    12xxx service lines; never an amount (10000元, 起付线12000), a year, a count or a long code."""
 
     def search(self, text: str):
-        return _STRONG_PHONE.search(text) or _LOCAL_PHONE.search(text)
+        return _STRONG_PHONE.search(text) or _LOCAL_PHONE.search(text) or _SERVICE_BEFORE_CUE.search(text)
 
 
 PHONE = FactKind(
@@ -41,10 +47,24 @@ PHONE = FactKind(
     _PhonePattern(),
     True,
 )
+# "多少 / 几" ask for an amount only when the question is not about a phone number (电话是多少).
+_AMOUNT_STRONG = re.compile(r"多少钱|钱|比例|百分之|标准|起付|封顶|限额|额度|费用|多久|几年|几个月|几天|"
+                            r"how much|how many|rate|percent|cost")
+_AMOUNT_WEAK = re.compile(r"多少|几")
+
+
+class _AmountAsked:
+    def search(self, question: str):
+        return _AMOUNT_STRONG.search(question) or (None if PHONE.asked.search(question) else _AMOUNT_WEAK.search(question))
+
+
+# Quantities: money, rates, durations, counts. A calendar date is not one: a four-digit year
+# (2024年) and a month (12月) are dates; a duration keeps its counter (15年, 3个月, 90天).
 AMOUNT = FactKind(
     "amount",
-    re.compile(r"多少|几|比例|标准|起付|限额|额度|费用|多久|how much|how many|rate|percent|cost"),
-    re.compile(r"\d+(\.\d+)?\s*(元|%|万|年|个|种|月|天|岁|倍)|[一二三四五六七八九十百千万]+(元|年|个|种|月|天)"),
+    _AmountAsked(),
+    re.compile(r"\d+(\.\d+)?\s*(元|%|万|个月|个|种|天|岁|倍)|(?<!\d)\d{1,3}\s*年|百分之|"
+               r"[一二三四五六七八九十百千万两]+(元|年|个月|个|种|天)"),
     False,
 )
 DATE = FactKind(

@@ -93,7 +93,7 @@ def _pinyin_names() -> dict[str, tuple[str, frozenset]]:
         if form[-1] in "省市区县旗盟州" and len(form) > 2:
             continue  # the short form carries the name; "hengshuishi" is nobody's spelling
         key = "".join(lazy_pinyin(form)).lower()
-        if len(key) >= 5 and key.isascii() and key.isalpha():
+        if len(key) >= 4 and key.isascii() and key.isalpha():  # xian (Xi'an) has four letters
             name, known = out.get(key, (form, set()))
             out[key] = (name, known | set(codes))
     return {k: (name, frozenset(codes)) for k, (name, codes) in out.items()}
@@ -110,7 +110,7 @@ def find_places(text: str, original: str | None = None) -> list[Place]:
     if not text:
         return []
     latin = []
-    if original and re.search(r"[A-Z][a-z]{4}", original):
+    if original and re.search(r"[A-Z][a-z]{2}|[A-Z][a-z]'[a-z]", original):
         names = _pinyin_names()
         for word in _PROPER_NOUN.findall(original.strip()):
             hit = names.get(word.lower().replace("'", ""))
@@ -128,15 +128,36 @@ def _unique(places: list[Place]) -> list[Place]:
     return unique
 
 
+@lru_cache(maxsize=8192)
+def _word_bounds(text: str) -> frozenset[int]:
+    """Offsets where jieba (accurate mode) puts a word boundary."""
+    from ..textnorm import _jieba_lock
+    import jieba
+
+    with _jieba_lock:
+        words = jieba.lcut(text)
+    bounds, pos = {0}, 0
+    for w in words:
+        pos += len(w)
+        bounds.add(pos)
+    return frozenset(bounds)
+
+
 def _find_chinese(text: str) -> list[Place]:
+    """Longest non-overlapping gazetteer matches; a match that starts and ends inside words
+    (保定 in 医保|定点) is two halves of other words, not a place."""
     matches = sorted(
         ((end - len(form) + 1, end, form, codes) for end, (form, codes) in _automaton().iter(text)),
         key=lambda m: (m[0], -(m[1] - m[0])),
     )
     out: list[Place] = []
     last_end = -1
+    bounds = None
     for start, end, form, codes in matches:
         if start > last_end:
+            bounds = bounds if bounds is not None else _word_bounds(text)
+            if start not in bounds and end + 1 not in bounds:
+                continue
             out.append(Place(form, codes))
             last_end = end
     return out

@@ -1,0 +1,142 @@
+"""Refusal checks: compare what the question asks with what the best passage states.
+
+A score threshold alone cannot tell "another district's phone number" from the right one, so
+each check looks for one specific gap and names it: a place no passage covers, another insurance
+scheme, another population, a kind of figure the passage lacks, a year it does not give, or a
+subject that is not medical insurance at all. Lexicons and switches come from the Policy.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..ingest.chunking import split_sentences
+from ..policy import FIGURE_NAMES, Policy
+from ..textnorm import normalize
+from ..types import Hit, Retrieval
+from . import facts
+from .places import find_places, missing_places
+
+_YEAR = re.compile(r"(20\d{2})\s*年")
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Why the best passage does not answer: `reason` (place | scope | population | no_fact |
+    off_topic) and `missing`, what to name in the refusal (a place, a scheme, a figure)."""
+
+    reason: str
+    missing: str
+    check: str   # which check fired (the policy switch name without "check_")
+
+
+@lru_cache(maxsize=8192)
+def _places(text_norm: str):
+    return tuple(find_places(text_norm))
+
+
+@lru_cache(maxsize=4096)
+def _sentences(text: str) -> tuple[str, ...]:
+    return tuple(normalize(s) for s in split_sentences(text))
+
+
+def scheme_missing(question: str, passage: str, policy: Policy) -> str | None:
+    """Another scheme the question names by words the passage never uses."""
+    missing = facts.other_schemes(question, passage, policy.scheme_patterns())
+    return missing[0] if missing else None
+
+
+def population_missing(question: str, passage: str, policy: Policy) -> str | None:
+    """The question names one population (城乡居民 / 职工); the passage names only the other."""
+    pats = policy.patterns("populations")
+    asked = [n for n, p in pats.items() if p.search(question)]
+    if len(asked) != 1:
+        return None
+    stated = [n for n, p in pats.items() if p.search(passage)]
+    return asked[0] if stated and asked[0] not in stated else None
+
+
+def off_topic(question: str, policy: Policy) -> str | None:
+    """An everyday subject (trains, weather, restaurants …) and no medical-insurance word."""
+    m = policy.pattern("off_topic").search(question)
+    return m.group(0) if m and not policy.pattern("domain").search(question) else None
+
+
+def figures_asked(question: str, policy: Policy) -> list[str]:
+    return [k for k, p in policy.patterns("figure_asked").items() if p.search(question)]
+
+
+def figure_missing(question: str, passage: str, policy: Policy) -> str | None:
+    """A money or rate question against a passage that states no such figure."""
+    stated = policy.patterns("figure_stated")
+    for kind in figures_asked(question, policy):
+        if not stated[kind].search(passage):
+            return kind
+    return None
+
+
+def year_missing(question: str, passage: str, policy: Policy) -> str | None:
+    """A figure asked for year Y; the passage gives figures for other years only."""
+    years = set(_YEAR.findall(question))
+    if not years or not figures_asked(question, policy):
+        return None
+    stated = set(_YEAR.findall(passage))
+    return sorted(years)[0] if stated and not years & stated else None
+
+
+def _local(question: str, retrieval: Retrieval, top: Hit, policy: Policy) -> bool:
+    """Is the question about the place itself: the best passage is local (its title names a
+    place), or a local fact or service point is asked for (phone, figure, office)?"""
+    return bool(_places(normalize(top.passage.title)) or policy.pattern("local_service").search(question)
+                or figures_asked(question, policy) or facts.required(question))
+
+
+def fact_place_missing(question: str, original: str, top: Hit, policy: Policy) -> str | None:
+    """A phone number or figure asked for a place: the title does not cover the place, and no
+    sentence stating such a figure names it (深圳 listed as an example is not 深圳's figure)."""
+    qplaces = find_places(question, original=original)
+    if not qplaces:
+        return None
+    stated = policy.patterns("figure_stated")
+    kinds = [stated[k] for k in figures_asked(question, policy)] + [k.stated for k in facts.required(question)]
+    if not kinds or not missing_places(qplaces, list(_places(normalize(top.passage.title)))):
+        return None
+    for sentence in _sentences(top.passage.text):
+        if any(k.search(sentence) for k in kinds) and not missing_places(qplaces, list(_places(sentence))):
+            return None
+    return "、".join(p.name for p in missing_places(qplaces, list(_places(normalize(top.passage.title)))))
+
+
+def find_gap(retrieval: Retrieval, top: Hit, policy: Policy) -> Gap | None:
+    """The first check that fires for the best passage, in a fixed order: another scheme first (惠民保
+    names no place, though 惠民 is a county), then place, subject, population, figure, year."""
+    q, passage = retrieval.normalized, top.passage.embed_text_normalized
+    if policy.check_scheme:
+        missing = scheme_missing(q, passage, policy)
+        if missing:
+            return Gap("scope", missing, "scheme")
+    if policy.check_place and retrieval.place_mismatch and _local(q, retrieval, top, policy):
+        return Gap("place", "、".join(dict.fromkeys(top.missing)), "place")
+    if policy.check_fact_place:
+        missing = fact_place_missing(q, retrieval.query, top, policy)
+        if missing:
+            return Gap("place", missing, "fact_place")
+    if policy.check_off_topic:
+        missing = off_topic(q, policy)
+        if missing:
+            return Gap("off_topic", missing, "off_topic")
+    if policy.check_population:
+        missing = population_missing(q, passage, policy)
+        if missing:
+            return Gap("population", missing, "population")
+    if policy.check_figure:
+        missing = figure_missing(q, passage, policy)
+        if missing:
+            return Gap("no_fact", FIGURE_NAMES.get(missing, missing), "figure")
+    if policy.check_year:
+        missing = year_missing(q, passage, policy)
+        if missing:
+            return Gap("no_fact", f"{missing}年的数字", "year")
+    return None

@@ -1,0 +1,162 @@
+"""Refusal checks (chatbot/retrieval/checks.py) on their own cases, and the review bugs of issue 10."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot.answer import compose
+from chatbot.policy import Policy
+from chatbot.retrieval import checks, facts
+from chatbot.retrieval.places import find_places, missing_places
+from chatbot.textnorm import normalize, tokenize
+from chatbot.types import Hit, Passage, Retrieval
+
+POLICY = Policy()
+
+
+def passage(title: str, text: str, n: int = 0) -> Passage:
+    return Passage(f"f.txt#{n}:0", f"f.txt#{n}", "f.txt", title, None, n, "article", text)
+
+
+def retrieval(question: str, *passages: Passage) -> Retrieval:
+    norm = normalize(question)
+    qplaces = find_places(norm, original=question)
+    hits = tuple(Hit(p, 1.0 - 0.1 * i, 0.8 - 0.1 * i, 5.0, i + 1, i + 1,
+                     tuple(x.name for x in missing_places(qplaces, find_places(p.embed_text_normalized))))
+                 for i, p in enumerate(passages))
+    return Retrieval(question, norm, tuple(tokenize(norm, normalized=True)), tuple(p.name for p in qplaces), hits)
+
+
+def gap(question: str, *passages: Passage):
+    r = retrieval(question, *passages)
+    return checks.find_gap(r, r.hits[0], POLICY)
+
+
+HENGSHUI = passage("衡水市医保电话", "衡水市医保电话是0318-12333,这个电话号码是衡水市人力资源和社会保障局的官方热线。")
+LANGFANG = passage("廊坊市医保中心咨询电话", "廊坊市医保中心咨询电话为0316-2227779(业务咨询)。", 1)
+TRANSFER = passage("异地医保个人账户里的钱怎么转移", "异地医保个人账户里的钱可以随本人转移,资金清算后30个工作日内完成划转。", 2)
+WATCH = passage("哪里的药店可以用医保买华为手表", "目前北京、上海、广州、深圳等一线城市的部分医保定点药店已支持使用医保个人账户购买华为手表。", 3)
+CANGZHOU = passage("沧州职工医保住院报销", "沧州职工医保在三级医院住院,起付标准为800元,报销比例为85%。", 4)
+JILIN = passage("吉林市医保2024年交多少钱", "根据2024年吉林市城乡居民基本医疗保险政策,个人缴费380元/年。", 5)
+FAMILY = passage("老婆看病能用丈夫的医保卡付款吗", "医保卡实行实名制管理,仅限本人使用,可通过家庭共济绑定。", 6)
+SURGERY = passage("2025年辽宁大连做膝关节单髁置换术能走医保吗?", "膝关节单髁置换术已被明确纳入大连市的医保报销范围。", 7)
+
+
+# --- place ------------------------------------------------------------------------------------
+def test_place_no_passage_covers_is_refused_and_named():
+    g = gap("周口川汇区医保局电话是多少", HENGSHUI, LANGFANG)
+    assert g is not None and g.reason == "place" and "川汇" in g.missing
+
+
+def test_place_in_a_general_question_does_not_refuse_a_general_article():
+    assert gap("我从郑州跳槽到杭州,医保个人账户的钱能转过去吗", TRANSFER) is None
+
+
+def test_place_figure_only_listed_as_an_example_is_refused():
+    g = gap("深圳少儿医保一年要交多少钱", WATCH)
+    assert g is not None and g.reason == "place" and "深圳" in g.missing
+
+
+def test_place_that_the_title_covers_is_answered():
+    assert gap("衡水市医保电话是多少", HENGSHUI) is None
+
+
+# --- scheme -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("question,scheme", [
+    ("衡水住房公积金管理中心的电话是多少", "住房公积金"),
+    ("养老保险交满15年退休后每月能领多少钱", "养老保险"),
+    ("灵活就业人员去世了,家属能领多少丧葬补助费", "养老保险"),
+    ("惠民保一年交多少钱", "惠民保"),
+])
+def test_scheme_other_than_medical_insurance_is_refused(question, scheme):
+    g = gap(question, HENGSHUI if "衡水" in question else FAMILY)
+    assert g is not None and g.reason == "scope" and g.missing == scheme
+
+
+def test_scheme_named_by_the_passage_is_in_scope():
+    assert checks.scheme_missing("养老保险和医保有什么区别", "养老保险与医保的区别", POLICY) is None
+
+
+# --- population -------------------------------------------------------------------------------
+def test_population_resident_against_employee_passage_is_refused():
+    g = gap("沧州城乡居民医保住院报销比例是多少", CANGZHOU)
+    assert g is not None and g.reason == "population" and g.missing == "城乡居民"
+
+
+def test_population_matching_is_answered():
+    assert gap("沧州职工医保三级医院住院报销比例是多少", CANGZHOU) is None
+
+
+# --- fact kind / figure / year ----------------------------------------------------------------
+def test_figure_money_question_without_an_amount_is_refused():
+    g = gap("华为手表在医保定点药店卖多少钱一块", WATCH)
+    assert g is not None and g.reason == "no_fact" and g.missing == "金额"
+
+
+def test_figure_rate_question_without_a_rate_is_refused():
+    g = gap("大连做膝关节单髁置换术医保能报销百分之多少", SURGERY)
+    assert g is not None and g.reason == "no_fact" and g.missing == "比例"
+
+
+def test_figure_balance_lookup_is_not_a_money_question():
+    assert checks.figures_asked(normalize("去哪个栏目能看到个人账户还剩多少钱"), POLICY) == []
+
+
+def test_year_not_in_the_passage_is_refused():
+    g = gap("吉林市2026年城乡居民医保一个人交多少钱", JILIN)
+    assert g is not None and g.reason == "no_fact" and "2026" in g.missing
+
+
+def test_year_in_the_passage_is_answered():
+    assert gap("吉林市2024年城乡居民医保一个人交多少钱", JILIN) is None
+
+
+# --- off-topic --------------------------------------------------------------------------------
+@pytest.mark.parametrize("question", ["衡水到北京坐高铁要多长时间", "长沙五一广场附近有什么好吃的",
+                                      "Can you recommend a good hotpot restaurant in Chengdu?", "明天衡水天气怎么样"])
+def test_off_topic_is_refused_even_naming_a_corpus_place(question):
+    g = gap(question, HENGSHUI)
+    assert g is not None and g.reason in ("off_topic", "place")
+    assert checks.off_topic(normalize(question), POLICY)
+
+
+def test_off_topic_word_in_an_insurance_question_is_in_scope():
+    assert checks.off_topic(normalize("坐高铁去外地住院,医保能报销吗"), POLICY) is None
+
+
+# --- refusal shape ----------------------------------------------------------------------------
+def test_refusal_names_the_gap_and_shows_related_passages():
+    answer = compose(retrieval("衡水住房公积金管理中心的电话是多少", HENGSHUI, LANGFANG), None, POLICY)
+    assert answer.refused and answer.reason == "scope" and "住房公积金" in answer.text
+    assert answer.related and answer.related[0].passage.title == "衡水市医保电话"
+
+
+def test_switches_turn_a_check_off():
+    r = retrieval("衡水住房公积金管理中心的电话是多少", HENGSHUI)
+    assert checks.find_gap(r, r.hits[0], POLICY.with_values(check_scheme=False)) is None
+
+
+# --- review bugs (issue 10, item 5) -----------------------------------------------------------
+@pytest.mark.parametrize("text", ["起付线12000", "起付线12000元", "共12345人参保", "粤械注准2024221"])
+def test_bug_numbers_that_are_not_phone_numbers(text):
+    assert not facts.states(facts.PHONE, normalize(text))
+
+
+@pytest.mark.parametrize("text", ["拨打12393咨询", "12345热线", "电话是0318-12333", "0316-12393", "咨询电话为0316-2227779"])
+def test_phone_numbers_still_recognised(text):
+    assert facts.states(facts.PHONE, normalize(text))
+
+
+def test_bug_a_date_is_not_an_amount():
+    assert not facts.states(facts.AMOUNT, normalize("截至2024年12月"))
+    assert facts.states(facts.AMOUNT, normalize("累计缴费满15年"))
+    assert facts.states(facts.AMOUNT, normalize("每人每年400元"))
+
+
+def test_bug_phone_question_with_duoshao_is_not_an_amount_question():
+    assert [k.name for k in facts.asked(normalize("衡水市医保电话是多少"))] == ["phone"]
+
+
+def test_bug_xian_matches_a_place():
+    q = "What is the medical insurance hotline in Xi'an?"
+    assert [p.name for p in find_places(normalize(q), original=q)] == ["西安"]
