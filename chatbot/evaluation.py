@@ -94,6 +94,10 @@ def report(outcomes: list[Outcome]) -> dict:
     for o in outcomes:
         groups[o.item.get("type", "unknown")].append(o)
     result["by_type"] = {t: metrics(os) for t, os in sorted(groups.items())}
+    # Unanswerable questions asked after a history (那保定的呢？ after a Langfang question), on their own.
+    after_history = [o for o in outcomes if not o.item.get("evidence") and o.item.get("history")]
+    if after_history:
+        result["unanswerable_with_history"] = metrics(after_history)
     return result
 
 
