@@ -77,6 +77,25 @@ def test_chat_user_sees_no_tab_and_cannot_manage_over_http(app, browser):
     assert sorted(p.name for p in docs.iterdir()) == before
 
 
+def test_a_200_mb_upload_is_refused_by_the_server(app):
+    server, _, docs = app
+    chunk = b"\0" * (1 << 20)
+
+    def body():
+        yield b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.pdf\"\r\n\r\n%PDF-1.4\n"
+        for _ in range(200):
+            yield chunk
+        yield b"\r\n--b--\r\n"
+
+    try:
+        r = httpx.post(f"{server.url}/gradio_api/upload", content=body(), timeout=120, trust_env=False,
+                       headers={"content-type": "multipart/form-data; boundary=b"})
+        assert r.status_code in (400, 413), (r.status_code, r.text[:200])
+    except (httpx.RemoteProtocolError, httpx.WriteError):
+        pass  # the server closed the connection on the oversized body: refused too
+    assert not (docs / "big.pdf").exists()
+
+
 def test_admin_uploads_a_pdf_and_the_chat_cites_its_page(app, browser):
     server, pdf, docs = app
     page = browser.new_page()

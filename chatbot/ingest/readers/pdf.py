@@ -37,6 +37,7 @@ class _Line:
     bottom: float
     size: float
     table: list | None = None   # rows, when this "line" stands for a table
+    page_height: float = 0.0
 
 
 def read(raw: bytes, source: str) -> Parsed:
@@ -68,7 +69,8 @@ def read(raw: bytes, source: str) -> Parsed:
 
 def _page_lines(page) -> list[_Line]:
     """Lines of one page in reading order, tables replaced by one entry each."""
-    tables = [t for t in page.find_tables() if len(t.rows) >= 2]
+    ruled = page.rects or page.lines or page.curves  # tables are found from their rules: skip pages without any
+    tables = [t for t in page.find_tables() if len(t.rows) >= 2] if ruled else []
     boxes = [t.bbox for t in tables]
     out = [_Line("", b[0], b[2], b[1], b[3], 0.0, t.extract()) for t, b in zip(tables, boxes)]
     for ln in page.extract_text_lines(return_chars=True):
@@ -82,7 +84,7 @@ def _page_lines(page) -> list[_Line]:
             out.append(_Line(text, ln["x0"], ln["x1"], ln["top"], ln["bottom"], sizes.most_common(1)[0][0]))
     out.sort(key=lambda ln: (round(ln.top), ln.x0))
     for ln in out:
-        ln.page_height = page.height  # type: ignore[attr-defined]
+        ln.page_height = page.height
     return out
 
 
