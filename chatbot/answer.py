@@ -4,7 +4,7 @@ question, each followed by its source marker, or a plain refusal when nothing fi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from typing import TYPE_CHECKING
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from .ingest.chunking import split_sentences
 from .policy import Policy
 from .retrieval import facts
-from .retrieval.checks import Gap, find_gap
+from .retrieval.checks import Gap, figure_missing, find_gap
 from .textnorm import normalize
 from .types import Answer, Citation, Hit, Passage, Retrieval
 
@@ -150,6 +150,24 @@ def refusal_for_gap(gap: Gap) -> str:
     return f"资料中没有找到这个问题所问的{gap.missing}。{_RELATED}"
 
 
+def prefer_stated_figure(retrieval: Retrieval, policy: Policy) -> Retrieval:
+    """A money/rate question whose best passage states no such figure is answered from the next
+    passage that does (and covers the named place) when it scores nearly as well (`second_ratio`
+    of the best score): between near-equals, the one stating the figure answers."""
+    if not policy.check_figure or not retrieval.hits:
+        return retrieval
+    q = retrieval.normalized
+    if figure_missing(q, retrieval.hits[0].passage.embed_text_normalized, policy) is None:
+        return retrieval
+    for i, h in enumerate(retrieval.hits[1:], 1):
+        if h.score < policy.second_ratio * retrieval.hits[0].score:
+            break
+        if not h.missing and not h.lacks and figure_missing(q, h.passage.embed_text_normalized, policy) is None:
+            hits = (h,) + retrieval.hits[:i] + retrieval.hits[i + 1:]
+            return replace(retrieval, hits=hits)
+    return retrieval
+
+
 def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy = Policy(),
             notice: str | None = None) -> Answer:
     """Build the cited answer (or an honest refusal) from a retrieval."""
@@ -160,6 +178,8 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
         return Answer(question, REFUSAL_EMPTY, True, notice=notice, reason="empty")
     if not hits:
         return Answer(question, REFUSAL_NONE, True, notice=notice, reason="low_confidence")
+    retrieval = prefer_stated_figure(retrieval, policy)
+    hits = retrieval.hits
     top = hits[0]
     gap = find_gap(retrieval, top, policy)
     if gap is not None:

@@ -156,13 +156,15 @@ def tune(base: QA, items: list[dict], folds: int = 5, seed: int = 0) -> dict:
 
 def check_effects(base: QA, items: list[dict], rows: list, params: tuple) -> list[dict]:
     """For each refusal check: how many unanswerable / answerable questions it refuses (first
-    check to fire), and the figures with that check switched off."""
+    check to fire), and the figures with that check switched off. Answers are recomposed from the
+    retrievals here, so compare each row with the "all_on" row (same path, every check on), not
+    with the pipeline figures above (which also include the conversation's own refusals)."""
     from .retrieval.checks import find_gap
 
     policy = replace(base.policy, bm25_weight=params[0], second_ratio=params[1])
     effects = []
-    for switch in policy.switches():
-        off = replace(policy, **{switch: False})
+    for switch in ("all_on",) + policy.switches():
+        off = policy if switch == "all_on" else replace(policy, **{switch: False})
         fired_u = fired_a = 0
         outs = []
         for item, (_, value, dense, answer, retrieval) in zip(items, rows):

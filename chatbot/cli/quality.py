@@ -74,7 +74,10 @@ def cmd_tune(args) -> int:
             return f"{'-' if a is None else f'{a:.3f}'}/{'-' if b is None else f'{b:.3f}'}".rjust(14)
         print(f"{name:<22} {cv['n']:>4}  " + "  ".join(cell(k) for k in keys))
     print("refusal curve at the chosen weight (threshold, dense floor: refusal_recall / false_refusal / answer_hit):")
-    for row in result["refusal_curve"]:
+    chosen = result["chosen_on_all"]
+    for row in result["refusal_curve"]:  # the two axes through the chosen point
+        if row["dense_floor"] != chosen["dense_floor"] and row["threshold"] != chosen["threshold"]:
+            continue
         print(f"  {row['threshold']:.3f} {row['dense_floor']:.2f}: {row['refusal_recall']} / {row['false_refusal']} / {row['answer_hit']}")
     print("refusal checks (first to fire on unanswerable / answerable; figures with the check off):")
     for c in result["checks"]:

@@ -160,3 +160,12 @@ def test_bug_phone_question_with_duoshao_is_not_an_amount_question():
 def test_bug_xian_matches_a_place():
     q = "What is the medical insurance hotline in Xi'an?"
     assert [p.name for p in find_places(normalize(q), original=q)] == ["西安"]
+
+
+def test_a_near_equal_passage_stating_the_asked_figure_answers():
+    from chatbot.answer import prefer_stated_figure
+
+    r = retrieval("吉林市城乡居民医保一个人交多少钱", FAMILY, JILIN)  # scores 1.0 and 0.9
+    assert prefer_stated_figure(r, POLICY).hits[0].passage.title == JILIN.title
+    far = POLICY.with_values(second_ratio=0.95)
+    assert prefer_stated_figure(r, far).hits[0].passage.title == FAMILY.title
