@@ -10,6 +10,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "use-multilingual-v3"
 
 
+def _env_number(name: str, default, kind=int):
+    value = os.environ.get(name)
+    return kind(value) if value else default
+
+
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value).expanduser() if value else default
@@ -27,11 +32,30 @@ class Config:
     milvus_token: str | None = field(default_factory=lambda: os.environ.get("CHATBOT_MILVUS_TOKEN"))
     milvus_collection: str = field(default_factory=lambda: os.environ.get("CHATBOT_MILVUS_COLLECTION", "chatbot"))
     milvus_keyword: str = field(default_factory=lambda: os.environ.get("CHATBOT_MILVUS_KEYWORD", "auto"))
+    # how often a serving process asks its store whether another process swapped in a newer index
+    # (a Milvus alias flip, a new embeddings/current); 0 = never (keep the index loaded at start)
+    index_check_s: float = field(default_factory=lambda: _env_number("CHATBOT_INDEX_CHECK_S", 5.0, float))
     # chunking (part of the index: changing it means a rebuild)
     chunk_chars: int = 360
     chunk_overlap: int = 80
     # server-side limits on what a client sends
     max_query_chars: int = 500    # longer questions are cut, with a notice
+    # web app limits (chatbot/ui: guard.py, edge.py, app.py, feedback.py); CHATBOT_* env overrides where shown
+    max_message_chars: int = 2000          # a chat/API message is cut to this at the server (the textbox's max_length)
+    max_history_turns: int = 8             # earlier user messages passed on with a question (the last ones)
+    max_history_chars: int = 500           # each earlier message is cut to this
+    max_turns: int = 50                    # questions in one web conversation; then "新对话"
+    max_body_bytes: int = field(default_factory=lambda: _env_number("CHATBOT_MAX_BODY_BYTES", 256 * 1024))
+    queue_max_size: int = field(default_factory=lambda: _env_number("CHATBOT_QUEUE_MAX", 128))
+    answer_concurrency: int = field(default_factory=lambda: _env_number("CHATBOT_ANSWER_CONCURRENCY", 4))
+    per_client_events: int = field(default_factory=lambda: _env_number("CHATBOT_PER_CLIENT", 32))  # queued+running
+    max_sessions: int = 2000               # web sessions whose state the server keeps (least recent dropped)
+    login_free_failures: int = 5           # wrong passwords in a row (per address, per user) before lockouts
+    login_lock_base_s: float = 2.0         # first lockout; doubles with each further failure
+    login_lock_max_s: float = 900.0
+    login_forget_s: float = 900.0          # failures are forgotten this long after the last one
+    session_hours: float = field(default_factory=lambda: _env_number("CHATBOT_SESSION_HOURS", 12.0, float))
+    feedback_row_bytes: int = 32 * 1024    # one feedback row at most (passage texts are cut to fit)
 
     def with_overrides(self, **kwargs) -> "Config":
         """A copy with the non-None keyword arguments applied (paths coerced to Path)."""

@@ -9,6 +9,12 @@ round trip, as a user would feel it.
 It is a tool for checking your own server, not for hammering someone else's: it only talks to
 loopback addresses (127.0.0.0/8, ::1, localhost), ignores proxy settings, and is bounded in users,
 total questions and total time.
+
+A server that will not take more work answers "busy" (HTTP 429/503 with a message): those are
+counted as errors and also reported as `busy`. With `--probe`, one more user asks a normal
+question every `--probe-every` seconds while the load runs, from another loopback address
+(127.0.0.2, so the server's per-client limit treats it as someone else), and its latency is
+reported under `probe`: what a normal user feels while the server is loaded.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ MAX_USERS = 200
 MAX_REQUESTS = 10_000
 MAX_SECONDS = 3600.0
 PER_REQUEST_SECONDS = 60.0   # one question may take at most this long (within the overall limit)
+PROBE_QUESTION = "衡水市医保电话是多少"
+PROBE_ADDRESS = "127.0.0.2"  # another loopback address: another client for the server
 
 # A mix of what real users send: answerable questions in several styles, questions the documents
 # do not answer, and hostile input. Every one must come back as an answer or a refusal.
@@ -70,6 +78,10 @@ def add_arguments(p) -> None:
                         f"questions not answered by then count as errors")
     p.add_argument("--questions", metavar="FILE",
                    help="questions to send, one per line, or JSONL with a 'query' field (default: a built-in mix)")
+    p.add_argument("--probe", action="store_true",
+                   help=f"while the load runs, ask {PROBE_QUESTION!r} as another user (from {PROBE_ADDRESS}) "
+                        f"and report its latency")
+    p.add_argument("--probe-every", type=float, default=1.0, help="seconds between probe questions (default 1)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -126,6 +138,7 @@ class Outcome:
     ms: float
     error: str | None = None
     refused: bool | None = None
+    busy: bool = False
 
 
 def ask_once(client: httpx.Client, base: str, question: str, deadline: float) -> Outcome:
@@ -142,6 +155,8 @@ def ask_once(client: httpx.Client, base: str, question: str, deadline: float) ->
 
     try:
         r = client.post(f"{base}/gradio_api/call/ask", json={"data": [question]}, timeout=limit)
+        if r.status_code in (429, 503) and "busy" in r.text:
+            return Outcome(False, elapsed(), f"busy (HTTP {r.status_code})", busy=True)
         if r.status_code != 200:
             hint = " (the app wants a login: loadtest cannot use --auth)" if r.status_code in (401, 403) else ""
             return Outcome(False, elapsed(), f"POST HTTP {r.status_code}{hint}")
@@ -191,8 +206,46 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[int(rank) - 1]
 
 
-def run_load(base: str, users: int, requests: int, seconds: float, questions: list[str]) -> dict:
-    """Drive the server with `users` threads until `requests` questions are done or time runs out."""
+def _probe_client(base: str) -> tuple[httpx.Client, str]:
+    """A client bound to another loopback address when the server is on IPv4 loopback; else a plain one."""
+    host = urlsplit(base).hostname or ""
+    if host == "localhost" or host.startswith("127."):
+        client = httpx.Client(trust_env=False, transport=httpx.HTTPTransport(local_address=PROBE_ADDRESS))
+        try:
+            client.get(f"{base}/gradio_api/info", timeout=10)
+            return client, PROBE_ADDRESS
+        except httpx.HTTPError:
+            client.close()
+    return httpx.Client(trust_env=False), "the users' address"
+
+
+def _probe(base: str, deadline: float, every: float, stop: threading.Event, out: list, where: list) -> None:
+    client, address = _probe_client(base)
+    where.append(address)
+    try:
+        while not stop.is_set() and time.monotonic() < deadline:
+            out.append(ask_once(client, base, PROBE_QUESTION, deadline))
+            stop.wait(max(0.05, every))
+    finally:
+        client.close()
+
+
+def _ms(v):
+    return None if v is None else round(v, 1)
+
+
+def _probe_report(outcomes: list[Outcome], address: str) -> dict:
+    answered = [o.ms for o in outcomes if o.ok]
+    return {"question": PROBE_QUESTION, "address": address, "asked": len(outcomes), "answered": len(answered),
+            "busy": sum(1 for o in outcomes if o.busy),
+            "errors": dict(Counter(o.error for o in outcomes if not o.ok and not o.busy)),
+            "p50_ms": _ms(percentile(answered, 50)), "max_ms": _ms(max(answered) if answered else None)}
+
+
+def run_load(base: str, users: int, requests: int, seconds: float, questions: list[str],
+             probe: bool = False, probe_every: float = 1.0) -> dict:
+    """Drive the server with `users` threads until `requests` questions are done or time runs out
+    (and, with `probe`, ask a normal question as another user meanwhile)."""
     started = time.monotonic()
     deadline = started + seconds
     outcomes: list[Outcome] = []
@@ -214,12 +267,22 @@ def run_load(base: str, users: int, requests: int, seconds: float, questions: li
                 with lock:
                     outcomes.append(outcome)
 
+    stop = threading.Event()
+    probes: list[Outcome] = []
+    where: list[str] = []
+    prober = threading.Thread(target=_probe, args=(base, deadline, probe_every, stop, probes, where),
+                              name="probe", daemon=True) if probe else None
     threads = [threading.Thread(target=user, name=f"user-{n}", daemon=True) for n in range(users)]
     for t in threads:
         t.start()
+    if prober:
+        prober.start()
     hard_end = deadline + 5.0  # each request's own timeout ends at the deadline; a little grace
     for t in threads:
         t.join(max(0.0, hard_end - time.monotonic()))
+    stop.set()
+    if prober:
+        prober.join(max(0.0, hard_end - time.monotonic()) + PER_REQUEST_SECONDS)
     elapsed = time.monotonic() - started
     with lock:
         done = list(outcomes)
@@ -231,25 +294,26 @@ def run_load(base: str, users: int, requests: int, seconds: float, questions: li
         errors["not sent or not finished within the time limit"] += not_done
     successes = len(latencies)
 
-    def ms(v):
-        return None if v is None else round(v, 1)
-
-    return {
+    report = {
         "url": base,
         "users": users,
         "requests": requests,
         "sent": issued_now,
         "successes": successes,
         "errors": requests - successes,
+        "busy": sum(1 for o in done if o.busy),
         "refused": sum(1 for o in done if o.ok and o.refused),
-        "p50_ms": ms(percentile(latencies, 50)),
-        "p95_ms": ms(percentile(latencies, 95)),
-        "max_ms": ms(max(latencies) if latencies else None),
-        "mean_ms": ms(sum(latencies) / len(latencies) if latencies else None),
+        "p50_ms": _ms(percentile(latencies, 50)),
+        "p95_ms": _ms(percentile(latencies, 95)),
+        "max_ms": _ms(max(latencies) if latencies else None),
+        "mean_ms": _ms(sum(latencies) / len(latencies) if latencies else None),
         "elapsed_s": round(elapsed, 2),
         "throughput_per_s": round(successes / elapsed, 2) if elapsed > 0 else None,
         "error_kinds": dict(errors.most_common(10)),
     }
+    if probe:
+        report["probe"] = _probe_report(list(probes), where[0] if where else "")
+    return report
 
 
 def _preflight(base: str) -> str | None:
@@ -294,15 +358,21 @@ def run(args) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    report = run_load(base, args.users, args.requests, args.timeout, questions)
+    report = run_load(base, args.users, args.requests, args.timeout, questions,
+                      probe=getattr(args, "probe", False), probe_every=getattr(args, "probe_every", 1.0))
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print(f"{report['requests']} questions from {report['users']} users against {report['url']} "
               f"in {report['elapsed_s']} s")
-        print(f"  successes {report['successes']} ({report['refused']} of them refusals), errors {report['errors']}")
+        print(f"  successes {report['successes']} ({report['refused']} of them refusals), errors {report['errors']}"
+              f" ({report['busy']} of them 'busy')")
         print(f"  latency p50 {report['p50_ms']} ms, p95 {report['p95_ms']} ms, max {report['max_ms']} ms; "
               f"{report['throughput_per_s']} answers/s")
         for kind, n in report["error_kinds"].items():
             print(f"  error ×{n}: {kind}")
+        if "probe" in report:
+            p = report["probe"]
+            print(f"  probe ({p['question']} from {p['address']}): answered {p['answered']} of {p['asked']}, "
+                  f"busy {p['busy']}, latency p50 {p['p50_ms']} ms, max {p['max_ms']} ms")
     return 0 if report["errors"] == 0 else 1

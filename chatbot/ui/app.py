@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Callable
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from ..config import Config
 from ..errors import ChatbotError
 from ..render import answer_as_html, question_as_html
 from ..store import open_store
+from . import admin, guard
 from . import handler as chat
+from .edge import Edge, EdgeState
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +117,28 @@ def _rating(liked) -> str:
     return "withdrawn"
 
 
+def queued_by(demo: gr.Blocks) -> Callable[[str], int]:
+    """How many events a client address has waiting in the queue or running (for the edge's
+    per-client limit). Reads Gradio's queue; if that ever changes shape it counts 0 (no limit)."""
+    def count(host: str) -> int:
+        try:
+            queue = demo._queue
+            events = [e for q in queue.event_queue_per_concurrency_id.values() for e in q.queue]
+            events += [e for job in queue.active_jobs if job for e in job]
+            return sum(1 for e in events if getattr(getattr(e.request, "client", None), "host", None) == host)
+        except Exception:  # noqa: BLE001
+            return 0
+    return count
+
+
 def build_ui(config: Config) -> gr.Blocks:
-    feedback = chat.FeedbackLog(config.feedback_dir)
+    """The chat page. The conversation lives on the server (gr.State): a client sends only its new
+    message and like events, never a history for the server to work through. Every UI event is
+    api_visibility="private"; the public API is exactly /ask and /ask_history."""
+    feedback = chat.FeedbackLog(config.feedback_dir, config.feedback_row_bytes)
     line = corpus_line(chat.get_qa(config))
     welcome = WELCOME + (f"\n\n{line}" if line else "")
+    private = dict(api_visibility="private")
 
     with gr.Blocks(title="医保问答") as demo:
         with gr.Row(equal_height=True):
@@ -128,81 +150,101 @@ def build_ui(config: Config) -> gr.Blocks:
             feedback_options=("Like", "Dislike"), placeholder=welcome,
         )
         with gr.Row(equal_height=True):
-            box = gr.Textbox(placeholder="请输入您的医保问题", show_label=False,
-                             scale=5, min_width=160, elem_id="question", max_length=2000, lines=1, max_lines=4)
+            box = gr.Textbox(placeholder="请输入您的医保问题", show_label=False, scale=5, min_width=160,
+                             elem_id="question", max_length=config.max_message_chars, lines=1, max_lines=4)
             send = gr.Button("发送", variant="primary", scale=1, elem_id="send", min_width=72)
         status = gr.Markdown("", elem_id="status")
         examples = gr.Dataset(components=[box], samples=[[q] for q in EXAMPLES], type="index",
                               label="示例问题（点击即问）", elem_id="examples")
         gr.Markdown(DISCLAIMER, elem_id="disclaimer")
 
-        answers = gr.State({})   # assistant message index -> Answer, for feedback
+        shown = gr.State([])      # the chat messages as displayed (the server's copy)
+        asked = gr.State([])      # the user's earlier questions, plain text, oldest first
+        answers = gr.State({})    # assistant message index -> Answer, for feedback
         pending = gr.State(None)  # the question just asked, as typed
 
-        def add_user(message, history):
-            text = (message or "").strip()
-            history = list(history or [])
+        def add_user(message, messages, questions):
+            text = guard.cap_message(message, config.max_message_chars)
+            messages = list(messages or [])
             if not text:
-                return gr.update(), history, None, ""
-            history.append({"role": "user", "content": question_as_html(text)})
-            return "", history, text, ""
+                return gr.update(), messages, messages, None, ""
+            if len(questions or []) >= config.max_turns:
+                return gr.update(), messages, messages, None, guard.TOO_LONG_CONVERSATION
+            messages.append({"role": "user", "content": question_as_html(text)})
+            return "", messages, messages, text, ""
 
-        def add_example(index, history):
-            if index is None or not 0 <= index < len(EXAMPLES):
-                return gr.update(), list(history or []), None, ""
-            return add_user(EXAMPLES[index], history)
+        def add_example(index, messages, questions):
+            if type(index) is not int or not 0 <= index < len(EXAMPLES):
+                return gr.update(), list(messages or []), list(messages or []), None, ""
+            return add_user(EXAMPLES[index], messages, questions)
 
-        def bot(question, history, store):
-            history = list(history or [])
-            store = dict(store or {})
+        def bot(question, messages, questions, store):
+            messages, questions, store = list(messages or []), list(questions or []), dict(store or {})
             if not question:
-                yield history, store
+                yield messages, messages, questions, store
                 return
-            history.append({"role": "assistant", "content": ""})
-            at = len(history) - 1
+            earlier = questions[-config.max_history_turns:]
+            messages.append({"role": "assistant", "content": ""})
+            at = len(messages) - 1
             try:
-                for content, result in chat.respond_stream(question, history):
-                    history[at] = {"role": "assistant", "content": content}
-                    yield history, store
+                for content, result in chat.respond_stream(question, earlier):
+                    messages[at] = {"role": "assistant", "content": content}
+                    yield messages, messages, questions, store
             except Exception:  # noqa: BLE001 - show a message, never a traceback or an endless spinner
                 log.exception("chat handler failed")
                 result = chat.error_answer(question)
-                history[at] = {"role": "assistant", "content": answer_as_html(result)}
+                messages[at] = {"role": "assistant", "content": answer_as_html(result)}
             store[at] = result
-            yield history, store
+            questions.append(question)
+            yield messages, messages, questions, store
 
-        def on_like(data: gr.LikeData, store, request: gr.Request):
-            index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
-            rating = _rating(data.liked)
-            result = (store or {}).get(index)
+        def on_like(data: gr.EventData, store, request: gr.Request):
+            raw = data._data if isinstance(getattr(data, "_data", None), dict) else {}
+            index = guard.message_index(raw.get("index"))
+            result = (store or {}).get(index) if index is not None else None
             if result is None:
                 return FEEDBACK_UNKNOWN
+            rating = _rating(raw.get("liked"))
             try:
                 feedback.record(rating, result, session=getattr(request, "session_hash", None), message=index)
+            except ValueError:
+                return FEEDBACK_UNKNOWN
             except Exception:  # noqa: BLE001
                 log.exception("could not save feedback to %s", feedback.path)
                 return FEEDBACK_FAILED
             return FEEDBACK_THANKS[rating]
 
         def reset():
-            return [], {}, None, "", ""
+            return [], [], [], {}, None, "", ""
 
-        ask = dict(outputs=[box, chatbot, pending, status], queue=False)
-        answer = dict(fn=bot, inputs=[pending, chatbot, answers], outputs=[chatbot, answers])
+        ask = dict(outputs=[box, chatbot, shown, pending, status], queue=False, **private)
+        answer = dict(fn=bot, inputs=[pending, shown, asked, answers], outputs=[chatbot, shown, asked, answers],
+                      concurrency_id="answer", concurrency_limit=config.answer_concurrency, **private)
         scroll = dict(fn=None, js=SCROLL_TO_QUESTION)
-        box.submit(add_user, [box, chatbot], **ask).then(**scroll).then(**answer).then(**scroll)
-        send.click(add_user, [box, chatbot], **ask).then(**scroll).then(**answer).then(**scroll)
-        examples.click(add_example, [examples, chatbot], **ask).then(**scroll).then(**answer).then(**scroll)
-        new.click(reset, None, [chatbot, answers, pending, box, status], queue=False)
-        chatbot.clear(reset, None, [chatbot, answers, pending, box, status], queue=False)
-        chatbot.like(on_like, [answers], [status])
+        box.submit(add_user, [box, shown, asked], **ask).then(**scroll).then(**answer).then(**scroll)
+        send.click(add_user, [box, shown, asked], **ask).then(**scroll).then(**answer).then(**scroll)
+        examples.click(add_example, [examples, shown, asked], **ask).then(**scroll).then(**answer).then(**scroll)
+        cleared = [chatbot, shown, asked, answers, pending, box, status]
+        new.click(reset, None, cleared, queue=False, **private)
+        chatbot.clear(reset, None, cleared, queue=False, **private)
+        chatbot.like(on_like, [answers], [status], **private)
 
         def ask_api(question: str) -> dict:
-            """Answer one question as JSON (same shape as `chatbot ask --json`)."""
+            """Answer one question as JSON (same shape as `chatbot ask --json`); the question is cut
+            to the server's limit."""
             return chat.answer(question).to_dict()
 
-        gr.api(ask_api, api_name="ask")
-    demo.queue(default_concurrency_limit=8)
+        def ask_history_api(question: str, history: list[str]) -> dict:
+            """Answer a follow-up question as JSON: `history` is the user's earlier messages in this
+            conversation, oldest first (the last few are used, each cut to the server's limit)."""
+            return chat.answer(question, history).to_dict()
+
+        gr.api(ask_api, api_name="ask", concurrency_id="answer", concurrency_limit=config.answer_concurrency)
+        gr.api(ask_history_api, api_name="ask_history", concurrency_id="answer",
+               concurrency_limit=config.answer_concurrency)
+        # 资料库 admin tab (issue 12, chatbot/ui/admin.py): nothing without --admin; its API is admin_*
+        admin.add_tab(config, chat.get_qa(config))
+    demo.queue(max_size=config.queue_max_size, default_concurrency_limit=config.answer_concurrency)
     return demo
 
 
@@ -253,10 +295,16 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool
               f"index is fixed", file=sys.stderr)
     print(f"feedback is appended to {chat.FeedbackLog(config.feedback_dir).path}", file=sys.stderr)
     demo = build_ui(config)
-    # The chat takes no files: uploads are capped at 1 byte so nobody can store files through it.
-    demo.launch(server_name=host, server_port=port, share=share, auth=credentials,
-                prevent_thread_lock=True, show_error=False, css=CSS, max_file_size=1,
-                theme=gr.themes.Soft(font=THEME_FONTS), footer_links=["api"])
+    edge = EdgeState(config)
+    edge.inflight = queued_by(demo)
+    edge.public = {fn.api_name for fn in demo.fns.values() if fn.api_visibility == "public"}
+    # The chat takes no files: uploads are capped at 1 byte (the admin's limit with --admin).
+    demo.launch(server_name=host, server_port=port, share=share, auth=admin.with_admin(credentials, config),
+                prevent_thread_lock=True, show_error=False, css=CSS, max_file_size=admin.max_file_size(config),
+                theme=gr.themes.Soft(font=THEME_FONTS), footer_links=["api"],
+                state_session_capacity=config.max_sessions,
+                app_kwargs={"middleware": [Middleware(Edge, state=edge)]})
+    edge.revoke = lambda token: demo.server_app.tokens.pop(token, None)
     if share and not demo.share_url:
         print(f"warning: the share link could not be created (the tunnel needs internet access); "
               f"still serving locally at {demo.local_url}", file=sys.stderr)

@@ -1,6 +1,7 @@
-"""The chat handler: `respond(message, history)` for the web chat.
+"""The chat handler: `respond(message, history)` for the web chat and `answer()` for the HTTP API.
 
-Kept free of Gradio so it can be tested (and reused) as plain Python.
+Kept free of Gradio so it can be tested (and reused) as plain Python. Every entry caps what it is
+given (`guard.cap_message` / `guard.cap_history`, limits from Config) before any work is done.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ..render import answer_as_html
 from ..service import QA
 from ..types import Answer
 from .feedback import FeedbackLog  # noqa: F401 - the handler's public surface includes the log
+from .guard import cap_history, cap_message
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +44,19 @@ def error_answer(question: str) -> Answer:
     return Answer(str(question or "")[:200], USER_ERROR, True, reason="error")
 
 
-def answer(message: str) -> Answer:
-    """Answer one question; never raises. A failure becomes an error Answer with a plain message."""
+def limited(message, history=None) -> tuple[str, list[str]]:
+    """The message and the user's earlier messages, cleaned and cut to the configured limits."""
+    config = get_qa().config
+    return (cap_message(message, config.max_message_chars),
+            cap_history(history, config.max_history_turns, config.max_history_chars))
+
+
+def answer(message: str, history: list | None = None) -> Answer:
+    """Answer one question (with the user's earlier messages, oldest first); never raises.
+    A failure becomes an error Answer with a plain message."""
     try:
-        result = get_qa().safe_ask(message)
+        message, history = limited(message, history)
+        result = get_qa().safe_ask(message, history)
     except Exception:  # noqa: BLE001 - the user must never see a traceback
         log.exception("answering failed")
         return error_answer(message)
@@ -56,16 +67,18 @@ def answer(message: str) -> Answer:
 
 
 def respond(message: str, history: list | None = None) -> str:
-    """Answer one chat message; returns the message HTML (answer, markers, sources)."""
-    return answer_as_html(answer(message))
+    """Answer one chat message; returns the message HTML (answer, markers, sources).
+    `history`: the user's earlier messages in this conversation (plain text, oldest first)."""
+    return answer_as_html(answer(message, history))
 
 
 def respond_stream(message: str, history: list | None = None, step: int = 6,
                    delay: float = 0.015) -> Iterator[tuple[str, Answer]]:
     """Stream an answer: the text appears a few characters at a time, then the sources.
 
-    Yields (message HTML, final Answer); the last item carries the complete message."""
-    result = answer(message)
+    Yields (message HTML, final Answer); the last item carries the complete message.
+    `history`: the user's earlier messages in this conversation (plain text, oldest first)."""
+    result = answer(message, history)
     text = result.text
     if result.reason != "error":
         for end in range(step, len(text), step):
