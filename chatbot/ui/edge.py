@@ -51,6 +51,7 @@ class EdgeState:
         self.tokens = TokenLifetimes(config.session_hours * 3600)
         self.public: set[str] = {"ask", "ask_history"}  # names callable by name (the app sets them)
         self.inflight: Callable[[str], int] | None = None
+        self.joining: dict[str, int] = {}  # join requests inside the app (not yet in its queue) per address
         self.revoke: Callable[[str], None] | None = None
         self.refused_busy = 0
 
@@ -116,11 +117,21 @@ class Edge:
             return await _reply(send, 404, NOT_PUBLIC.format(names=names))
         if path.endswith("/queue/join") or "/call/" in path:
             host = _host(scope)
-            limit = self.state.config.per_client_events
-            if self.state.inflight is not None and self.state.inflight(host) >= limit:
-                self.state.refused_busy += 1
+            state = self.state
+            joining = state.joining.get(host, 0)
+            if state.inflight is not None and state.inflight(host) + joining >= state.config.per_client_events:
+                state.refused_busy += 1
                 return await _reply(send, 429, BUSY, [(b"retry-after", b"2")])
-            send = self._busy(send)
+            # joins waiting inside Gradio (for its lock) are not in its queue yet: count them here
+            state.joining[host] = joining + 1
+            try:
+                return await self.app(scope, _replay(body, receive), self._busy(send))
+            finally:
+                left = state.joining.get(host, 1) - 1
+                if left > 0:
+                    state.joining[host] = left
+                else:
+                    state.joining.pop(host, None)
         await self.app(scope, _replay(body, receive), send)
 
     async def _read(self, scope, receive) -> bytes | None:

@@ -164,3 +164,40 @@ def test_query_strings_are_cleaned_too():
 
     asyncio.run(edge(scope, receive, send))
     assert seen["query"] == b"session_hash=sep%0Aarator" + b"%EF%BF%BD" * 3 + b"1"
+
+
+def test_joins_still_inside_the_app_count_towards_the_client_limit():
+    """Gradio queues a join only after awaiting a lock: parallel joins must not all slip past the check."""
+    gate = asyncio.Event()
+
+    async def slow_join(scope, receive, send):
+        await gate.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    state = EdgeState(Config().with_overrides(per_client_events=3))
+    state.inflight = lambda host: 0  # nothing in Gradio's queue yet
+    edge = Edge(slow_join, state)
+
+    async def one():
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b'{"data": ["q"]}', "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/gradio_api/queue/join", "client": ("10.0.0.1", 1),
+                 "headers": JSON}
+        await edge(scope, receive, send)
+        return sent[0]["status"]
+
+    async def main():
+        tasks = [asyncio.create_task(one()) for _ in range(10)]
+        await asyncio.sleep(0.05)
+        gate.set()
+        return await asyncio.gather(*tasks)
+
+    codes = asyncio.run(main())
+    assert sorted(codes) == [200] * 3 + [429] * 7 and state.joining == {}
