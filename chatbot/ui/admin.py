@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import html
+import logging
 import os
 import time
 from pathlib import Path
@@ -19,9 +20,11 @@ import gradio as gr
 
 from ..ingest import library
 from ..ingest.readers import SUFFIXES
+from .guard import LoginThrottle
 
 DENIED = "需要管理员登录（用户名或密码不正确）。"
 _FAIL_DELAY = 1.0  # seconds a wrong password costs, against guessing
+log = logging.getLogger(__name__)
 
 
 def admin_spec(config) -> str | None:
@@ -59,17 +62,31 @@ def _limit(config) -> int:
 
 
 class _Guard:
+    """The admin password check of every 资料库 action: constant-time comparison, a fixed delay
+    per wrong password, and the same exponential lockout per client address and per user name
+    as the app's login (guard.LoginThrottle), so the admin form cannot be guessed either."""
+
     def __init__(self, admin: tuple[str, str]):
         self.user, self.password = admin
+        self.throttle = LoginThrottle()
 
     def ok(self, user, password, request: gr.Request | None = None) -> bool:
         if request is not None and getattr(request, "username", None) == self.user:
             return True  # logged in through the app's own login as the admin
+        host = getattr(getattr(request, "client", None), "host", None) or "?"
+        keys = (f"admin-host:{host}", f"admin-user:{str(user or '')[:64]}")
+        locked = self.throttle.attempt(keys)
+        if locked:
+            log.warning("admin login from %s locked for %.0f s after repeated failures", host, locked)
+            return False
         good = hmac.compare_digest(str(user or "").encode(), self.user.encode()) & \
             hmac.compare_digest(str(password or "").encode(), self.password.encode())
-        if not good:
-            time.sleep(_FAIL_DELAY)
-        return bool(good)
+        if good:
+            self.throttle.succeeded(keys)
+            return True
+        log.warning("failed admin login from %s", host)
+        time.sleep(_FAIL_DELAY)
+        return False
 
 
 def table_rows(config) -> list[list]:

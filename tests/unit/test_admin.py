@@ -52,3 +52,13 @@ def test_table_rows_in_chinese(fake_config, fake_embedder):
     rows = {r[0]: r for r in admin.table_rows(fake_config)}
     assert rows["old.doc"][6].startswith("已跳过：") and rows["000_91c1583d48168d56.txt"][6] == "已索引"
     assert rows["000_91c1583d48168d56.txt"][2].endswith("KB")
+
+
+def test_guard_locks_out_repeated_wrong_passwords(monkeypatch):
+    """After 5 wrong admin passwords from one address the right one is refused too (locked)."""
+    monkeypatch.setattr(admin, "_FAIL_DELAY", 0)
+    g = admin._Guard(("boss", "s3cret"))
+    for _ in range(5):
+        assert not g.ok("boss", "guess")
+    assert not g.ok("boss", "s3cret")
+    assert g.throttle.wait(["admin-user:boss"]) > 0
