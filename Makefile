@@ -35,6 +35,7 @@ browsers:
 	fi
 
 test: setup browsers
+	$(BIN)/lint-imports --no-cache  # the layering contract in pyproject.toml [tool.importlinter]
 	$(BIN)/python -m pytest -q -rs
 
 # the fast loop while you work: unit tests only (fake embedder, no subprocess, server or browser)

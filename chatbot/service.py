@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Sequence
 
@@ -34,6 +35,8 @@ class QA:
         self.build_if_missing = build_if_missing
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
+        self._checked = time.monotonic()
+        self._reloading = threading.Lock()
 
     @property
     def embedder(self) -> "Embedder":
@@ -47,6 +50,7 @@ class QA:
 
     @property
     def retriever(self) -> "Retriever":
+        self._follow_rebuilds()
         if self._retriever is None:
             embedder = self.embedder
             with self._lock:
@@ -62,6 +66,23 @@ class QA:
         if self.build_if_missing and not store.exists():
             store.build(embedder, progress=True)
         return Retriever(store.open(), embedder, self.policy)
+
+    def _follow_rebuilds(self) -> None:
+        """Every `config.index_check_s` seconds, ask the store whether another process swapped in a
+        newer index (e.g. a Milvus alias flip) and reload it; one thread reloads, the others go on."""
+        every = self.config.index_check_s
+        if self._retriever is None or not every or time.monotonic() - self._checked < every:
+            return
+        if not self._reloading.acquire(blocking=False):
+            return
+        try:
+            self._checked = time.monotonic()
+            if not self._retriever.index.is_current():
+                self.reload()
+        except ChatbotError:
+            log.warning("could not reload the rebuilt index; answering from the loaded one", exc_info=True)
+        finally:
+            self._reloading.release()
 
     def reload(self) -> None:
         """Open the current index again (after a rebuild) and switch to it atomically."""

@@ -142,7 +142,7 @@ class _CallCounter:
     """Counts index builds/loads and model loads while the timed questions run: answering must
     be a lookup in structures built once, never a rebuild (BM25 rebuilt per query is a common fault)."""
 
-    TARGETS = [("chatbot.store.files.keyword", "KeywordIndex", "from_ids"), ("chatbot.store.files.dense", "DenseIndex", "build"),
+    TARGETS = [("chatbot.store.keyword", "KeywordIndex", "from_tokens"), ("chatbot.store.files.dense", "DenseIndex", "build"),
                ("chatbot.store.files.store", None, "load_index"), ("chatbot.embedder", None, "load_sentence_transformer")]
 
     def __init__(self):
@@ -592,7 +592,7 @@ def calibrate(m: Material, embedder, config: Config, sample: int, rng: np.random
     from ..ingest.chunking import chunk_documents
     from ..types import Passage
     from ..ingest.documents import load_folder
-    from ..store.files.keyword import KeywordIndex
+    from ..store.keyword import KeywordIndex
 
     sample = max(20, sample)
     # parse + chunk, on synthetic pages written in the real format
@@ -627,7 +627,7 @@ def calibrate(m: Material, embedder, config: Config, sample: int, rng: np.random
 def synthetic_keyword(m: Material, lay: Layout, chunk: int = 100_000):
     """BM25 over the synthetic passages; their tokens are their pieces' tokens (pieces end where
     jieba blocks and CJK runs end, so this equals tokenising each passage, checked on a sample)."""
-    from ..store.files.keyword import KeywordIndex
+    from ..store.keyword import KeywordIndex
 
     vocab = [""] * len(m.vocab)
     for t, i in m.vocab.items():
@@ -640,7 +640,9 @@ def synthetic_keyword(m: Material, lay: Layout, chunk: int = 100_000):
         part, _ = layout_tokens(m, lay, s, min(len(lay), s + chunk))
         ids[at:at + part.size] = part
         at += part.size
-    return KeywordIndex.from_ids(ids, lengths, vocab, keep_tokens=False)
+    ends = np.cumsum(lengths)
+    flat = ids.tolist()
+    return KeywordIndex.from_tokens([vocab[x] for x in flat[a:b]] for a, b in zip((ends - lengths).tolist(), ends.tolist()))
 
 
 def tokens_additive(m: Material, lay: Layout, n: int = 200) -> float:
@@ -733,7 +735,7 @@ def synthetic_point(n: int, m: Material, cal: Calibration, config: Config, embed
                           f"({per_passage * 1e3:.2f} ms each); Milvus insert ({milvus['milvus_insert_s']:.1f}s) for all {n:,}")
         for key in ("keyword_index_s", "dense_index_s"):
             point.pop(key, None)
-        from ..store.milvus.store import release_local
+        from ..store.milvus.connection import release_local
 
         release_local(config.with_overrides(embeddings_dir=work / f"milvus-{n}"))
     return point
@@ -743,9 +745,11 @@ def milvus_synthetic(config: Config, m: Material, lay: Layout, passages: list, v
                      qv: np.ndarray, work: Path) -> tuple:
     """The synthetic corpus inserted into Milvus (what a build does after embedding), then opened as
     `QA` opens it; returns the index and the figures that differ from the in-process one."""
-    from ..store.milvus.store import bulk_index, load_milvus
+    from ..store.milvus.build import bulk_index
+    from ..store.milvus.search import open_index
 
-    cfg = config.with_overrides(embeddings_dir=work / f"milvus-{len(passages)}")
+    cfg = config.with_overrides(embeddings_dir=work / f"milvus-{len(passages)}",
+                                milvus_collection=f"{config.milvus_collection}_{len(passages)}")  # its own collections
     vocab = [""] * len(m.vocab)
     for t, i in m.vocab.items():
         vocab[i] = t
@@ -758,17 +762,12 @@ def milvus_synthetic(config: Config, m: Material, lay: Layout, passages: list, v
                 yield [vocab[int(x)] for x in ids[a:b]]
 
     _say(f"{len(passages):,}: inserting into Milvus")
-    base = os.environ.get("CHATBOT_MILVUS_COLLECTION", "chatbot")
-    os.environ["CHATBOT_MILVUS_COLLECTION"] = f"{base}_{len(passages)}"   # its own collections on a server
-    try:
-        a = time.perf_counter()
-        bulk_index(cfg, passages, vectors, tokens(), open_after=False)
-        insert_s = time.perf_counter() - a
-        a = time.perf_counter()
-        index = load_milvus(cfg)
-        open_s = time.perf_counter() - a
-    finally:
-        os.environ["CHATBOT_MILVUS_COLLECTION"] = base
+    a = time.perf_counter()
+    bulk_index(cfg, passages, vectors, tokens())
+    insert_s = time.perf_counter() - a
+    a = time.perf_counter()
+    index = open_index(cfg)
+    open_s = time.perf_counter() - a
     _say(f"{len(passages):,}: Milvus insert {insert_s:.1f}s, open {open_s:.1f}s; measuring recall against exact search")
     out = {"index": f"milvus:{index.dense.kind}", "milvus_insert_s": round(insert_s, 1), "milvus_open_s": round(open_s, 2),
            "milvus_keyword": index.keyword_mode}
@@ -987,6 +986,8 @@ def run(args, config: Config) -> int:
     if args.queries < 1:
         print("error: --queries must be at least 1", file=sys.stderr)
         return 2
+    if (config.store or "faiss") == "milvus":   # never touch the served index's collections
+        config = config.with_overrides(milvus_collection=config.milvus_collection + "_bench")
     own_work = args.workdir is None
     work = Path(tempfile.mkdtemp(prefix="chatbot-bench-")) if own_work else Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
@@ -1012,10 +1013,6 @@ def _run(args, config: Config, sizes: list[int], work: Path, embedder) -> dict:
     result: dict = {"machine": machine(), "settings": {"sizes": sizes, "queries": args.queries, "seed": args.seed,
                                                        "model": config.model, "store": config.store,
                                                        "candidates": Policy().candidates, "top_k": Policy().top_k}}
-    if (config.store or "faiss") == "milvus":   # never touch the served index's collections
-        from ..store.milvus.store import collection_base
-
-        os.environ["CHATBOT_MILVUS_COLLECTION"] = collection_base() + "_bench"
     a = time.perf_counter()
     embedder.encode(["预热"])
     result["model_load_s"] = round(time.perf_counter() - a, 2)
@@ -1031,7 +1028,7 @@ def _run(args, config: Config, sizes: list[int], work: Path, embedder) -> dict:
     synthetic = [n for n in sizes if n > n_real]
     if synthetic:
         if (config.store or "faiss") == "milvus":
-            from ..store.milvus.store import is_local, milvus_uri
+            from ..store.milvus.connection import is_local, milvus_uri
 
             result["note"] = "synthetic sizes: passages and derived vectors inserted into Milvus, answered through it"
             if is_local(milvus_uri(config)) and any(n > MILVUS_LITE_MAX for n in synthetic):
@@ -1050,7 +1047,7 @@ def _run(args, config: Config, sizes: list[int], work: Path, embedder) -> dict:
     result["points"] = points
 
     if (config.store or "faiss") == "milvus":
-        from ..store.milvus.store import release_local
+        from ..store.milvus.connection import release_local
 
         release_local(real_cfg)   # Milvus Lite serves one process: let the cold-start process open it
     if not args.no_cold_start:

@@ -69,6 +69,11 @@ class SearchIndex:
     def close(self) -> None:
         """Release connections (a no-op for in-process files)."""
 
+    def is_current(self) -> bool:
+        """False once the backend serves a newer index (another process rebuilt it and swapped it
+        in): the caller should open the store again. Cheap enough to ask every few seconds."""
+        return True
+
 
 @runtime_checkable
 class Store(Protocol):

@@ -1,6 +1,6 @@
 """`chatbot bench` at a tiny size (fields and ratios, never timings), and the performance work
-behind it: the vectorised BM25 build equals bm25s's, pruned top-k search equals scoring every
-passage, reused keyword tokens give the same index, synthetic passages tokenise additively."""
+behind it: the keyword index is bm25s's own, reused keyword tokens give the same index,
+synthetic passages tokenise additively."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from chatbot.config import Config
 from chatbot.store.files.dense import EXACT_UP_TO, DenseIndex
 from chatbot.ingest.documents import load_folder
 from chatbot.ingest.chunking import chunk_documents
-from chatbot.store.files.keyword import KeywordIndex
+from chatbot.store.keyword import KeywordIndex
 from chatbot.textnorm import keyword_tokens
 
 from . import DOCUMENTS, FakeEmbedder

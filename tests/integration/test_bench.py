@@ -40,14 +40,14 @@ def test_rebuild_reuses_keyword_tokens_and_gives_the_same_index(tmp_path, corpus
                      encoding="utf-8")
     assert load_index(cfg.embeddings_dir).keyword.reusable
     calls = []
-    import chatbot.store.files.keyword as kw
+    import chatbot.textnorm as tn
 
-    original = kw.keyword_tokens
-    kw.keyword_tokens = lambda *a, **k: calls.append(1) or original(*a, **k)
+    original = tn.keyword_tokens
+    tn.keyword_tokens = lambda *a, **k: calls.append(1) or original(*a, **k)
     try:
         report = build_index(cfg, FakeEmbedder())
     finally:
-        kw.keyword_tokens = original
+        tn.keyword_tokens = original
     reused = sum(f.chunks for f in report.files if f.reused)
     assert reused > 0 and len(calls) == report.passages - reused  # only the changed file was tokenised
     fresh_cfg = cfg.with_overrides(embeddings_dir=tmp_path / "b")

@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
-from chatbot.store.milvus import store as ms  # noqa: E402
+from chatbot.store.milvus import build as mbuild, connection, schema, search  # noqa: E402
 from chatbot.errors import ChatbotError, IndexMismatchError, IndexMissingError  # noqa: E402
 from chatbot.store import build, exists, open_index  # noqa: E402
 from chatbot.store.files.store import build_index, load_index  # noqa: E402
@@ -39,10 +39,10 @@ def test_round_trip_matches_the_faiss_index(fake_config, milvus_config, fake_emb
     build_index(fake_config, fake_embedder)
     faiss_ix = load_index(fake_config.embeddings_dir, fake_config.model)
     ix = open_index(milvus_config)
-    assert isinstance(ix, ms.MilvusIndex) and ix.collection == "chatbot_a"
+    assert isinstance(ix, search.MilvusIndex) and ix.collection == "chatbot_a"
     # the manifest carries what manifest.json carries
     m = ix.manifest
-    assert m["format_version"] == ms.FORMAT_VERSION and m["model"] == fake_config.model and m["dimension"] == 64
+    assert m["format_version"] == schema.FORMAT_VERSION and m["model"] == fake_config.model and m["dimension"] == 64
     assert m["chunk_count"] == len(ix.passages) == faiss_ix.manifest["chunk_count"] and m["built_at"] and m["complete"]
     assert {s: (f["sha256"], f["rows"]) for s, f in m["files"].items()} == \
         {s: (f["sha256"], f["rows"]) for s, f in faiss_ix.manifest["files"].items()}
@@ -57,9 +57,8 @@ def test_round_trip_matches_the_faiss_index(fake_config, milvus_config, fake_emb
     for row, f_row, s in zip(ids, f_ids, f_scores):   # equal up to the order of exact ties
         assert {(i, round(float(x), 4)) for i, x in zip(row, s)} == {(i, round(float(x), 4)) for i, x in zip(f_row, s)}
     # keyword side: every mode reads the same tokens; the bm25s and Milvus-over-tokens modes rank alike
-    for mode in ms.KEYWORD_MODES:
-        monkeypatch.setenv("CHATBOT_MILVUS_KEYWORD", mode)
-        kw = open_index(milvus_config).keyword
+    for mode in search.KEYWORD_MODES:
+        kw = open_index(milvus_config.with_overrides(milvus_keyword=mode)).keyword
         for q in QUERIES[:5]:
             tokens = keyword_tokens(q)
             assert kw.idf(tokens[0]) == pytest.approx(faiss_ix.keyword.idf(tokens[0]), rel=1e-6)
@@ -86,11 +85,11 @@ def test_missing_index_and_other_model_give_the_faiss_messages(fake_config, milv
     assert "\n" not in str(milvus_err.value) and "chatbot build" in str(milvus_err.value)
     # a collection written by another version of this backend
     ix = open_index(milvus_config)
-    ms._set_manifest(ix.client, ix.collection, {**ix.manifest, "format_version": ms.FORMAT_VERSION + 1})
-    with pytest.raises(IndexMismatchError, match="format version 2 does not match.*chatbot build"):
+    schema.write_manifest(ix.col.client, ix.collection, {**ix.manifest, "format_version": schema.FORMAT_VERSION + 1})
+    with pytest.raises(IndexMismatchError, match=f"format version {schema.FORMAT_VERSION + 1} does not match.*chatbot build"):
         open_index(milvus_config)
     build(milvus_config, fake_embedder)   # and a build replaces it
-    assert open_index(milvus_config).manifest["format_version"] == ms.FORMAT_VERSION
+    assert open_index(milvus_config).manifest["format_version"] == schema.FORMAT_VERSION
 
 
 def _append(path, text):
@@ -140,7 +139,7 @@ def test_a_build_that_dies_midway_leaves_the_live_index_answering(milvus_config,
     _append(files[0], "\n新增条目\n\n临时新增的说明文字，用于测试中断的构建。\n")
     files[4].unlink()
 
-    real_connect = ms.connect
+    real_connect = mbuild.connect
 
     def dying_connect(config, create=False):
         client = real_connect(config, create)
@@ -153,10 +152,10 @@ def test_a_build_that_dies_midway_leaves_the_live_index_answering(milvus_config,
         client.insert = insert
         return client
 
-    monkeypatch.setattr(ms, "connect", dying_connect)
+    monkeypatch.setattr(mbuild, "connect", dying_connect)
     with pytest.raises(_Boom):
         build(milvus_config, fake_embedder)
-    monkeypatch.setattr(ms, "connect", real_connect)
+    monkeypatch.setattr(mbuild, "connect", real_connect)
 
     after = open_index(milvus_config)   # still the old collection, whole and consistent
     assert after.collection == before.collection and after.passages == before.passages
@@ -183,31 +182,35 @@ def test_another_model_rebuilds_everything(milvus_config, fake_embedder):
 
 def test_query_text_rebuilds_the_question_for_the_analyzer():
     tokens = keyword_tokens("衡水市医保电话是多少？0318-12333")
-    text = ms.query_text(tokens)
+    text = search.query_text(tokens)
     assert "衡水市医保电话是多少" in text and "0318" in text and "12333" in text
-    assert ms.decode_terms(ms.encode_terms(tokens)) == tokens
+    assert schema.decode_terms(schema.encode_terms(tokens)) == tokens
     assert all(" " not in t for t in tokens)
 
 
-def test_auto_keyword_mode_is_bm25s_on_lite_and_milvus_on_a_server(monkeypatch):
-    monkeypatch.delenv("CHATBOT_MILVUS_KEYWORD", raising=False)
-    assert ms.keyword_mode("/tmp/x/milvus.db") == "local"
-    assert ms.keyword_mode("http://milvus:19530") == "milvus"
-    monkeypatch.setenv("CHATBOT_MILVUS_KEYWORD", "jieba")
-    assert ms.keyword_mode("http://milvus:19530") == "jieba"
+def test_auto_keyword_mode_follows_the_collection(milvus_config):
+    auto = milvus_config.with_overrides(milvus_keyword="auto")
+    server, old_server = {"keyword": "server"}, {"keyword": "local"}
+    assert search.keyword_mode(auto, "/tmp/x/milvus.db", server) == "local"       # Lite: bm25s is faster
+    assert search.keyword_mode(auto, "http://milvus:19530", server) == "milvus"   # a server with BM25 functions
+    assert search.keyword_mode(auto, "http://milvus:19530", old_server) == "local"   # Milvus 2.3/2.4
+    jieba = milvus_config.with_overrides(milvus_keyword="jieba")
+    assert search.keyword_mode(jieba, "http://milvus:19530", server) == "jieba"
+    with pytest.raises(ChatbotError, match="lacks"):
+        search.keyword_mode(jieba, "http://milvus:19530", old_server)
 
 
-def test_unknown_keyword_mode_and_store_are_one_line_errors(milvus_config, monkeypatch):
-    monkeypatch.setenv("CHATBOT_MILVUS_KEYWORD", "elastic")
+def test_unknown_keyword_mode_and_store_are_one_line_errors(milvus_config, fake_embedder):
+    build(milvus_config, fake_embedder)
     with pytest.raises(ChatbotError, match="CHATBOT_MILVUS_KEYWORD"):
-        open_index(milvus_config)
+        open_index(milvus_config.with_overrides(milvus_keyword="elastic"))
     with pytest.raises(ChatbotError, match="--store faiss or --store milvus"):
         open_index(milvus_config.with_overrides(store="pinecone"))
 
 
 def test_unreachable_server_is_a_one_line_error(milvus_config):
     cfg = milvus_config.with_overrides(milvus_uri="http://user:secret@127.0.0.1:9")
-    with pytest.raises(ms.MilvusError) as err:
+    with pytest.raises(connection.MilvusError) as err:
         open_index(cfg)
     msg = str(err.value)
     assert "cannot connect to Milvus at http://127.0.0.1:9" in msg and "secret" not in msg and "\n" not in msg
@@ -215,8 +218,8 @@ def test_unreachable_server_is_a_one_line_error(milvus_config):
 
 def test_lite_file_held_by_another_process_is_named(milvus_config, fake_embedder, tmp_path):
     build(milvus_config, fake_embedder)
-    ms.release_local(milvus_config)   # this process lets go of the file, another one opens it
-    db = ms.milvus_uri(milvus_config)
+    connection.release_local(milvus_config)   # this process lets go of the file, another one opens it
+    db = connection.milvus_uri(milvus_config)
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
         from pymilvus import MilvusClient
@@ -226,7 +229,7 @@ def test_lite_file_held_by_another_process_is_named(milvus_config, fake_embedder
     """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "open"
-        with pytest.raises(ms.MilvusError, match="open in another process"):
+        with pytest.raises(connection.MilvusError, match="open in another process"):
             open_index(milvus_config)
     finally:
         holder.stdin.close()
@@ -251,7 +254,8 @@ def test_bulk_index_loads_given_passages_and_vectors(milvus_config, fake_embedde
                 for i, text in enumerate(["衡水市医保电话0318-12333。", "灵活就业人员可以在税务App缴费。",
                                           "新生儿出生后90天内参保。", "异地就医需先备案。", "医保卡丢失请挂失补办。"])]
     vectors = fake_embedder.encode([p.embed_text_normalized for p in passages])
-    ix = ms.bulk_index(milvus_config, passages, vectors)
+    mbuild.bulk_index(milvus_config, passages, vectors)
+    ix = open_index(milvus_config)
     assert ix.passages == passages and ix.manifest["chunk_count"] == 5
     assert ix.manifest["files"]["s1.txt"]["rows"] == [3, 5]
     ids, scores = ix.dense.search(vectors[3:4], 2)
@@ -259,5 +263,5 @@ def test_bulk_index_loads_given_passages_and_vectors(milvus_config, fake_embedde
     kid, _ = ix.keyword.search(keyword_tokens("医保卡丢了"), 3)
     assert kid[0] == 4
     with pytest.raises(ValueError, match="contiguous"):
-        ms.bulk_index(milvus_config, [passages[0], passages[3], passages[1]], vectors[:3])
+        mbuild.bulk_index(milvus_config, [passages[0], passages[3], passages[1]], vectors[:3])
     assert open_index(milvus_config).passages == passages   # refused before touching the index

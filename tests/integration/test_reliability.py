@@ -138,7 +138,7 @@ def test_damaged_stored_vectors_are_not_reused(fake_index, tmp_path):
 def test_damaged_saved_keyword_tokens_are_not_reused(fake_index, tmp_path):
     """The next build reuses the saved BM25 tokens of unchanged files; damaged ones must be
     re-tokenised (not crash the build, not leak into the new index)."""
-    from chatbot.store.files.keyword import TOKENS_FILE
+    from chatbot.store.keyword import TOKENS_FILE
     from chatbot.textnorm import keyword_tokens
 
     cfg = copy_index(fake_index, tmp_path)

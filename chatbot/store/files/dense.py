@@ -10,26 +10,14 @@ where HNSW reached it 20–40× faster (see docs/performance.md). IVF stays avai
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-EXACT_UP_TO = 10_000   # below this, exact search is both fast enough and perfect
-HNSW_M = 32            # graph degree: links per vector (×2 on the base layer)
-HNSW_EF_CONSTRUCTION = 40
+from ..params import EXACT_UP_TO, HNSW_EF_CONSTRUCTION, HNSW_M, choose_ef_search, choose_nlist
 
-
-def choose_nlist(n: int) -> int:
-    return int(min(65536, max(64, 4 * math.sqrt(n))))
-
-
-def choose_ef_search(n: int) -> int:
-    """Candidates HNSW keeps while searching: more for larger graphs, to hold recall@10 at about
-    0.95 or above on questions (512 at 100 000 passages, about 1 500 at a million; measured by
-    `chatbot bench`, which also prints the recall/speed curve around the chosen value)."""
-    return int(min(2048, max(128, 512 * (n / 100_000) ** 0.48)))
+__all__ = ["EXACT_UP_TO", "HNSW_EF_CONSTRUCTION", "HNSW_M", "DenseIndex", "choose_ef_search", "choose_nlist"]
 
 
 class DenseIndex:

@@ -25,15 +25,13 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from ...config import Config
-from ...errors import IndexCorruptError, IndexMismatchError, IndexMissingError, NoDocumentsError
-from ...ingest.chunking import chunk_documents
-from ...ingest.documents import load_folder
-from ...types import BuildReport, FileReport, Passage
+from ...errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from ...types import BuildReport, Passage
 from .. import base
 from ..base import FIX, SearchIndex
-from ..plan import acquire_build_lock, chunking_params as _chunking, embed_texts as _embed
+from ..keyword import KeywordIndex, tokenize
+from ..plan import acquire_build_lock, chunking_params as _chunking, compatible, plan_build
 from .dense import DenseIndex
-from .keyword import KeywordIndex
 
 if TYPE_CHECKING:
     from ...embedder import Embedder
@@ -130,7 +128,7 @@ def _load_folder(folder: Path, model: str | None) -> SearchIndex:
         with open(folder / "passages.jsonl", encoding="utf-8") as fh:
             passages = [Passage.from_dict(json.loads(line)) for line in fh if line.strip()]
         dense = DenseIndex.load(folder / "dense.faiss", manifest.get("index_type", "flat"))
-        keyword = KeywordIndex.load(folder / "bm25")
+        keyword = KeywordIndex.load(folder / "bm25", mmap=True)
     except Exception as exc:  # any damage to the files means the same thing to the user
         raise IndexCorruptError(f"index at {folder} is damaged ({exc.__class__.__name__}); {FIX}") from exc
     n = manifest.get("chunk_count")
@@ -140,18 +138,25 @@ def _load_folder(folder: Path, model: str | None) -> SearchIndex:
         )
     if dense.dimension != manifest.get("dimension"):
         raise IndexMismatchError(f"index dimension {dense.dimension} differs from its manifest; {FIX}")
-    return SearchIndex(folder, manifest, passages, dense, keyword)
+    return FilesIndex(folder, manifest, passages, dense, keyword)
 
 
-def _previous_for_reuse(embeddings_dir: Path, config: Config) -> tuple[dict, list[Passage], np.ndarray] | None:
-    """The current index's passages and vectors, if built compatibly (same model and chunking)."""
+class FilesIndex(SearchIndex):
+    """A loaded index folder; no longer current once `embeddings/current` points elsewhere."""
+
+    def is_current(self) -> bool:
+        return current_folder(Path(self.folder).parent) == Path(self.folder).resolve()
+
+
+def _previous(embeddings_dir: Path, config: Config) -> tuple[dict, list[Passage], np.ndarray, KeywordIndex | None] | None:
+    """The current index's manifest, passages, vectors and (if its tokens are reusable) keyword
+    index, when built compatibly (same format, model and chunking); None otherwise."""
     folder = current_folder(embeddings_dir)
     if folder is None:
         return None
     try:
         manifest = read_manifest(folder)
-        check_manifest(manifest, config.model)
-        if manifest.get("chunking") != _chunking(config):
+        if not compatible(manifest, config, FORMAT_VERSION):
             return None
         verify_files(folder, manifest, ("passages.jsonl", "vectors.npy"))
         with open(folder / "passages.jsonl", encoding="utf-8") as fh:
@@ -159,21 +164,17 @@ def _previous_for_reuse(embeddings_dir: Path, config: Config) -> tuple[dict, lis
         vectors = np.load(folder / "vectors.npy", mmap_mode="r")
         if len(passages) != vectors.shape[0]:
             return None
-        return manifest, passages, vectors
     except Exception:
         return None  # an unusable previous index just means embedding everything again
-
-
-def _previous_keyword(embeddings_dir: Path) -> KeywordIndex | None:
-    """The current index's keyword index, if its saved tokens can be reused."""
+    keyword = None
     try:
-        folder = current_folder(embeddings_dir)
-        sums = read_manifest(folder).get("checksums") or {}
+        sums = manifest.get("checksums") or {}
         verify_files(folder, {"checksums": sums}, tuple(k for k in sums if k.startswith("bm25/")))
         keyword = KeywordIndex.load(folder / "bm25")
-        return keyword if keyword.reusable else None
+        keyword = keyword if keyword.reusable and keyword.n == len(passages) else None
     except Exception:
-        return None  # tokenising everything again is always correct
+        keyword = None  # tokenising everything again is always correct
+    return manifest, passages, vectors, keyword
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -226,56 +227,35 @@ def _build_locked(config, embedder, progress, on_progress) -> BuildReport:
     embeddings_dir = Path(config.embeddings_dir)
     note = on_progress or (lambda frac, msg: None)
     note(0.0, "reading documents")
-    files, skipped = load_folder(config.documents_dir)
-    if not files:
-        reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped) or "the folder is empty or missing"
-        raise NoDocumentsError(f"no readable documents in {config.documents_dir} ({reasons})")
-
-    previous = _previous_for_reuse(embeddings_dir, config)
+    previous = _previous(embeddings_dir, config)
     prev_files = previous[0].get("files", {}) if previous else {}
+    plan = plan_build(config, [prev_files])
+    embedded = plan.embed(embedder, progress, note)
 
     passages: list[Passage] = []
-    blocks: list[np.ndarray | None] = []   # per file: reused vectors, or None to embed
-    reports: list[FileReport] = []
-    prev_rows: list[int | None] = []       # per passage: its row in the previous index, if reused
-    for sf in files:
-        old = prev_files.get(sf.source)
-        if previous and old and old.get("sha256") == sf.sha256:
-            start, end = old["rows"]
+    blocks: list[np.ndarray] = []
+    tokens: list[list[str]] = []
+    prev_keyword = previous[3] if previous else None
+    for sf in plan.files:
+        if sf.source in plan.held_in:
+            start, end = prev_files[sf.source]["rows"]
             passages.extend(previous[1][start:end])
-            prev_rows.extend(range(start, end))
             blocks.append(np.asarray(previous[2][start:end], dtype=np.float32))
-            reports.append(FileReport(sf.source, len(sf.documents), end - start, True))
+            # unchanged files keep their saved keyword tokens: only changed files go through jieba
+            tokens.extend(prev_keyword.tokens_of(start, end) if prev_keyword is not None
+                          else [tokenize(p.embed_text_normalized) for p in previous[1][start:end]])
         else:
-            chunks = chunk_documents(sf.documents, config.chunk_chars, config.chunk_overlap)
-            passages.extend(chunks)
-            prev_rows.extend([None] * len(chunks))
-            blocks.append(None)
-            reports.append(FileReport(sf.source, len(sf.documents), len(chunks), False))
-
-    to_embed = [p.embed_text_normalized for p in _new_passages(passages, blocks, reports)]
-    note(0.1, f"embedding {len(to_embed)} passages")
-    fresh = _embed(embedder, to_embed, progress, note)
-
-    vectors_parts, file_rows, row, k = [], {}, 0, 0
-    for sf, rep, block in zip(files, reports, blocks):
-        if block is None:
-            block = fresh[k:k + rep.chunks]
-            k += rep.chunks
-        vectors_parts.append(block)
-        file_rows[sf.source] = {"sha256": sf.sha256, "encoding": sf.encoding, "documents": rep.documents, "rows": [row, row + rep.chunks]}
-        row += rep.chunks
-    dims = {b.shape[1] for b in vectors_parts if b.size}
+            passages.extend(plan.chunks[sf.source])
+            blocks.append(plan.vectors[sf.source])
+            tokens.extend(plan.tokens(sf.source))
+    dims = {b.shape[1] for b in blocks if b.size}
     dim = dims.pop() if len(dims) == 1 else embedder.dimension
-    vectors = np.concatenate([b.reshape(-1, dim) for b in vectors_parts]).astype(np.float32)
+    vectors = np.concatenate([b.reshape(-1, dim) for b in blocks]).astype(np.float32)
+    file_rows, reports = plan.file_rows()
 
     note(0.9, "indexing")
     dense = DenseIndex.build(vectors)
-    # Unchanged files' passages keep their saved keyword tokens: only changed files go through jieba.
-    prev_keyword = _previous_keyword(embeddings_dir) if previous else None
-    keyword = KeywordIndex.build_reusing(
-        [r if r is not None and prev_keyword is not None else p.embed_text_normalized for p, r in zip(passages, prev_rows)],
-        prev_keyword)
+    keyword = KeywordIndex.from_tokens(tokens)
     manifest = {
         "format_version": FORMAT_VERSION,
         "model": config.model,
@@ -284,7 +264,7 @@ def _build_locked(config, embedder, progress, on_progress) -> BuildReport:
         "index_type": dense.kind,
         "chunking": _chunking(config),
         "files": file_rows,
-        "skipped": {s.source: s.reason for s in skipped},
+        "skipped": plan.skipped_map,
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
@@ -308,15 +288,7 @@ def _build_locked(config, embedder, progress, on_progress) -> BuildReport:
     _fsync_dir(embeddings_dir)
     _clean_old(embeddings_dir, final.resolve())
     note(1.0, "done")
-    return BuildReport(final, reports, skipped, len(passages), len(to_embed), time.perf_counter() - started)
-
-
-def _new_passages(passages, blocks, reports):
-    i = 0
-    for block, rep in zip(blocks, reports):
-        if block is None:
-            yield from passages[i:i + rep.chunks]
-        i += rep.chunks
+    return BuildReport(final, reports, plan.skipped, len(passages), embedded, time.perf_counter() - started)
 
 
 class FilesStore:

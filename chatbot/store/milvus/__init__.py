@@ -1,1 +1,1 @@
-"""The Milvus backend: Milvus Lite file or a Milvus server."""
+"""The Milvus backend: Milvus Lite file or a Milvus server (connection, schema, search, build)."""

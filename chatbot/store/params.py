@@ -1,0 +1,23 @@
+"""Dense index parameters both backends use, so that FAISS and Milvus build the same kind of index
+for the same corpus size: exact search up to EXACT_UP_TO passages, HNSW above (see files/dense.py
+for why, and docs/performance.md for the recall/speed measurements behind the numbers)."""
+
+from __future__ import annotations
+
+import math
+
+EXACT_UP_TO = 10_000   # below this, exact search is both fast enough and perfect
+HNSW_M = 32            # graph degree: links per vector (×2 on the base layer)
+HNSW_EF_CONSTRUCTION = 40
+
+
+def choose_nlist(n: int) -> int:
+    """IVF cells for n vectors (IVF is kept only as an explicit choice)."""
+    return int(min(65536, max(64, 4 * math.sqrt(n))))
+
+
+def choose_ef_search(n: int) -> int:
+    """Candidates HNSW keeps while searching: more for larger graphs, to hold recall@10 at about
+    0.95 or above on questions (512 at 100 000 passages, about 1 500 at a million; measured by
+    `chatbot bench`, which also prints the recall/speed curve around the chosen value)."""
+    return int(min(2048, max(128, 512 * (n / 100_000) ** 0.48)))
