@@ -65,6 +65,9 @@ def load_sentence_transformer(model_name: str):
     """A SentenceTransformer for a model name, alias or local path (CPU)."""
     from sentence_transformers import SentenceTransformer
 
+    from . import stages
+
+    stages.event("model_load")
     if model_name in USE_ALIASES:
         return SentenceTransformer(modules=[USEMultilingualModule()], device="cpu")
     return SentenceTransformer(model_name, device="cpu")

@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Sequence
 
+from . import stages
 from .answer import compose
 from .config import Config
 from .errors import ChatbotError
@@ -125,7 +126,9 @@ class QA:
         if absent:
             return conversation.annotate(conversation.refusal(question, absent, notice), resolved, question), retrieval
         top = replace(retrieval, hits=retrieval.hits[:self.policy.top_k])
+        lap = stages.laps()
         answer = compose(top, retriever.index.keyword, self.policy, notice)
+        lap("compose")
         return conversation.annotate(answer, resolved, question), retrieval
 
     def safe_ask(self, question: str, history: Sequence[str] | None = None) -> Answer:

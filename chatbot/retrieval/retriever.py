@@ -7,6 +7,7 @@ import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from .. import stages
 from ..ingest.chunking import split_sentences
 from ..policy import Policy
 from ..textnorm import cjk_share, keyword_tokens, normalize, tokenize
@@ -58,6 +59,7 @@ class Retriever:
     def search(self, query: str, k: int | None = None) -> Retrieval:
         cfg = self.policy
         k = k or cfg.top_k
+        lap = stages.laps()
         norm = normalize(query)
         tokens = tuple(tokenize(norm, normalized=True))
         qplaces = find_places(norm, original=query)
@@ -65,12 +67,15 @@ class Retriever:
         if not norm or n == 0:
             return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), ())
         depth = min(n, cfg.candidates)
-
+        lap("normalize_tokenize")
         qv = self.embed_query(norm)
+        lap("embed")
         ids, scores = self.index.dense.search(qv, depth)
         dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        lap("dense_search")
         kid, kscore = self.index.keyword.search(keyword_tokens(norm, normalized=True, words=tokens), depth)
         keyword = [(int(i), float(s)) for i, s in zip(kid, kscore)]
+        lap("keyword_search")
 
         # Keyword matching means little for an English question against a Chinese corpus.
         w_kw = cfg.bm25_weight * cjk_share(norm)
@@ -94,6 +99,7 @@ class Retriever:
         # the question requires (a phone number); within each group, fused order.
         hits.sort(key=lambda h: (bool(h[6]), bool(h[7]), -h[1]))
         top = tuple(Hit(*h) for h in hits[:max(k, 1)])  # Hit objects only for what is returned
+        lap("fusion_checks")
         return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), top)
 
 

@@ -20,7 +20,7 @@ import bm25s
 import jieba
 import numpy as np
 
-from .. import textnorm
+from .. import stages, textnorm
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -59,6 +59,7 @@ class KeywordIndex:
     @classmethod
     def from_tokens(cls, corpus_tokens: Iterable[Sequence[str]]) -> "KeywordIndex":
         """Index passages given as token lists (an empty list stands for a passage without keywords)."""
+        stages.event("keyword_index_build")
         corpus = [list(t) or [EMPTY] for t in corpus_tokens]
         if not corpus:
             raise ValueError("cannot index an empty corpus")

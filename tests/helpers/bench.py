@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from chatbot import bench
+from chatbot.bench import corpus
 from chatbot.config import Config
 from chatbot.store.files.dense import EXACT_UP_TO, DenseIndex
 from chatbot.ingest.documents import load_folder
@@ -51,7 +52,7 @@ def _columns(index: KeywordIndex) -> dict[str, tuple[list, list]]:
 
 @pytest.fixture(scope="module")
 def material():
-    return bench.material(DOCUMENTS, FakeEmbedder())
+    return corpus.material(DOCUMENTS, FakeEmbedder())
 
 
 def _check_result(result: dict, sizes: int) -> None:

@@ -11,6 +11,7 @@ from ..helpers.bench import (  # noqa: F401 - shared fixtures and helpers of thi
     np,
     pytest,
     bench,
+    corpus,
     Config,
     EXACT_UP_TO,
     DenseIndex,

@@ -11,6 +11,7 @@ from ..helpers.bench import (  # noqa: F401 - shared fixtures and helpers of thi
     np,
     pytest,
     bench,
+    corpus,
     Config,
     EXACT_UP_TO,
     DenseIndex,
@@ -56,11 +57,11 @@ def test_keyword_index_is_bm25s_own_index_and_ranking(tmp_path):
 
 
 def test_synthetic_passages_tokenise_like_their_pieces(material):
-    lay = bench.layout(material, 300, np.random.default_rng(1), 360)
-    assert bench.tokens_additive(material, lay, 300) == 1.0
-    lengths = [len(bench.layout_text(material, lay, i)[1]) for i in range(300)]
+    lay = corpus.layout(material, 300, np.random.default_rng(1), 360)
+    assert corpus.tokens_additive(material, lay, 300) == 1.0
+    lengths = [len(corpus.layout_text(material, lay, i)[1]) for i in range(300)]
     assert max(lengths) <= 360 and min(lengths) > 0
-    vectors = bench.derive_vectors(material, lay, 0, 300, 0.02, np.random.default_rng(2))
+    vectors = corpus.derive_vectors(material, lay, 0, 300, 0.02, np.random.default_rng(2))
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from ... import stages
 from ..params import EXACT_UP_TO, HNSW_EF_CONSTRUCTION, HNSW_M, choose_ef_search, choose_nlist
 
 __all__ = ["EXACT_UP_TO", "HNSW_EF_CONSTRUCTION", "HNSW_M", "DenseIndex", "choose_ef_search", "choose_nlist"]
@@ -51,6 +52,7 @@ class DenseIndex:
     def build(cls, vectors: np.ndarray, kind: str = "auto", nprobe: int | None = None, seed: int = 0,
               ef_search: int | None = None) -> "DenseIndex":
         """kind: "auto" (exact up to EXACT_UP_TO vectors, HNSW above), "flat", "hnsw" or "ivf"."""
+        stages.event("dense_index_build")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, d = vectors.shape
         if kind == "auto":

@@ -27,6 +27,7 @@ import numpy as np
 from ...config import Config
 from ...errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from ...types import BuildReport, Passage
+from ... import stages
 from .. import base
 from ..base import FIX, SearchIndex
 from ..keyword import KeywordIndex, tokenize
@@ -107,6 +108,7 @@ def verify_files(folder: Path, manifest: dict, names: tuple[str, ...] | None = N
 def load_index(embeddings_dir: Path, model: str | None = None) -> SearchIndex:
     """Load the current index, checking its manifest and file checksums; raises a named one-line
     error if unusable. A build that swaps in a new index during the load is retried, not reported."""
+    stages.event("index_load")
     embeddings_dir = Path(embeddings_dir)
     for attempt in range(3):
         folder = current_folder(embeddings_dir)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 import numpy as np
 
+from ... import stages
 from ...errors import IndexCorruptError, IndexMissingError
 from ..base import FIX, SearchIndex, check_manifest
 from ..keyword import KeywordIndex
@@ -205,6 +206,7 @@ def keyword_mode(config: "Config", uri: str, manifest: dict) -> str:
 
 def open_index(config: "Config") -> MilvusIndex:
     """Open the live collection, check its manifest, load passages; named one-line errors."""
+    stages.event("index_load")
     uri = milvus_uri(config)
     client = connect(config)
     base = collection_base(config)
