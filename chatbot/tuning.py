@@ -17,9 +17,11 @@ from dataclasses import replace
 from . import evaluation
 from .answer import compose, confidence
 from .service import QA
+from .textnorm import cjk_share, normalize
 
-WEIGHTS = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
-RATIOS = (0.8, 0.85, 0.9, 0.95, 1.01)  # 1.01 = never quote a second article
+WEIGHTS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+TRANSLATE_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)  # keyword weight of an English question's translation
+RATIOS = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 1.01)  # 1.01 = never quote a second article
 THRESHOLDS = tuple(round(0.025 * i, 3) for i in range(0, 13))
 FLOORS = tuple(round(0.05 * i, 2) for i in range(0, 7))
 MAX_FALSE_REFUSAL = 0.03
@@ -74,25 +76,43 @@ def _variant(base: QA, policy) -> QA:
     return qa
 
 
+def _english(item: dict) -> bool:
+    """A question the keyword side meets through its translation (retrieval/crosslingual.py)."""
+    return cjk_share(normalize(item["query"])) < 0.5
+
+
 def _rows(base: QA, items: list[dict]) -> dict:
-    """Per (weight, ratio): for each question (answer without thresholds, retrieval, confidence, dense)."""
+    """Per (weight, translate weight, ratio): for each question (answer without thresholds,
+    retrieval, confidence, dense). A Chinese question's retrieval depends on the keyword weight
+    only, an English one's on the translate weight only, so each is retrieved once per value."""
     keyword = base.index.keyword
     k = base.policy.top_k
+    english = [_english(it) for it in items]
+
+    def ask(idx, **values):
+        policy = replace(base.policy, threshold=-1.0, dense_floor=-1.0, **values)
+        qa = _variant(base, policy)
+        return {i: qa.ask_with_hits(items[i]["query"], 10, history=items[i].get("history") or None)[1] for i in idx}
+
+    zh = [i for i, e in enumerate(items) if not english[i]]
+    en = [i for i, e in enumerate(items) if english[i]]
+    by_w = {w: ask(zh, bm25_weight=w) for w in WEIGHTS}
+    by_t = {t: ask(en, translate_weight=t) for t in TRANSLATE_WEIGHTS}
     per_key = {}
     for w in WEIGHTS:
-        policy = replace(base.policy, bm25_weight=w, threshold=-1.0, dense_floor=-1.0)
-        qa = _variant(base, policy)
-        asked = [qa.ask_with_hits(it["query"], 10, history=it.get("history") or None)[1] for it in items]
-        for ratio in RATIOS:
-            p = replace(policy, second_ratio=ratio)
-            rows = []
-            for retrieval in asked:
-                top = replace(retrieval, hits=retrieval.hits[:k])
-                answer = compose(top, keyword, p)
-                value = confidence(top, top.hits[0], keyword).value if top.hits else 0.0
-                dense = top.hits[0].dense_score if top.hits else 0.0
-                rows.append((answer, retrieval, value, dense))
-            per_key[(w, ratio)] = [(evaluation.outcome(it, a, r), v, d) + (a, r) for it, (a, r, v, d) in zip(items, rows)]
+        for t in TRANSLATE_WEIGHTS:
+            asked = [by_t[t][i] if english[i] else by_w[w][i] for i in range(len(items))]
+            for ratio in RATIOS:
+                p = replace(base.policy, bm25_weight=w, translate_weight=t, second_ratio=ratio)
+                rows = []
+                for retrieval in asked:
+                    top = replace(retrieval, hits=retrieval.hits[:k])
+                    answer = compose(top, keyword, p)
+                    value = confidence(top, top.hits[0], keyword).value if top.hits else 0.0
+                    dense = top.hits[0].dense_score if top.hits else 0.0
+                    rows.append((answer, retrieval, value, dense))
+                per_key[(w, t, ratio)] = [(evaluation.outcome(it, a, r), v, d) + (a, r)
+                                          for it, (a, r, v, d) in zip(items, rows)]
     return per_key
 
 
@@ -117,11 +137,12 @@ def _sliced(outcomes: list[evaluation.Outcome]) -> dict:
 def tune(base: QA, items: list[dict], folds: int = 5, seed: int = 0) -> dict:
     """items: questions from one or more files (each carries `file`)."""
     per_key = _rows(base, items)
-    names = ("bm25_weight", "second_ratio", "threshold", "dense_floor")
-    grid = [(w, r, t, f) for w in WEIGHTS for r in RATIOS for t in THRESHOLDS for f in FLOORS]
+    names = ("bm25_weight", "translate_weight", "second_ratio", "threshold", "dense_floor")
+    grid = [(w, x, r, t, f) for w in WEIGHTS for x in TRANSLATE_WEIGHTS for r in RATIOS
+            for t in THRESHOLDS for f in FLOORS]
 
     def outcome(p, i):
-        return _outcome(per_key[(p[0], p[1])][i], p[2], p[3])
+        return _outcome(per_key[(p[0], p[1], p[2])][i], p[3], p[4])
 
     def metrics_for(idx, p):
         return evaluation.metrics([outcome(p, i) for i in idx])
@@ -136,11 +157,11 @@ def tune(base: QA, items: list[dict], folds: int = 5, seed: int = 0) -> dict:
         held_out.update({i: outcome(best, i) for i in parts[f]})
     everything = list(range(len(items)))
     best_all = _best(grid, lambda p: objective(metrics_for(everything, p)))
-    w0, r0, t0, f0 = best_all
+    w0, x0, r0, t0, f0 = best_all
     curve = []
     for t in THRESHOLDS:
         for fl in FLOORS:
-            m = metrics_for(everything, (w0, r0, t, fl))
+            m = metrics_for(everything, (w0, x0, r0, t, fl))
             curve.append({"threshold": t, "dense_floor": fl, "refusal_recall": m["refusal_recall"],
                           "false_refusal": m["false_refusal"], "answer_hit": m["answer_hit"]})
     return {
@@ -150,7 +171,7 @@ def tune(base: QA, items: list[dict], folds: int = 5, seed: int = 0) -> dict:
         "chosen_on_all": dict(zip(names, best_all)),
         "in_sample": _sliced([outcome(best_all, i) for i in everything]),
         "refusal_curve": curve,
-        "checks": check_effects(base, items, per_key[(w0, r0)], best_all),
+        "checks": check_effects(base, items, per_key[(w0, x0, r0)], best_all),
     }
 
 
@@ -161,7 +182,7 @@ def check_effects(base: QA, items: list[dict], rows: list, params: tuple) -> lis
     with the pipeline figures above (which also include the conversation's own refusals)."""
     from .retrieval.checks import find_gap
 
-    policy = replace(base.policy, bm25_weight=params[0], second_ratio=params[1])
+    policy = replace(base.policy, bm25_weight=params[0], translate_weight=params[1], second_ratio=params[2])
     effects = []
     for switch in ("all_on",) + policy.switches():
         off = policy if switch == "all_on" else replace(policy, **{switch: False})
@@ -174,7 +195,7 @@ def check_effects(base: QA, items: list[dict], rows: list, params: tuple) -> lis
                 fired_u += not item.get("evidence")
                 fired_a += bool(item.get("evidence"))
             ans = compose(top, base.index.keyword, off)
-            outs.append(_outcome((evaluation.outcome(item, ans, retrieval), value, dense), params[2], params[3]))
+            outs.append(_outcome((evaluation.outcome(item, ans, retrieval), value, dense), params[3], params[4]))
         m = evaluation.metrics(outs)
         effects.append({"check": switch, "refuses_unanswerable": fired_u, "refuses_answerable": fired_a,
                         "without": {k: m[k] for k in ("refusal_recall", "false_refusal", "answer_hit")}})

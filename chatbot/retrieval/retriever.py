@@ -3,6 +3,7 @@ then a place check that puts passages about the place the user named first."""
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
 
     from ..embedder import Embedder
     from ..store.base import SearchIndex
+
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 class Retriever:
@@ -48,6 +52,15 @@ class Retriever:
         return any(facts.states(kind, s) and not missing_places(qplaces, places)
                    for s, places in _sentence_places(passage.text))
 
+    def translated(self, norm: str) -> list[str]:
+        """Chinese terms the corpus uses for an English question (none when switched off)."""
+        if self.policy.translate_weight <= 0:
+            return []
+        from . import crosslingual  # the dictionary loads on the first English question
+
+        keyword = self.index.keyword
+        return crosslingual.translate(norm, known=lambda t: keyword.idf(t) > 0, per_phrase=self.policy.translate_terms)
+
     def _exact_dense(self, qv: np.ndarray, dense, keyword) -> dict[int, float]:
         seen = {i for i, _ in dense}
         only_keyword = [i for i, _ in keyword if i not in seen]
@@ -73,12 +86,21 @@ class Retriever:
         ids, scores = self.index.dense.search(qv, depth)
         dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
         lap("dense_search")
-        kid, kscore = self.index.keyword.search(keyword_tokens(norm, normalized=True, words=tokens), depth)
+        share = cjk_share(norm)
+        terms = self.translated(norm) if share < 0.5 else []
+        if terms:  # an English question: its dictionary translation meets the Chinese corpus
+            # Chinese words already in the question (ｈｅｎｇｓｈｕｉ 衡水市医保电话) keep their say.
+            kw_tokens = [t for t in keyword_tokens(norm, normalized=True, words=tokens) if _HAN.search(t)]
+            kw_tokens += [t for term in terms for t in keyword_tokens(term, normalized=True)]
+            w_kw = max(cfg.translate_weight, cfg.bm25_weight * share)
+            if cfg.translate_coverage:
+                tokens = tokens + tuple(t for t in terms if t not in tokens)
+        else:  # keyword matching means little for untranslated English against a Chinese corpus
+            kw_tokens = keyword_tokens(norm, normalized=True, words=tokens)
+            w_kw = cfg.bm25_weight * share
+        kid, kscore = self.index.keyword.search(kw_tokens, depth)
         keyword = [(int(i), float(s)) for i, s in zip(kid, kscore)]
         lap("keyword_search")
-
-        # Keyword matching means little for an English question against a Chinese corpus.
-        w_kw = cfg.bm25_weight * cjk_share(norm)
         fused = fuse(dense, keyword, w_kw, cfg.fusion, cfg.rrf_k, self._exact_dense(qv, dense, keyword))
 
         needs = facts.required(norm)

@@ -125,3 +125,11 @@ def test_a_close_second_article_is_quoted_under_its_own_marker(real_qa):
 def test_phone_question_without_a_phone_number_in_the_corpus_is_refused(real_qa, query):
     a = real_qa.ask(query)
     assert a.refused, a.text
+
+
+def test_english_question_meets_the_corpus_through_its_translation(real_qa):
+    """CC-CEDICT translation feeds the keyword side of an English question (retrieval/crosslingual.py)."""
+    r = real_qa.retrieve("What is the phone number of the Hengshui residents' medical insurance center?", k=5)
+    assert "衡水" in r.tokens and "医保" in r.tokens
+    assert r.hits[0].passage.title == "衡水居民医保中心电话号码"
+    assert r.hits[0].keyword_rank is not None

@@ -1,0 +1,40 @@
+"""English→Chinese query translation from CC-CEDICT glosses (chatbot/retrieval/crosslingual.py)."""
+
+from chatbot.retrieval import crosslingual
+
+SAMPLE = """# CC-CEDICT sample
+醫保 医保 [yi1 bao3] /medical insurance/abbr. for 醫療保險|医疗保险[yi1 liao2 bao3 xian3]/
+醫療保險 医疗保险 [yi1 liao2 bao3 xian3] /medical insurance/
+熱線 热线 [re4 xian4] /hotline (communications link)/
+衡水 衡水 [Heng2 shui3] /see 衡水市[Heng2 shui3 Shi4]/
+衡水市 衡水市 [Heng2 shui3 Shi4] /Hengshui, prefecture-level city in Hebei/
+卡 卡 [ka3] /to stop/(loanword) card/CL:張|张[zhang1]/
+名片 名片 [ming2 pian4] /(business) card/
+王 王 [Wang2] /surname Wang/
+賬戶 账户 [zhang4 hu4] /bank account/online account/
+"""
+
+
+def _table(tmp_path, freq=None):
+    path = tmp_path / "cedict.txt"
+    path.write_text(SAMPLE, encoding="utf-8")
+    return crosslingual.build_table(path, freq or {"卡": 5000, "名片": 100})
+
+
+def test_glosses_become_phrases_and_noise_is_dropped(tmp_path):
+    t = _table(tmp_path)
+    assert set(t["medical insurance"]) == {"医保", "医疗保险"}
+    assert crosslingual.ranked(t["card"])[0] == "卡"        # the common headword first
+    assert "surname wang" not in t and not any(k.startswith("cl") for k in t)
+    assert crosslingual.ranked(t["hengshui"])[0] == "衡水"  # proper noun by pinyin, short form first
+    assert "账户" in t["account"]                            # "bank account" also offers "account"
+
+
+def test_translate_longest_phrase_and_known_filter(tmp_path, monkeypatch):
+    monkeypatch.setattr(crosslingual, "_table", _table(tmp_path))
+    crosslingual.phrases.cache_clear()
+    q = "What is the medical insurance hotline for Hengshui?"
+    assert [p for p, _ in crosslingual.phrases(q)] == ["medical insurance", "hotline", "hengshui"]
+    assert crosslingual.translate(q, known=lambda t: t != "医疗保险") == ["医保", "热线", "衡水"]
+    assert crosslingual.translate("lost cards", per_phrase=1) == ["卡"]  # plural → base form
+    crosslingual.phrases.cache_clear()
