@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from .ingest.chunking import split_sentences
 from .policy import Policy
@@ -15,6 +15,8 @@ from .retrieval import facts
 from .retrieval.checks import Gap, figure_missing, find_gap
 from .textnorm import normalize
 from .types import Answer, Citation, Hit, Passage, Retrieval
+
+Similarity = Callable[[str, list[str]], list[float]]
 
 if TYPE_CHECKING:
     from .store.base import KeywordSearch as KeywordIndex
@@ -79,7 +81,8 @@ def _sentence_features(sentence: str) -> tuple[str, frozenset[str]]:
     return s_norm, frozenset(_bigrams(s_norm))
 
 
-def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str, float]) -> list[float]:
+def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str, float],
+                     similarity: Similarity | None = None, dense_weight: float = 0.0) -> list[float]:
     """How well each sentence answers: the question's weighted keywords and character pairs it
     contains, whether it states the kind of fact asked for, minus a penalty for restating a
     question or merely announcing a list."""
@@ -87,6 +90,8 @@ def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str
     total = sum(weights.values()) or 1.0
     q_bigrams = _bigrams(question_norm)
     scores = []
+    sims = (similarity(question_norm, [_sentence_features(s)[0] for s in sentences])
+            if similarity is not None and dense_weight else [0.0] * len(sentences))
     for idx, sentence in enumerate(sentences):
         s_norm, s_bigrams = _sentence_features(sentence)
         overlap = sum(w for t, w in weights.items() if t in s_norm) / total
@@ -94,18 +99,18 @@ def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str
         stated = sum(1.0 for kind in asks if facts.states(kind, s_norm))
         question_like = 0.5 if _QUESTION_END.search(s_norm) else 0.0
         question_like += 0.3 if s_norm.rstrip().endswith(":") else 0.0  # a lead-in to a list states nothing yet
-        scores.append(overlap + 0.5 * pairs + 0.6 * stated + 0.2 / (1 + idx) - question_like)
+        scores.append(overlap + 0.5 * pairs + 0.6 * stated + 0.2 / (1 + idx) - question_like + dense_weight * sims[idx])
     return scores
 
 
 def pick_sentences(question_norm: str, passage: Passage, weights: dict[str, float], max_sentences: int = 3,
-                   max_chars: int = 260) -> list[str]:
+                   max_chars: int = 260, similarity: Similarity | None = None, dense_weight: float = 0.0) -> list[str]:
     """The sentence that best answers the question first, then the best supporting sentences
     in reading order, within a length budget."""
     sentences = [s for s in split_sentences(passage.text) if len(s.strip(" .。,，:：")) > 1]
     if not sentences:
         return [passage.text]
-    scores = _sentence_scores(question_norm, sentences, weights)
+    scores = _sentence_scores(question_norm, sentences, weights, similarity, dense_weight)
     order = sorted(range(len(sentences)), key=lambda i: -scores[i])
     lead = order[0]
     support = []
@@ -169,8 +174,9 @@ def prefer_stated_figure(retrieval: Retrieval, policy: Policy) -> Retrieval:
 
 
 def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy = Policy(),
-            notice: str | None = None) -> Answer:
-    """Build the cited answer (or an honest refusal) from a retrieval."""
+            notice: str | None = None, similarity: Similarity | None = None) -> Answer:
+    """Build the cited answer (or an honest refusal) from a retrieval. `similarity(question,
+    sentences)`: the question↔sentence cosines (the retriever's), for choosing what to quote."""
     question = retrieval.query
     hits = retrieval.hits
     related = tuple(Citation(i + 1, h.passage, h.score) for i, h in enumerate(hits[:3]))
@@ -191,7 +197,8 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
         return Answer(question, REFUSAL_NONE, True, related=related, notice=notice, reason="low_confidence")
 
     weights = _weights(retrieval.tokens, keyword) or {t: 1.0 for t in retrieval.tokens}
-    quotes = pick_sentences(retrieval.normalized, top.passage, weights)
+    dw = policy.sentence_dense_weight
+    quotes = pick_sentences(retrieval.normalized, top.passage, weights, similarity=similarity, dense_weight=dw)
     parts = [_sentences_text(quotes) + "[1]"]
     citations = [Citation(1, top.passage, top.score, tuple(quotes))]
     # A second article that scores almost as well, and that both retrievers found, often holds the
@@ -199,7 +206,8 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
     second = next((h for h in hits[1:] if not h.missing and not h.lacks and h.passage.doc_id != top.passage.doc_id
                    and h.dense_rank is not None and h.keyword_rank is not None), None)  # both retrievers found it
     if second is not None and top.score > 0 and second.score >= policy.second_ratio * top.score:
-        extra = pick_sentences(retrieval.normalized, second.passage, weights, max_sentences=1)
+        extra = pick_sentences(retrieval.normalized, second.passage, weights, max_sentences=1,
+                               similarity=similarity, dense_weight=dw)
         parts.append(_sentences_text(extra) + "[2]")
         citations.append(Citation(2, second.passage, second.score, tuple(extra)))
     text = "".join(parts)

@@ -94,6 +94,7 @@ class Policy:
     check_year: bool = True       # a figure for year Y, the passage gives other years only
     # -- answer -----------------------------------------------------------------------------
     second_ratio: float = 0.8     # quote a second article at this share of the first's score (CV picks 0.75 on all; kept 0.8: below it a 衡水市 phone answer also quotes 高新区's number)
+    sentence_dense_weight: float = 3.0  # weight of the question↔sentence cosine in choosing the quoted sentence (grouped CV, `chatbot tune`)
     # -- lexicons (sources above) ---------------------------------------------------------
     other_schemes: dict = field(default_factory=lambda: dict(OTHER_SCHEMES))
     populations: dict = field(default_factory=lambda: dict(POPULATIONS))

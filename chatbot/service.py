@@ -127,7 +127,7 @@ class QA:
             return conversation.annotate(conversation.refusal(question, absent, notice), resolved, question), retrieval
         top = replace(retrieval, hits=retrieval.hits[:self.policy.top_k])
         lap = stages.laps()
-        answer = compose(top, retriever.index.keyword, self.policy, notice)
+        answer = compose(top, retriever.index.keyword, self.policy, notice, retriever.sentence_similarity)
         lap("compose")
         return conversation.annotate(answer, resolved, question), retrieval
 

@@ -24,6 +24,7 @@ TRANSLATE_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)  # keyword weight of an English q
 RATIOS = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 1.01)  # 1.01 = never quote a second article
 THRESHOLDS = tuple(round(0.025 * i, 3) for i in range(0, 13))
 FLOORS = tuple(round(0.05 * i, 2) for i in range(0, 7))
+SENTENCE_WEIGHTS = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0)  # question↔sentence cosine in the sentence choice
 MAX_FALSE_REFUSAL = 0.03
 
 
@@ -107,7 +108,7 @@ def _rows(base: QA, items: list[dict]) -> dict:
                 rows = []
                 for retrieval in asked:
                     top = replace(retrieval, hits=retrieval.hits[:k])
-                    answer = compose(top, keyword, p)
+                    answer = compose(top, keyword, p, similarity=base.retriever.sentence_similarity)
                     value = confidence(top, top.hits[0], keyword).value if top.hits else 0.0
                     dense = top.hits[0].dense_score if top.hits else 0.0
                     rows.append((answer, retrieval, value, dense))
@@ -149,12 +150,16 @@ def tune(base: QA, items: list[dict], folds: int = 5, seed: int = 0) -> dict:
 
     parts = grouped_folds(items, folds, seed)
     held_out: dict[int, evaluation.Outcome] = {}
-    chosen = []
+    chosen, chosen_sw = [], []
     for f in range(folds):
         train = [i for g in range(folds) if g != f for i in parts[g]]
         best = _best(grid, lambda p: objective(metrics_for(train, p)))
         chosen.append(best)
-        held_out.update({i: outcome(best, i) for i in parts[f]})
+        # then the sentence choice, on the same training folds, with those parameters
+        sw = _best([(w,) for w in SENTENCE_WEIGHTS],
+                   lambda q: objective(evaluation.metrics(_recomposed(base, per_key, best, q[0], train))))[0]
+        chosen_sw.append(sw)
+        held_out.update(zip(parts[f], _recomposed(base, per_key, best, sw, parts[f])))
     everything = list(range(len(items)))
     best_all = _best(grid, lambda p: objective(metrics_for(everything, p)))
     w0, x0, r0, t0, f0 = best_all
@@ -166,13 +171,31 @@ def tune(base: QA, items: list[dict], folds: int = 5, seed: int = 0) -> dict:
                           "false_refusal": m["false_refusal"], "answer_hit": m["answer_hit"]})
     return {
         "folds": folds, "grouping": "gold passage (source|title)",
-        "chosen_per_fold": [dict(zip(names, p)) for p in chosen],
+        "chosen_per_fold": [dict(zip(names, p), sentence_dense_weight=sw) for p, sw in zip(chosen, chosen_sw)],
+        "sentence_weight": [{"sentence_dense_weight": sw, **{k: m[k] for k in ("answer_hit", "answer_hit_given_top1")}}
+                            for sw in SENTENCE_WEIGHTS
+                            for m in [evaluation.metrics(_recomposed(base, per_key, best_all, sw, everything))]],
         "cross_validated": _sliced([held_out[i] for i in everything]),
         "chosen_on_all": dict(zip(names, best_all)),
         "in_sample": _sliced([outcome(best_all, i) for i in everything]),
         "refusal_curve": curve,
         "checks": check_effects(base, items, per_key[(w0, x0, r0)], best_all),
     }
+
+
+def _recomposed(base: QA, per_key: dict, params: tuple, sentence_weight: float, idx) -> list[evaluation.Outcome]:
+    """Outcomes of questions `idx` with `params` and another sentence-choice weight (answers
+    recomposed from the stored retrievals; thresholds applied as in `_outcome`)."""
+    w, x, r, t, floor = params
+    policy = replace(base.policy, bm25_weight=w, translate_weight=x, second_ratio=r, sentence_dense_weight=sentence_weight)
+    rows = per_key[(w, x, r)]
+    out = []
+    for i in idx:
+        o, value, dense, _, retrieval = rows[i]
+        top = replace(retrieval, hits=retrieval.hits[:policy.top_k])
+        answer = compose(top, base.index.keyword, policy, similarity=base.retriever.sentence_similarity)
+        out.append(_outcome((evaluation.outcome(o.item, answer, retrieval), value, dense), t, floor))
+    return out
 
 
 def check_effects(base: QA, items: list[dict], rows: list, params: tuple) -> list[dict]:
@@ -194,7 +217,7 @@ def check_effects(base: QA, items: list[dict], rows: list, params: tuple) -> lis
             if gap is not None and gap.check == switch[len("check_"):]:
                 fired_u += not item.get("evidence")
                 fired_a += bool(item.get("evidence"))
-            ans = compose(top, base.index.keyword, off)
+            ans = compose(top, base.index.keyword, off, similarity=base.retriever.sentence_similarity)
             outs.append(_outcome((evaluation.outcome(item, ans, retrieval), value, dense), params[3], params[4]))
         m = evaluation.metrics(outs)
         effects.append({"check": switch, "refuses_unanswerable": fired_u, "refuses_answerable": fired_a,

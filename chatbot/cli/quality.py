@@ -79,6 +79,9 @@ def cmd_tune(args) -> int:
         if row["dense_floor"] != chosen["dense_floor"] and row["threshold"] != chosen["threshold"]:
             continue
         print(f"  {row['threshold']:.3f} {row['dense_floor']:.2f}: {row['refusal_recall']} / {row['false_refusal']} / {row['answer_hit']}")
+    print("sentence choice, question↔sentence cosine weight (in-sample: answer_hit / given a right first passage):")
+    for row in result["sentence_weight"]:
+        print(f"  {row['sentence_dense_weight']:.1f}: {row['answer_hit']} / {row['answer_hit_given_top1']}")
     print("refusal checks (first to fire on unanswerable / answerable; figures with the check off):")
     for c in result["checks"]:
         print(f"  {c['check']:<18} {c['refuses_unanswerable']:>3} / {c['refuses_answerable']:<3} without: {c['without']}")

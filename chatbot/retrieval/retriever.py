@@ -34,9 +34,29 @@ class Retriever:
         self.embedder = embedder
         self.policy = policy or Policy()
         self._passage_places = _PassagePlaces(index.passages)
+        self._vectors: dict[str, np.ndarray] = {}  # normalised text -> embedding, for sentence choice
+        self._vectors_lock = threading.Lock()
 
     def embed_query(self, normalized_query: str) -> np.ndarray:
         return self.embedder.encode([normalized_query])
+
+    def sentence_similarity(self, question_norm: str, sentences_norm: list[str]) -> list[float]:
+        """Cosine of the question with each (normalised) sentence: how the answer tells the
+        sentence that answers from one that merely shares words (娃 / 学生儿童, 周末 / 工作日).
+        Vectors of sentences and questions are kept (passages recur across questions)."""
+        vectors = self._vectors
+        missing = [t for t in dict.fromkeys([question_norm, *sentences_norm]) if t not in vectors]
+        fresh = dict(zip(missing, self.embedder.encode(missing))) if missing else {}
+        with self._vectors_lock:
+            vectors.update(fresh)
+            while len(vectors) > 20_000:
+                vectors.pop(next(iter(vectors)))
+            got = {t: fresh.get(t, vectors.get(t)) for t in [question_norm, *sentences_norm]}
+        lost = [t for t, v in got.items() if v is None]  # evicted by another thread meanwhile
+        if lost:
+            got.update(zip(lost, self.embedder.encode(lost)))
+        q = got[question_norm]
+        return [float(got[s] @ q) for s in sentences_norm]
 
     def _states_for_place(self, kind, passage: Passage, qplaces: list[Place]) -> bool:
         """Does the passage state this kind of fact — for the place the user named, if any?
