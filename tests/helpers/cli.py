@@ -38,6 +38,7 @@ RUNNER = textwrap.dedent(f"""
     if DIE_AT:
         import numpy as np
         import chatbot.store.files.store as ix
+        import chatbot.store.plan as plan
 
         def kill_before(owner, name, stage):
             original = getattr(owner, name)
@@ -48,7 +49,7 @@ RUNNER = textwrap.dedent(f"""
                 return original(*args, **kwargs)
             setattr(owner, name, wrapper)
 
-        kill_before(ix, "load_folder", "reading")         # lock taken, nothing read
+        kill_before(plan, "load_folder", "reading")       # lock taken, nothing read
         kill_before(np, "save", "vectors")                 # passages.jsonl written, nothing else
         kill_before(ix.DenseIndex, "save", "dense")        # vectors written
         kill_before(ix.KeywordIndex, "save", "bm25")       # FAISS written

@@ -7,7 +7,6 @@ with its default keyword search on Milvus Lite (bm25s in process) and with Milvu
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import pytest
@@ -31,16 +30,8 @@ def _open_qa(base, docs, variant, embedder):
     cfg = Config().with_overrides(documents_dir=docs, embeddings_dir=base / "embeddings",
                                   feedback_dir=base / "feedback", store=store)
     build(cfg, embedder)
-    saved = os.environ.get("CHATBOT_MILVUS_KEYWORD")
-    os.environ["CHATBOT_MILVUS_KEYWORD"] = "milvus" if variant == "milvus-bm25" else "auto"
-    try:
-        qa = QA(cfg, embedder)
-        qa.retriever
-    finally:
-        if saved is None:
-            del os.environ["CHATBOT_MILVUS_KEYWORD"]
-        else:
-            os.environ["CHATBOT_MILVUS_KEYWORD"] = saved
+    qa = QA(cfg.with_overrides(milvus_keyword="milvus" if variant == "milvus-bm25" else "auto"), embedder)
+    qa.retriever
     return qa
 
 
