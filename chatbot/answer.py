@@ -149,7 +149,7 @@ def refusal_for_gap(gap: Gap) -> str:
     if gap.reason == "scope":
         return f"资料只涉及医疗保险，没有找到关于{gap.missing}的内容。{_RELATED}"
     if gap.reason == "off_topic":
-        return f"这个问题（{gap.missing}）不是医保问题，资料中没有相关内容。"
+        return f"这个问题（{gap.missing}）不是医保问题，资料中没有找到相关内容。"
     if gap.reason == "population":
         return f"资料中相近的内容说的不是{gap.missing}医保，没有找到{gap.missing}医保的规定。{_RELATED}"
     return f"资料中没有找到这个问题所问的{gap.missing}。{_RELATED}"

@@ -35,6 +35,8 @@ STOP = frozenset("""a an the of to for in on at by with from and or is are was w
     this that these those there here what which who whom whose how when where why if whether as about into
     than then so not no any some all each every just also very much many please tell know want get got
     has have had am s t really""".split())
+# Placeholders of dictionary glosses ("to report the loss of something"): not part of a key.
+PLACEHOLDERS = frozenset("something sth sb someone somebody oneself one's one".split())
 _TONE = re.compile(r"[1-5]")
 _HAN_OR_BAR = re.compile(r"[\u4e00-\u9fff|]")
 _LEAD = re.compile(r"^(to|a|an|the) ")
@@ -56,9 +58,9 @@ def _phrases(definition: str) -> list[str]:
         part = _PAREN.sub(" ", part).strip().lower()
         if not part or _DROP.match(part) or _HAN_OR_BAR.search(part):
             continue
-        part = _LEAD.sub("", part)
-        words = _WORD.findall(part)
-        if 0 < len(words) <= MAX_WORDS and not all(w in STOP for w in words):
+        # keyed by content words, as questions are matched: "report the loss of something" → "report loss"
+        words = [w for w in _WORD.findall(_LEAD.sub("", part)) if w not in STOP and w not in PLACEHOLDERS]
+        if 0 < len(words) <= MAX_WORDS:
             out.append(" ".join(words))
     return out
 
@@ -130,7 +132,7 @@ def _forms(word: str) -> list[str]:
 @lru_cache(maxsize=4096)
 def phrases(question: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(English phrase, its headwords best first) for an English question, longest match first."""
-    words = _WORD.findall(question.lower())
+    words = [w for w in _WORD.findall(question.lower()) if w not in STOP]  # content words, as the keys
     terms = table()
     out = []
     i = 0

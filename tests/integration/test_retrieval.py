@@ -71,16 +71,20 @@ def test_out_of_scope_is_refused(real_qa, query):
     "成都职工医保是看连续交满几年还是累计交满几年",
 ])
 def test_answer_only_quotes_its_cited_passage(real_qa, query):
+    """Every sentence of the answer stands, word for word, in the passage its marker cites."""
     a = real_qa.ask(query)
     assert not a.refused
     markers = [int(m) for m in re.findall(r"\[(\d+)\]", a.text)]
     assert markers and set(markers) <= {c.n for c in a.citations}
     assert [c.n for c in a.citations] == list(range(1, len(a.citations) + 1))
-    body = re.sub(r"\s*\[\d+\]", "", a.text)
-    cited = normalize(a.citations[0].passage.text)
-    for sentence in split_sentences(body.replace("。", "。\n")):
-        core = normalize(sentence).rstrip("。")
-        assert core in cited, sentence
+    by_n = {c.n: normalize(c.passage.text) for c in a.citations}
+    # the text is "…[1]…[2]": each segment is quoted from the citation its closing marker names
+    segments = re.findall(r"(.*?)\[(\d+)\]", a.text, flags=re.S)
+    assert "".join(seg + f"[{n}]" for seg, n in segments) == a.text
+    for segment, n in segments:
+        for sentence in split_sentences(segment.replace("。", "。\n")):
+            core = normalize(sentence).rstrip("。")
+            assert core in by_n[int(n)], (n, sentence)
 
 
 def test_answer_leads_with_the_fact_not_the_whole_passage(real_qa):
