@@ -15,7 +15,7 @@ def register(sub) -> None:
 
 
 def cmd_docs(args) -> int:
-    from ..ingest.library import inventory
+    from ..library import inventory
 
     entries = inventory(config_from(args))
     if args.json:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..ingest import library
+from .. import library
 from ..ingest.readers import SUFFIXES
 from .guard import LoginThrottle
 

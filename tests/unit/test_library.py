@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from chatbot.errors import DocumentError
-from chatbot.ingest import library
+from chatbot import library
 from chatbot.service import QA
 from chatbot.store import open_store
 from tests.helpers.documents import blank_pdf, encrypt_pdf, make_docx, policy_in_portal_skin

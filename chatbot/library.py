@@ -15,8 +15,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePath
 
-from ..errors import ChatbotError, DocumentError
-from .readers import check_supported, kind_of, read_bytes
+from .errors import ChatbotError, DocumentError
+from .ingest.readers import check_supported, kind_of, read_bytes
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -54,8 +54,8 @@ def safe_name(name: str) -> str:
 
 def inventory(config) -> list[Entry]:
     """Every file in the documents folder and every file the current index holds, with its status."""
-    from ..store import open_store
-    from .documents import list_files
+    from .store import open_store
+    from .ingest.documents import list_files
 
     manifest, passages = {}, []
     try:
@@ -202,7 +202,7 @@ class Rebuilder:
         self.state.fraction, self.state.message = max(0.0, min(1.0, fraction)), message
 
     def _run(self) -> None:
-        from ..store import open_store
+        from .store import open_store
 
         try:
             report = open_store(self.config).build(self.qa.embedder, progress=False, on_progress=self._note)
