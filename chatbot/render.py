@@ -24,23 +24,34 @@ def where(p) -> str | None:
     return p.section or None
 
 
-def _meta(c: Citation) -> str:
+def source_meta(c: Citation) -> str:
+    """title · file · page or section · date of a cited passage."""
     return " · ".join(x for x in (c.passage.title, c.passage.source, where(c.passage), c.passage.date) if x)
+
+
+_meta = source_meta
+
+
+def source_lines(answer: Answer, passages: bool = True) -> list[str]:
+    """The sources of an answer as text lines (the related passages of a refusal, marked as not
+    the answer), each with its whole passage when `passages`; what the CLI and the terminal chat print."""
+    lines = []
+    for title, items in (("来源:", [(c.n, c) for c in answer.citations]),
+                         ("相关资料（不是答案）:", list(enumerate(answer.related, 1)))):
+        if items:
+            lines.append(title)
+            lines.extend(f"[{n}] {source_meta(c)}" + (f"\n    {c.passage.text}" if passages else "") for n, c in items)
+    return lines
 
 
 def answer_as_text(answer: Answer) -> str:
     lines = [answer.text]
     if answer.notice:
         lines.insert(0, f"({answer.notice})")
-    if answer.citations:
-        lines.append("\n来源:")
-        for c in answer.citations:
-            lines.append(f"[{c.n}] {_meta(c)}\n    {c.passage.text}")
-    if answer.related:
-        lines.append("\n相关资料（不是答案）:")
-        for c in answer.related:
-            lines.append(f"- {_meta(c)}\n    {c.passage.text}")
-    return "\n".join(lines)
+    sources = source_lines(answer)
+    if sources:
+        lines.append("")
+    return "\n".join(lines + sources)
 
 
 def escape(text: str | None) -> str:

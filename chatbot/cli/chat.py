@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import time
 
+from ..render import source_meta
 from .common import add_common, config_from
 
 PROMPT = "你> "
@@ -95,22 +96,19 @@ class Session:
             self.say(f"请给出来源编号 1–{len(shown)}，例如 /sources 1")
             return
         c = shown[int(arg) - 1]
-        self.say(f"[{arg}] {_meta(c)}")
+        self.say(f"[{arg}] {source_meta(c)}")
         self.say(c.passage.text)
 
     def show(self, answer) -> None:
         if answer.notice:
             self.say(f"（{answer.notice}）")
         self._stream(answer.text)
-        if answer.citations:
-            self.say("来源:")
-            for c in answer.citations:
-                self.say(f"  [{c.n}] {_meta(c)}")
-        elif answer.related:
-            self.say("相关资料（不是答案）:")
-            for i, c in enumerate(answer.related, 1):
-                self.say(f"  [{i}] {_meta(c)}")
-        if answer.citations or answer.related:
+        from ..render import source_lines
+
+        sources = source_lines(answer, passages=False)
+        for line in sources:
+            self.say(line if line.endswith(":") else f"  {line}")
+        if sources:
             self.say("（/sources N 查看全文）")
 
     def _stream(self, text: str, step: int = 4, delay: float = 0.01) -> None:
@@ -122,10 +120,3 @@ class Session:
             self.out.flush()
             time.sleep(delay)
         self.say()
-
-
-def _meta(c) -> str:
-    from ..render import where
-
-    p = c.passage
-    return " · ".join(x for x in (p.title, p.source, where(p), p.date) if x)
