@@ -37,7 +37,9 @@ def test_ui_builds_with_a_corpus_line(pipeline, fake_config):
     line = webapp.corpus_line(pipeline)
     assert line.startswith("资料库：6 个文件中的") and "篇文章" in line
     demo = webapp.build_ui(fake_config)
-    assert demo is not None
+    fns = demo.fns.values() if isinstance(demo.fns, dict) else demo.fns
+    public = sorted(f.api_name for f in fns if getattr(f, "api_visibility", "public") == "public")
+    assert public == ["ask", "ask_history"]  # every UI-internal event is private
 
 
 def test_serve_takes_the_feedback_folder(tmp_path, monkeypatch):
