@@ -1,34 +1,14 @@
-"""`chatbot bench` at a tiny size (fields and ratios, never timings), and the performance work"""
+"""`chatbot bench` end to end at a tiny size (fields and ratios, never timings), with the fake and the real model."""
 
 from __future__ import annotations
 
-from ..helpers.bench import (  # noqa: F401 - shared fixtures and helpers of this test module
-    json,
-    math,
-    shutil,
-    Path,
-    bm25s,
-    np,
-    pytest,
-    bench,
-    corpus,
-    Config,
-    EXACT_UP_TO,
-    DenseIndex,
-    load_folder,
-    chunk_documents,
-    KeywordIndex,
-    keyword_tokens,
-    DOCUMENTS,
-    FakeEmbedder,
-    ROOT,
-    ARTIFACTS,
-    POINT_FIELDS,
-    _corpus_texts,
-    _columns,
-    material,
-    _check_result,
-)
+import json
+import math
+import pytest
+import shutil
+from chatbot.config import Config
+from ..helpers import DOCUMENTS, FakeEmbedder
+from ..helpers.bench import ARTIFACTS, _columns, _check_result
 
 
 def test_rebuild_reuses_keyword_tokens_and_gives_the_same_index(tmp_path, corpus_dir):

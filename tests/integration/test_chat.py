@@ -1,34 +1,7 @@
-"""The chat handler as plain Python: respond(), respond_stream(), FeedbackLog, and HTML escaping."""
+"""The web UI module: the corpus line, only the documented endpoints public, the serve flags."""
 
 from __future__ import annotations
 
-from ..helpers.chat import (  # noqa: F401 - shared fixtures and helpers of this test module
-    json,
-    shutil,
-    HTMLParser,
-    Path,
-    pytest,
-    chat,
-    Answer,
-    Citation,
-    Passage,
-    build_index,
-    answer_as_html,
-    answer_as_text,
-    question_as_html,
-    QA,
-    HOSTILE_TITLE,
-    HOSTILE_TEXT,
-    ALLOWED_TAGS,
-    ALLOWED_ATTRS,
-    TagCollector,
-    parse,
-    assert_inert,
-    hostile_passage,
-    hostile_answer,
-    pipeline,
-    BrokenQA,
-)
 
 
 def test_ui_builds_with_a_corpus_line(pipeline, fake_config):

@@ -1,40 +1,13 @@
-"""Document files in the encodings people really save Chinese text in, and files that are not text."""
+"""Document files in many encodings through the real CLI (subprocess) and the real model."""
 
 from __future__ import annotations
 
-from ..helpers.encodings import (  # noqa: F401 - shared fixtures and helpers of this test module
-    codecs,
-    gzip,
-    os,
-    random,
-    subprocess,
-    sys,
-    textwrap,
-    Path,
-    pytest,
-    Config,
-    decode_bytes,
-    load_folder,
-    parse_text,
-    read_file,
-    DocumentError,
-    NoDocumentsError,
-    build_index,
-    load_index,
-    DOCUMENTS,
-    ROOT,
-    FakeEmbedder,
-    SAMPLE,
-    original,
-    encoded,
-    READABLE,
-    _random_bytes,
-    _elf,
-    BAD_FILES,
-    _mixed_folder,
-    RUNNER,
-    run_cli,
-)
+import pytest
+from chatbot.config import Config
+from chatbot.errors import NoDocumentsError
+from chatbot.store.files.store import build_index, load_index
+from ..helpers import DOCUMENTS, FakeEmbedder
+from ..helpers.encodings import SAMPLE, _random_bytes, BAD_FILES, _mixed_folder, run_cli
 
 
 def test_build_indexes_the_rest_and_reports_every_skipped_file(tmp_path):

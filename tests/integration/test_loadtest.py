@@ -1,31 +1,16 @@
-"""`chatbot loadtest`: loopback only, bounded, counts successes and errors honestly; and the real web"""
+"""`chatbot loadtest` against the real web app and the fake server, through the CLI."""
 
 from __future__ import annotations
 
-from ..helpers.loadtest import (  # noqa: F401 - shared fixtures and helpers of this test module
-    json,
-    os,
-    subprocess,
-    sys,
-    threading,
-    time,
-    uuid,
-    BaseHTTPRequestHandler,
-    ThreadingHTTPServer,
-    Path,
-    httpx,
-    pytest,
-    cli,
-    loadtest,
-    ROOT,
-    App,
-    ask_http,
-    free_port,
-    ARTIFACTS,
-    FakeGradio,
-    fake_server,
-    _questions,
-)
+import json
+import os
+import pytest
+import subprocess
+import sys
+from chatbot import cli, loadtest
+from ..helpers import ROOT
+from ..helpers.servers import App, free_port
+from ..helpers.loadtest import ARTIFACTS, FakeGradio, _questions
 
 
 def test_cli_refuses_a_remote_url_without_sending_anything(capsys):

@@ -1,74 +1,25 @@
-"""Reliability and safety: hostile questions, damaged indexes, killed and concurrent rebuilds, very"""
+"""Reliability and safety through real processes: hostile questions via the CLI and HTTP, killed and concurrent rebuilds, very long input."""
 
 from __future__ import annotations
 
-from ..helpers.reliability import (  # noqa: F401 - shared fixtures and helpers of this test module
-    http,
-    json,
-    os,
-    random,
-    re,
-    shutil,
-    signal,
-    subprocess,
-    sys,
-    textwrap,
-    threading,
-    time,
-    ThreadPoolExecutor,
-    Path,
-    httpx,
-    pytest,
-    FileLock,
-    Timeout,
-    chat,
-    Config,
-    IndexBusyError,
-    IndexError_,
-    build_index,
-    current_folder,
-    load_index,
-    QA,
-    DOCUMENTS,
-    ROOT,
-    FakeEmbedder,
-    App,
-    ask_http,
-    MAX_ARG,
-    LONG_MIXED,
-    LONG_CJK,
-    HOSTILE,
-    SHOULD_REFUSE,
-    CLI_HOSTILE,
-    check_answer,
-    RUNNER,
-    fake_cli,
-    fake_index,
-    copy_index,
-    fake_chat,
-    _write,
-    _truncate,
-    _garble,
-    _manifest,
-    DAMAGE,
-    CLI_DAMAGE,
-    damaged,
-    one_line_naming_the_fix,
-    QUESTION,
-    _sentences,
-    add_documents,
-    answer_now,
-    assert_index_serves,
-    assert_clean,
-    rebuild_setup,
-    STAGES,
-    LARGE_PROBE,
-    _serve_cmd,
-    _first_stderr_lines,
-    app,
-    _probe_paths,
-    raw_get,
-)
+import httpx
+import json
+import os
+import pytest
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from chatbot.errors import IndexBusyError, IndexError_
+from chatbot.service import QA
+from chatbot.store.files.store import build_index, current_folder, load_index
+from concurrent.futures import ThreadPoolExecutor
+from filelock import FileLock, Timeout
+from ..helpers import ROOT, FakeEmbedder
+from ..helpers.servers import App, ask_http
+from ..helpers.reliability import LONG_MIXED, HOSTILE, CLI_HOSTILE, check_answer, fake_cli, copy_index, _garble, DAMAGE, CLI_DAMAGE, damaged, one_line_naming_the_fix, _sentences, add_documents, answer_now, assert_index_serves, assert_clean, STAGES, LARGE_PROBE, _serve_cmd, _first_stderr_lines, _probe_paths, raw_get
 
 
 def test_concurrent_answers_equal_sequential_ones(fake_index):

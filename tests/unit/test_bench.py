@@ -1,34 +1,14 @@
-"""`chatbot bench` at a tiny size (fields and ratios, never timings), and the performance work"""
+"""`chatbot bench` pieces that need no model: result fields and ratios (never timings), BM25 equivalence."""
 
 from __future__ import annotations
 
-from ..helpers.bench import (  # noqa: F401 - shared fixtures and helpers of this test module
-    json,
-    math,
-    shutil,
-    Path,
-    bm25s,
-    np,
-    pytest,
-    bench,
-    corpus,
-    Config,
-    EXACT_UP_TO,
-    DenseIndex,
-    load_folder,
-    chunk_documents,
-    KeywordIndex,
-    keyword_tokens,
-    DOCUMENTS,
-    FakeEmbedder,
-    ROOT,
-    ARTIFACTS,
-    POINT_FIELDS,
-    _corpus_texts,
-    _columns,
-    material,
-    _check_result,
-)
+import bm25s
+import numpy as np
+from chatbot.bench import corpus
+from chatbot.store.files.dense import EXACT_UP_TO, DenseIndex
+from chatbot.store.keyword import KeywordIndex
+from chatbot.textnorm import keyword_tokens
+from ..helpers.bench import _corpus_texts, _columns
 
 
 def test_keyword_index_is_bm25s_own_index_and_ranking(tmp_path):

@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-from ..helpers.chat import (  # noqa: F401 - shared fixtures and helpers of this test module
-    json,
-    shutil,
-    HTMLParser,
-    Path,
-    pytest,
-    chat,
-    Answer,
-    Citation,
-    Passage,
-    build_index,
-    answer_as_html,
-    answer_as_text,
-    question_as_html,
-    QA,
-    HOSTILE_TITLE,
-    HOSTILE_TEXT,
-    ALLOWED_TAGS,
-    ALLOWED_ATTRS,
-    TagCollector,
-    parse,
-    assert_inert,
-    hostile_passage,
-    hostile_answer,
-    pipeline,
-    BrokenQA,
-)
+import json
+import pytest
+import shutil
+from chatbot.render import answer_as_html, answer_as_text, question_as_html
+from chatbot.service import QA
+from chatbot.types import Answer, Citation
+from chatbot.ui import handler as chat
+from ..helpers.chat import HOSTILE_TITLE, parse, assert_inert, hostile_passage, hostile_answer, BrokenQA
 
 
 def test_document_markup_is_escaped_and_shown_as_text():

@@ -2,39 +2,11 @@
 
 from __future__ import annotations
 
-from ..helpers.encodings import (  # noqa: F401 - shared fixtures and helpers of this test module
-    codecs,
-    gzip,
-    os,
-    random,
-    subprocess,
-    sys,
-    textwrap,
-    Path,
-    pytest,
-    Config,
-    decode_bytes,
-    load_folder,
-    parse_text,
-    read_file,
-    DocumentError,
-    NoDocumentsError,
-    build_index,
-    load_index,
-    DOCUMENTS,
-    ROOT,
-    FakeEmbedder,
-    SAMPLE,
-    original,
-    encoded,
-    READABLE,
-    _random_bytes,
-    _elf,
-    BAD_FILES,
-    _mixed_folder,
-    RUNNER,
-    run_cli,
-)
+import pytest
+from chatbot.errors import DocumentError
+from chatbot.ingest.documents import decode_bytes, load_folder, parse_text, read_file
+from ..helpers import DOCUMENTS
+from ..helpers.encodings import original, encoded, READABLE, BAD_FILES
 
 
 @pytest.mark.parametrize("encoding", READABLE)

@@ -1,31 +1,9 @@
-"""`chatbot loadtest`: loopback only, bounded, counts successes and errors honestly; and the real web"""
+"""`chatbot loadtest` against a fake server: loopback only, bounded, successes and errors counted honestly."""
 
 from __future__ import annotations
 
-from ..helpers.loadtest import (  # noqa: F401 - shared fixtures and helpers of this test module
-    json,
-    os,
-    subprocess,
-    sys,
-    threading,
-    time,
-    uuid,
-    BaseHTTPRequestHandler,
-    ThreadingHTTPServer,
-    Path,
-    httpx,
-    pytest,
-    cli,
-    loadtest,
-    ROOT,
-    App,
-    ask_http,
-    free_port,
-    ARTIFACTS,
-    FakeGradio,
-    fake_server,
-    _questions,
-)
+import pytest
+from chatbot import loadtest
 
 
 @pytest.mark.parametrize("url", [

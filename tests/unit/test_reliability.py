@@ -1,78 +1,15 @@
-"""Reliability and safety: hostile questions, damaged indexes, killed and concurrent rebuilds, very"""
+"""Reliability and safety, fast half: hostile questions through the chat handler, damaged indexes, the fake index (no subprocess)."""
 
 from __future__ import annotations
 
-from ..helpers.reliability import (  # noqa: F401 - shared fixtures and helpers of this test module
-    http,
-    json,
-    os,
-    random,
-    re,
-    shutil,
-    signal,
-    subprocess,
-    sys,
-    textwrap,
-    threading,
-    time,
-    ThreadPoolExecutor,
-    Path,
-    httpx,
-    pytest,
-    FileLock,
-    Timeout,
-    chat,
-    Config,
-    IndexBusyError,
-    IndexError_,
-    build_index,
-    current_folder,
-    load_index,
-    QA,
-    DOCUMENTS,
-    ROOT,
-    FakeEmbedder,
-    App,
-    ask_http,
-    MAX_ARG,
-    LONG_MIXED,
-    LONG_CJK,
-    HOSTILE,
-    SHOULD_REFUSE,
-    CLI_HOSTILE,
-    check_answer,
-    RUNNER,
-    fake_cli,
-    fake_index,
-    copy_index,
-    fake_chat,
-    _write,
-    _truncate,
-    _garble,
-    _manifest,
-    DAMAGE,
-    CLI_DAMAGE,
-    damaged,
-    one_line_naming_the_fix,
-    QUESTION,
-    _sentences,
-    add_documents,
-    answer_now,
-    assert_index_serves,
-    assert_clean,
-    rebuild_setup,
-    STAGES,
-    LARGE_PROBE,
-    _serve_cmd,
-    _first_stderr_lines,
-    app,
-    _probe_paths,
-    raw_get,
-)
-
-
-
-
+import json
+import os
+import pytest
+from chatbot.config import Config
+from chatbot.service import QA
+from chatbot.ui import handler as chat
+from ..helpers import ROOT
+from ..helpers.reliability import HOSTILE, check_answer
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
@@ -93,8 +30,6 @@ def test_non_string_questions_do_not_crash_the_pipeline(fake_chat):
     for question in (None, 123, ["医保"], {"q": "医保"}, b"\xff\xfe"):
         result = chat.answer(question)  # the JSON API passes whatever the client sent
         assert result.text.strip() and result.reason != "error", (question, result)
-
-
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
