@@ -252,6 +252,14 @@ LARGE_PROBE = textwrap.dedent("""
     from chatbot.ingest.chunking import chunk_documents
     from chatbot.ingest.documents import load_folder
 
+    def peak_rss_mb():
+        # VmHWM belongs to this program's own address space; ru_maxrss would also count the pages
+        # of the (large) pytest process this one was forked from, which Linux keeps across exec.
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
     files, skipped = load_folder(Path(sys.argv[1]))
     passages = chunk_documents([d for f in files for d in f.documents], 360, 80)
     text_chars = sum(len(d.text) for f in files for d in f.documents)
@@ -259,7 +267,7 @@ LARGE_PROBE = textwrap.dedent("""
         "files": [f.source for f in files], "encodings": [f.encoding for f in files],
         "skipped": [s.reason for s in skipped], "passages": len(passages), "text_chars": text_chars,
         "passage_chars": sum(len(p.text) for p in passages), "longest": max(len(p.text) for p in passages),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
     }))
 """)
 
