@@ -20,11 +20,8 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chrom
 
 @pytest.fixture(scope="module")
 def app_url(real_config, tmp_path_factory):
-    app = App(tmp_path_factory.mktemp("conversation-browser"), real_config).wait_ready()
-    try:
+    with App(tmp_path_factory.mktemp("conversation-browser"), real_config) as app:
         yield app.url
-    finally:
-        app.stop()
 
 
 @pytest.fixture(scope="module")

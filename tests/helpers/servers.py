@@ -56,6 +56,17 @@ class App:
         self.wait_until("is running at")
         return self
 
+    def __enter__(self) -> "App":
+        """`with App(...) as app:` waits until it serves, and stops it however the block ends."""
+        try:
+            return self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()

@@ -18,11 +18,8 @@ def app_url(tmp_path_factory):
     docs = base / "documents"
     shutil.copytree(DOCUMENTS, docs)
     # no index yet: the app must build it on start instead of failing
-    app = App(base, Config().with_overrides(documents_dir=docs, embeddings_dir=base / "embeddings")).wait_ready()
-    try:
+    with App(base, Config().with_overrides(documents_dir=docs, embeddings_dir=base / "embeddings")) as app:
         yield app.url
-    finally:
-        app.stop()
 
 
 def ask(url: str, question: str) -> dict:

@@ -73,11 +73,8 @@ def _ask_history(url: str, question: str, history: list[str]) -> dict:
 
 @pytest.fixture(scope="module")
 def app_url(real_config, tmp_path_factory):
-    app = App(tmp_path_factory.mktemp("conversation-app"), real_config).wait_ready()
-    try:
+    with App(tmp_path_factory.mktemp("conversation-app"), real_config) as app:
         yield app.url
-    finally:
-        app.stop()
 
 
 def test_api_answers_a_follow_up_from_its_history(app_url):
