@@ -62,7 +62,6 @@ def confidence(retrieval: Retrieval, hit: Hit, keyword: KeywordIndex | None) -> 
     return Confidence(cov, max(0.0, hit.dense_score), agree)
 
 
-_SUPPORT_RATIO = 0.3
 _QUESTION_END = re.compile(r"(\?|吗|呢|么)\s*$")
 
 
@@ -82,7 +81,7 @@ def _sentence_features(sentence: str) -> tuple[str, frozenset[str]]:
 
 
 def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str, float],
-                     similarity: Similarity | None = None, dense_weight: float = 0.0) -> list[float]:
+                     similarity: Similarity | None = None, policy: Policy = Policy()) -> list[float]:
     """How well each sentence answers: the question's weighted keywords and character pairs it
     contains, whether it states the kind of fact asked for, minus a penalty for restating a
     question or merely announcing a list."""
@@ -90,6 +89,7 @@ def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str
     total = sum(weights.values()) or 1.0
     q_bigrams = _bigrams(question_norm)
     scores = []
+    dense_weight = policy.sentence_dense_weight
     sims = (similarity(question_norm, [_sentence_features(s)[0] for s in sentences])
             if similarity is not None and dense_weight else [0.0] * len(sentences))
     for idx, sentence in enumerate(sentences):
@@ -99,18 +99,20 @@ def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str
         stated = sum(1.0 for kind in asks if facts.states(kind, s_norm))
         question_like = 0.5 if _QUESTION_END.search(s_norm) else 0.0
         question_like += 0.3 if s_norm.rstrip().endswith(":") else 0.0  # a lead-in to a list states nothing yet
-        scores.append(overlap + 0.5 * pairs + 0.6 * stated + 0.2 / (1 + idx) - question_like + dense_weight * sims[idx])
+        scores.append(overlap + policy.sentence_pair_weight * pairs + policy.sentence_fact_weight * stated
+                      + policy.sentence_position_weight / (1 + idx) - question_like + dense_weight * sims[idx])
     return scores
 
 
-def pick_sentences(question_norm: str, passage: Passage, weights: dict[str, float], max_sentences: int = 3,
-                   max_chars: int = 260, similarity: Similarity | None = None, dense_weight: float = 0.0) -> list[str]:
+def pick_sentences(question_norm: str, passage: Passage, weights: dict[str, float], max_sentences: int | None = None,
+                   similarity: Similarity | None = None, policy: Policy = Policy()) -> list[str]:
     """The sentence that best answers the question first, then the best supporting sentences
-    in reading order, within a length budget."""
+    in reading order, within a length budget (`policy.answer_chars`)."""
+    max_sentences = max_sentences or policy.answer_sentences
     sentences = [s for s in split_sentences(passage.text) if len(s.strip(" .。,，:：")) > 1]
     if not sentences:
         return [passage.text]
-    scores = _sentence_scores(question_norm, sentences, weights, similarity, dense_weight)
+    scores = _sentence_scores(question_norm, sentences, weights, similarity, policy)
     order = sorted(range(len(sentences)), key=lambda i: -scores[i])
     lead = order[0]
     support = []
@@ -118,7 +120,7 @@ def pick_sentences(question_norm: str, passage: Passage, weights: dict[str, floa
     for i in order[1:]:
         if len(support) + 1 >= max_sentences:
             break
-        if scores[i] < _SUPPORT_RATIO * scores[lead] or used + len(sentences[i]) > max_chars:
+        if scores[i] < policy.support_ratio * scores[lead] or used + len(sentences[i]) > policy.answer_chars:
             continue
         support.append(i)
         used += len(sentences[i])
@@ -190,15 +192,14 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
     gap = find_gap(retrieval, top, policy)
     if gap is not None:
         return Answer(question, refusal_for_gap(gap), True, related=related, notice=notice, reason=gap.reason)
-    if top.lacks:
+    if top.lacks and policy.check_fact_kind:
         kinds = "、".join(_KIND_NAMES.get(k, k) for k in top.lacks)
         return Answer(question, f"资料中没有找到这个问题所问的{kinds}。", True, related=related, notice=notice, reason="no_fact")
     if confidence(retrieval, top, keyword).value < policy.threshold or top.dense_score < policy.dense_floor:
         return Answer(question, REFUSAL_NONE, True, related=related, notice=notice, reason="low_confidence")
 
     weights = _weights(retrieval.tokens, keyword) or {t: 1.0 for t in retrieval.tokens}
-    dw = policy.sentence_dense_weight
-    quotes = pick_sentences(retrieval.normalized, top.passage, weights, similarity=similarity, dense_weight=dw)
+    quotes = pick_sentences(retrieval.normalized, top.passage, weights, similarity=similarity, policy=policy)
     parts = [_sentences_text(quotes) + "[1]"]
     citations = [Citation(1, top.passage, top.score, tuple(quotes))]
     # A second article that scores almost as well, and that both retrievers found, often holds the
@@ -207,7 +208,7 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
                    and h.dense_rank is not None and h.keyword_rank is not None), None)  # both retrievers found it
     if second is not None and top.score > 0 and second.score >= policy.second_ratio * top.score:
         extra = pick_sentences(retrieval.normalized, second.passage, weights, max_sentences=1,
-                               similarity=similarity, dense_weight=dw)
+                               similarity=similarity, policy=policy)
         parts.append(_sentences_text(extra) + "[2]")
         citations.append(Citation(2, second.passage, second.score, tuple(extra)))
     text = "".join(parts)

@@ -8,6 +8,7 @@ everyday topics), never from the evaluation questions.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
@@ -77,6 +78,9 @@ class Policy:
     fusion: str = "score"         # "score" (cosine + weighted normalised BM25) or "rrf"
     rrf_k: float = 60.0           # the RRF paper's constant
     bm25_weight: float = 0.5      # `chatbot tune`, grouped CV over dev+dev2 (4 of 5 folds chose 0.5; plateau 0.5–3)
+    place_penalty: float = math.inf  # subtracted from a passage not covering the place asked about (inf = such passages go last)
+    fact_penalty: float = 0.1        # subtracted from a passage lacking the kind of fact asked for (a phone number)
+    province_covers_city: bool = True  # a question about rules (no office, phone or local service): a passage about its province fits
     # English questions: CC-CEDICT query translation feeds the keyword side (retrieval/crosslingual.py)
     translate_weight: float = 0.25  # BM25 weight of an English question's translation (0 = off; grouped CV, 4 of 5 folds)
     translate_terms: int = 2        # headwords kept per matched English phrase (those the corpus uses)
@@ -92,9 +96,18 @@ class Policy:
     check_population: bool = True  # 居民 asked, the passage only about 职工 (or the reverse)
     check_figure: bool = True     # a money/rate question, no such figure in the passage
     check_year: bool = True       # a figure for year Y, the passage gives other years only
+    check_fact_kind: bool = False  # a phone number asked, the best passage states none
     # -- answer -----------------------------------------------------------------------------
     second_ratio: float = 0.8     # quote a second article at this share of the first's score (CV picks 0.75 on all; kept 0.8: below it a 衡水市 phone answer also quotes 高新区's number)
-    sentence_dense_weight: float = 3.0  # weight of the question↔sentence cosine in choosing the quoted sentence (grouped CV, `chatbot tune`)
+    # choosing the quoted sentences (answer.pick_sentences): a sentence's score is the share of
+    # the question's weighted keywords it holds, plus these times its other signals
+    sentence_dense_weight: float = 3.0  # the question↔sentence cosine (grouped CV, `chatbot tune`)
+    sentence_fact_weight: float = 0.6   # it states the kind of fact asked for (a phone number, an amount) (by hand; a CV grid over it overfits)
+    sentence_pair_weight: float = 0.5   # share of the question's character pairs it holds (set by hand, before CV)
+    sentence_position_weight: float = 0.2  # divided by 1 + its position: a passage states its point early (by hand)
+    support_ratio: float = 0.3    # a supporting sentence scores at least this share of the lead's (by hand; CV grid overfits)
+    answer_sentences: int = 3     # sentences quoted from the first passage, at most (a readable answer, not tuned)
+    answer_chars: int = 260       # and characters (about three sentences of this corpus, not tuned)
     # -- lexicons (sources above) ---------------------------------------------------------
     other_schemes: dict = field(default_factory=lambda: dict(OTHER_SCHEMES))
     populations: dict = field(default_factory=lambda: dict(POPULATIONS))

@@ -17,11 +17,29 @@ from .textnorm import clean
 from .types import Answer, Retrieval
 
 if TYPE_CHECKING:
+    from .conversation import Resolved
     from .embedder import Embedder
     from .retrieval.retriever import Retriever
     from .store.base import SearchIndex
 
 log = logging.getLogger(__name__)
+
+
+def finish(retrieval: Retrieval, resolved: "Resolved", question: str, notice: str | None, policy: Policy,
+           retriever: "Retriever") -> tuple[Answer, Retrieval]:
+    """The answer to a searched question: the conversation's own check (a swapped-in value no
+    passage speaks of is refused by name), then the cited answer from the first `top_k` hits.
+    `chatbot tune` calls this too, so that its figures come from the chat's own path."""
+    from . import conversation
+
+    retrieval, absent = conversation.check(retrieval, resolved)
+    if absent:
+        return conversation.annotate(conversation.refusal(question, absent, notice), resolved, question), retrieval
+    top = replace(retrieval, hits=retrieval.hits[:policy.top_k])
+    lap = stages.laps()
+    answer = compose(top, retriever.index.keyword, policy, notice, retriever.sentence_similarity)
+    lap("compose")
+    return conversation.annotate(answer, resolved, question), retrieval
 
 
 class QA:
@@ -114,22 +132,21 @@ class QA:
         """(answer, retrieval of the top k): one search serves both (evaluation needs the deeper
         ranking; the answer is composed from the first `top_k` hits, exactly as `ask` does).
         `history`: the user's earlier messages in this conversation, oldest first."""
+        text, resolved, notice = self.understand(question, history)
+        retriever = self.retriever  # one index for the whole question, even if a reload happens meanwhile
+        retrieval = retriever.search(text, max(k, self.policy.top_k))
+        return finish(retrieval, resolved, question, notice, self.policy, retriever)
+
+    def understand(self, question: str, history: Sequence[str] | None = None) -> tuple[str, "Resolved", str | None]:
+        """(the text to search, how the conversation resolved it, a notice): a follow-up
+        becomes a stand-alone question."""
         from . import conversation
 
         text, notice = self.prepare(question)
-        resolved = conversation.resolve(text, history)  # a follow-up becomes a stand-alone question
+        resolved = conversation.resolve(text, history)
         if resolved.changed:
             text, _ = self.prepare(resolved.question)
-        retriever = self.retriever  # one index for the whole question, even if a reload happens meanwhile
-        retrieval = retriever.search(text, max(k, self.policy.top_k))
-        retrieval, absent = conversation.check(retrieval, resolved)
-        if absent:
-            return conversation.annotate(conversation.refusal(question, absent, notice), resolved, question), retrieval
-        top = replace(retrieval, hits=retrieval.hits[:self.policy.top_k])
-        lap = stages.laps()
-        answer = compose(top, retriever.index.keyword, self.policy, notice, retriever.sentence_similarity)
-        lap("compose")
-        return conversation.annotate(answer, resolved, question), retrieval
+        return text, resolved, notice
 
     def safe_ask(self, question: str, history: Sequence[str] | None = None) -> Answer:
         """Like `ask`, but any failure becomes an honest answer instead of a traceback."""

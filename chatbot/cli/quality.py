@@ -79,10 +79,15 @@ def cmd_tune(args) -> int:
         if row["dense_floor"] != chosen["dense_floor"] and row["threshold"] != chosen["threshold"]:
             continue
         print(f"  {row['threshold']:.3f} {row['dense_floor']:.2f}: {row['refusal_recall']} / {row['false_refusal']} / {row['answer_hit']}")
+    print("fact penalty (a passage lacking the asked kind of fact, e.g. a phone number; in-sample):")
+    for row in result["penalties"]:
+        print(f"  {row['fact_penalty']}: recall@1 {row['recall@1']} recall@5 {row['recall@5']} "
+              f"answer_hit {row['answer_hit']} false_refusal {row['false_refusal']}")
     print("sentence choice, question↔sentence cosine weight (in-sample: answer_hit / given a right first passage):")
     for row in result["sentence_weight"]:
         print(f"  {row['sentence_dense_weight']:.1f}: {row['answer_hit']} / {row['answer_hit_given_top1']}")
-    print("refusal checks (first to fire on unanswerable / answerable; figures with the check off):")
+    print("refusal checks (shipped on/off; first to fire on unanswerable / answerable; figures with it toggled):")
     for c in result["checks"]:
-        print(f"  {c['check']:<18} {c['refuses_unanswerable']:>3} / {c['refuses_answerable']:<3} without: {c['without']}")
+        state = "on " if c["on"] else "off"
+        print(f"  {c['check']:<18} {state} {c['refuses_unanswerable']:>3} / {c['refuses_answerable']:<3} toggled: {c['toggled']}")
     return 0

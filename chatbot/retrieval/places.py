@@ -168,22 +168,26 @@ def leaf_places(places: list[Place]) -> list[Place]:
     return [p for p in places if not any(q is not p and q.within(p) for q in places)]
 
 
-def covers(passage_places: list[Place], wanted: Place) -> bool:
-    """A passage covers a place when it names it, or names somewhere inside it."""
-    return any(p.name == wanted.name or p.codes & wanted.codes or p.within(wanted) for p in passage_places)
+def covers(passage_places: list[Place], wanted: Place, broader: bool = False) -> bool:
+    """A passage covers a place when it names it, or names somewhere inside it; with `broader`,
+    also when it names a region the place lies in (河北省's rules hold in 唐山)."""
+    return any(p.name == wanted.name or p.codes & wanted.codes or p.within(wanted)
+               or (broader and wanted.within(p)) for p in passage_places)
 
 
-def missing_places(query_places: list[Place], passage_places: list[Place]) -> list[Place]:
+def missing_places(query_places: list[Place], passage_places: list[Place], broader: bool = False) -> list[Place]:
     """Places the user named that the passage does not cover (empty = the passage fits).
 
     One most-specific place (廊坊 → 三河) must be covered itself. Several unrelated places
     (moving from 保定 to 石家庄 within 河北) are satisfied by any of the places the user named.
+    `broader`: a passage about the province covers its cities (for rules, not for a local office
+    or its phone number).
     """
     leaves = leaf_places(query_places)
     if not leaves:
         return []
     if len(leaves) == 1:
-        return [] if covers(passage_places, leaves[0]) else leaves
-    if any(covers(passage_places, p) for p in query_places):
+        return [] if covers(passage_places, leaves[0], broader) else leaves
+    if any(covers(passage_places, p, broader) for p in query_places):
         return []
     return leaves

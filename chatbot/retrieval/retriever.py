@@ -3,6 +3,7 @@ then a place check that puts passages about the place the user named first."""
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from functools import lru_cache
@@ -124,6 +125,11 @@ class Retriever:
         fused = fuse(dense, keyword, w_kw, cfg.fusion, cfg.rrf_k, self._exact_dense(qv, dense, keyword))
 
         needs = facts.required(norm)
+        # A question about rules (no office, phone number or figure of the place) is answered by
+        # its province's passage too.
+        broader = cfg.province_covers_city and bool(qplaces) and not (
+            needs or cfg.pattern("local_service").search(norm)
+            or any(p.search(norm) for p in cfg.patterns("figure_asked").values()))
         hits = []
         missing: dict[tuple, list[Place]] = {}  # many passages name the same places (or none)
         for i, (score, ds, ks, dr, kr) in fused.items():
@@ -132,17 +138,29 @@ class Retriever:
                 named = tuple(self._passage_places.get(i))
                 miss = missing.get(named)
                 if miss is None:
-                    miss = missing[named] = missing_places(qplaces, list(named))
+                    miss = missing[named] = missing_places(qplaces, list(named), broader)
             else:
                 miss = []
             lacks = tuple(k.name for k in needs if not self._states_for_place(k, passage, qplaces))
-            hits.append((passage, score, ds, ks, dr, kr, tuple(p.name for p in miss), lacks))
-        # Passages about the place the user named go first, then those stating the kind of fact
-        # the question requires (a phone number); within each group, fused order.
-        hits.sort(key=lambda h: (bool(h[6]), bool(h[7]), -h[1]))
-        top = tuple(Hit(*h) for h in hits[:max(k, 1)])  # Hit objects only for what is returned
+            hits.append(Hit(passage, score, ds, ks, dr, kr, tuple(p.name for p in miss), lacks))
+        hits.sort(key=order_key(cfg.place_penalty, cfg.fact_penalty))
+        top = tuple(hits[:max(k, 1)])
         lap("fusion_checks")
         return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), top)
+
+
+def order_key(place_penalty: float, fact_penalty: float):
+    """Sort key: the fused score less a penalty for a passage that misses a place the user named
+    and one for a passage lacking the kind of fact asked for (a phone number). An infinite
+    penalty is a hard rule: such passages go after every passage without the flaw."""
+    p_hard, f_hard = math.isinf(place_penalty), math.isinf(fact_penalty)
+    p_soft = 0.0 if p_hard else place_penalty
+    f_soft = 0.0 if f_hard else fact_penalty
+
+    def key(h: Hit):
+        miss, lacks = bool(h.missing), bool(h.lacks)
+        return (p_hard and miss, f_hard and lacks, -(h.score - p_soft * miss - f_soft * lacks))
+    return key
 
 
 def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], w_kw: float,

@@ -1,0 +1,100 @@
+"""Ranking rules after fusion (place and fact penalties, a province covering its cities) and the
+tuning protocol's bookkeeping (grouped folds; re-sorted candidates equal a live search)."""
+
+import math
+
+import pytest
+
+from chatbot import evaluation, tuning
+from chatbot.policy import Policy
+from chatbot.retrieval.places import find_places, missing_places
+from chatbot.retrieval.retriever import order_key
+from chatbot.service import QA
+from chatbot.store.files.store import build_index
+from chatbot.types import Hit, Passage
+
+
+def _hit(name: str, score: float, missing=(), lacks=()) -> Hit:
+    p = Passage(f"x.txt#{name}", name, "x.txt", name, None, 0, "article", name)
+    return Hit(p, score, score, 0.0, 1, 1, tuple(missing), tuple(lacks))
+
+
+@pytest.mark.parametrize("place,fact,expected", [
+    (math.inf, math.inf, ["fits", "no_phone", "elsewhere"]),  # hard rules: flawed passages last
+    (math.inf, 0.1, ["no_phone", "fits", "elsewhere"]),       # 0.9 - 0.1 still beats 0.7
+    (math.inf, 0.3, ["fits", "no_phone", "elsewhere"]),       # 0.9 - 0.3 does not
+    (0.05, 0.3, ["elsewhere", "fits", "no_phone"]),           # 1.0 - 0.05 beats them all
+])
+def test_penalties_hard_and_soft(place, fact, expected):
+    hits = [_hit("elsewhere", 1.0, missing=["保定"]), _hit("no_phone", 0.9, lacks=["phone"]), _hit("fits", 0.7)]
+    assert [h.passage.title for h in sorted(hits, key=order_key(place, fact))] == expected
+
+
+def test_a_province_covers_its_cities_only_when_asked_to():
+    asked = find_places("我在唐山交的医保")
+    hebei = find_places("河北省医保参保地怎么变更")
+    assert [p.name for p in missing_places(asked, hebei)] == ["唐山"]
+    assert missing_places(asked, hebei, broader=True) == []
+    # never the other way round, nor a neighbouring province
+    assert missing_places(find_places("河北省的规定"), find_places("唐山市"), broader=True) == []
+    assert missing_places(asked, find_places("河南省医保"), broader=True)
+
+
+@pytest.fixture
+def fake_qa(fake_config, fake_embedder):
+    build_index(fake_config, fake_embedder)
+    return QA(fake_config, embedder=fake_embedder)
+
+
+def _hit_for(retrieval, title: str) -> Hit:
+    return next(h for h in retrieval.hits if h.passage.title == title)
+
+
+@pytest.mark.parametrize("question,covered", [
+    ("我在唐山交的职工医保，调去保定上班了，参保地怎么变更", True),   # a rule: 河北省's passage holds in 唐山
+    ("唐山医保局电话是多少，参保地变更找谁", False),                # a phone number: it must be 唐山's own
+    ("唐山医保中心在哪，参保地变更去哪里办", False),                # an office: likewise
+])
+def test_province_passage_fits_a_city_question_about_rules(fake_qa, question, covered):
+    title = "河北省医保参保地怎么变更"
+    hit = _hit_for(fake_qa.retrieve(question, k=60), title)
+    assert (hit.missing == ()) is covered, hit.missing
+    strict = tuning._variant(fake_qa, Policy(province_covers_city=False))
+    assert _hit_for(strict.retrieve(question, k=60), title).missing  # switched off: the old rule
+
+
+QUESTIONS = [
+    {"id": "a", "query": "衡水市医保电话是多少", "evidence": ["0318"], "source": "s", "title": "t1"},
+    {"id": "b", "query": "衡水医保中心电话", "evidence": ["0318"], "source": "s", "title": "t1"},
+    {"id": "c", "query": "新生儿出生后多久要参保", "evidence": ["90天"], "source": "s", "title": "t2"},
+    {"id": "d", "query": "What is the Langfang medical insurance hotline?", "evidence": ["12393"], "source": "s", "title": "t3"},
+    {"id": "e", "query": "医保余额变动 查询方式 电话 短信", "evidence": ["短信"], "source": "s", "title": "t4"},
+    {"id": "f", "query": "那高新区的呢？", "history": ["衡水市医保电话是多少"], "evidence": ["2168618"], "source": "s", "title": "t5"},
+    {"id": "g", "query": "大连医保局地址在哪", "evidence": []},
+]
+
+
+def test_folds_keep_each_gold_passage_in_one_fold():
+    items = QUESTIONS * 3  # repeated groups, as paraphrases of one passage are
+    parts = tuning.grouped_folds(items, 3, seed=1)
+    assert sorted(i for part in parts for i in part) == list(range(len(items)))
+    fold_of = {}
+    for f, part in enumerate(parts):
+        for i in part:
+            assert fold_of.setdefault(tuning.group_of(items[i]), f) == f
+
+
+@pytest.mark.parametrize("w,t,fact,threshold,floor", [(0.5, 0.25, 0.1, 0.1, 0.25), (1.0, 0.5, math.inf, 0.0, 0.0),
+                                                       (0.25, 0.0, 0.05, 0.3, 0.4)])
+def test_tuning_scores_what_the_chat_answers(fake_qa, w, t, fact, threshold, floor):
+    """`tune` searches once without penalties, re-sorts, composes with the thresholds off and
+    applies them afterwards: every outcome must equal the chat's own answer with those values."""
+    asked = tuning._Retrievals(fake_qa, QUESTIONS)
+    live = tuning._variant(fake_qa, fake_qa.policy.with_values(
+        bm25_weight=w, translate_weight=t, fact_penalty=fact, threshold=threshold, dense_floor=floor))
+    for i, item in enumerate(QUESTIONS):
+        want = evaluation.run(live, [item])[0]
+        row = tuning._scored(fake_qa, asked, i, asked.get(i, w, t, live.policy.place_penalty, fact), live.policy)
+        got = tuning._outcome(row, threshold, floor)
+        assert (got.rank, got.refused, got.hit, got.top_title) == (want.rank, want.refused, want.hit, want.top_title), item
+        assert got.answer == want.answer or got.refused
