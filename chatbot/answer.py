@@ -192,7 +192,10 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
     gap = find_gap(retrieval, top, policy)
     if gap is not None:
         return Answer(question, refusal_for_gap(gap), True, related=related, notice=notice, reason=gap.reason)
-    if top.lacks and policy.check_fact_kind:
+    # The documents lack the asked kind of fact when no passage found states it (for the place
+    # asked); where one does, the best passage outranked it by more than `fact_penalty` and the
+    # question is about something else (电话 listed as a way to check a balance).
+    if policy.check_fact_kind and all(h.lacks for h in hits):
         kinds = "、".join(_KIND_NAMES.get(k, k) for k in top.lacks)
         return Answer(question, f"资料中没有找到这个问题所问的{kinds}。", True, related=related, notice=notice, reason="no_fact")
     if confidence(retrieval, top, keyword).value < policy.threshold or top.dense_score < policy.dense_floor:

@@ -96,7 +96,7 @@ class Policy:
     check_population: bool = True  # 居民 asked, the passage only about 职工 (or the reverse)
     check_figure: bool = True     # a money/rate question, no such figure in the passage
     check_year: bool = True       # a figure for year Y, the passage gives other years only
-    check_fact_kind: bool = False  # a phone number asked, the best passage states none
+    check_fact_kind: bool = True  # a phone number asked, no passage found states one (for the place asked)
     # -- answer -----------------------------------------------------------------------------
     second_ratio: float = 0.8     # quote a second article at this share of the first's score (CV picks 0.75 on all; kept 0.8: below it a 衡水市 phone answer also quotes 高新区's number)
     # choosing the quoted sentences (answer.pick_sentences): a sentence's score is the share of

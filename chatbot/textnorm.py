@@ -50,10 +50,19 @@ def _t2s_convert(text: str) -> str:
         return _t2s.convert(text)
 
 
+# Written variants of "paying a fee" (交/缴): dictionaries list 交费/缴费 and 交纳/缴纳 as one word,
+# and people type 补交 where notices print 补缴. Mapped to the 缴 form on both sides, so that a
+# question and a passage meet whichever form each uses.
+_VARIANTS = {"交费": "缴费", "补交": "补缴", "交纳": "缴纳", "续交": "续缴", "断交": "断缴", "停交": "停缴",
+             "欠交": "欠缴", "预交": "预缴"}
+_VARIANT_RE = re.compile("|".join(_VARIANTS))
+
+
 def normalize(text: str) -> str:
-    """NFKC + Traditional→Simplified + lower-case + single spaces."""
+    """NFKC + Traditional→Simplified + the 缴 form of fee verbs + lower-case + single spaces."""
     text = unicodedata.normalize("NFKC", clean(text))
     text = _t2s_convert(text) if _CJK.search(text) else text
+    text = _VARIANT_RE.sub(lambda m: _VARIANTS[m.group(0)], text)
     return _WS.sub(" ", text).strip().lower()
 
 

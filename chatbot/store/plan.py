@@ -44,8 +44,12 @@ def acquire_build_lock(path: Path, where: str, timeout: float) -> FileLock:
 
 
 def chunking_params(config: "Config") -> dict:
-    """The chunking settings an index records (another value means rebuilding from scratch)."""
-    return {"chars": config.chunk_chars, "overlap": config.chunk_overlap}
+    """The chunking settings an index records (another value means rebuilding from scratch):
+    the size limits, and the text normalisation's fingerprint, since what is embedded is the
+    normalised text (a new variant form in textnorm changes the vectors too)."""
+    from .keyword import TOKENIZER
+
+    return {"chars": config.chunk_chars, "overlap": config.chunk_overlap, "text": TOKENIZER}
 
 
 def compatible(manifest: dict | None, config: "Config", format_version: int) -> bool:

@@ -85,6 +85,16 @@ def test_unchanged_files_are_not_re_embedded(fake_config, fake_embedder):
     np.testing.assert_allclose(np.load(ix.folder / "vectors.npy"), fresh, atol=1e-6)
 
 
+def test_another_text_normalisation_re_embeds_everything(fake_config, fake_embedder, monkeypatch):
+    """What is embedded is the normalised text: vectors of another normalisation are not reused."""
+    from chatbot.store import keyword
+
+    first = build_index(fake_config, fake_embedder)
+    monkeypatch.setattr(keyword, "TOKENIZER", keyword.TOKENIZER + "-changed")
+    again = build_index(fake_config, fake_embedder)
+    assert again.embedded == first.embedded and not any(f.reused for f in again.files)
+
+
 def test_crash_mid_build_leaves_previous_index(fake_config, fake_embedder, monkeypatch):
     build_index(fake_config, fake_embedder)
     before = current_folder(fake_config.embeddings_dir)

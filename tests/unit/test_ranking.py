@@ -98,3 +98,18 @@ def test_tuning_scores_what_the_chat_answers(fake_qa, w, t, fact, threshold, flo
         got = tuning._outcome(row, threshold, floor)
         assert (got.rank, got.refused, got.hit, got.top_title) == (want.rank, want.refused, want.hit, want.top_title), item
         assert got.answer == want.answer or got.refused
+
+
+def test_a_phone_question_is_refused_only_when_no_passage_found_states_one():
+    from chatbot.answer import compose
+    from chatbot.types import Retrieval
+
+    def ask(*hits):
+        return compose(Retrieval("成都医保局电话是多少", "成都医保局电话是多少", ("成都", "医保局", "电话"), (), hits),
+                       None, Policy())
+
+    lacking = _hit("成都医保局的办事指南", 0.9, lacks=["phone"])
+    stating = _hit("医保服务热线", 0.5)
+    refused = ask(lacking, _hit("另一篇", 0.8, lacks=["phone"]))
+    assert refused.refused and "电话号码" in refused.text
+    assert not ask(lacking, stating).refused  # the best passage outranked one stating a number

@@ -15,6 +15,8 @@ from chatbot.textnorm import cjk_share, keyword_tokens, normalize, tokenize
     ("ＡＢＣ１２３，医保？", "abc123,医保?"),
     ("医保\x00卡\u200b余额", "医保卡余额"),
     ("Hengshui 医保 0318-12333", "hengshui 医保 0318-12333"),
+    ("补交医保费，交纳方式", "补缴医保费,缴纳方式"),   # fee verbs in their 缴 form, as notices print them
+    ("交医保", "交医保"),                             # the plain verb stays
 ])
 def test_normalize(raw, expected):
     assert normalize(raw) == expected
