@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 import jieba
 
 from .ingest.chunking import split_sentences
+from .policy import SLOTS
 from .retrieval import facts
 from .retrieval.places import Place, find_places, missing_places
 from .textnorm import STOPWORDS, normalize
@@ -43,27 +44,8 @@ class Resolved:
     swapped: tuple[str, ...] = ()        # non-place values swapped in: the answer must mention them
 
 
-# Slot lexicons: the administrative gazetteer for places, and the national scheme vocabulary of
-# 国家医保局 (schemes, insured groups, hospital grades, care settings) for the rest.
-_NUM = "一二三四五六七八九十0-9"
-_LEXICON = {
-    "zone": r"高新技术产业开发区|经济技术开发区|高新区|经开区|开发区|新区|自贸区|high-tech zone|hi-tech zone|development zone",
-    "office": r"(?:居民|职工)?医保(?:局|中心|经办机构|服务中心|服务站|大厅)|医疗保障局|社保(?:局|中心)|人社局|政务服务中心",
-    "scheme": r"职工基本医疗保险|城镇职工(?:基本医疗保险|医保)?|职工医保|城乡居民(?:基本)?(?:医保|医疗保险)|居民医保|新农合"
-              r"|新型农村合作医疗|公费医疗|大额医保|大病保险|生育保险|长护险|长期护理保险|惠民保|少儿医保|学生医保"
-              r"|养老保险|失业保险|工伤保险|住房公积金|公积金|商业保险",
-    "population": r"新生儿|婴儿|宝宝|儿童|少儿|中小学生|大学生|学生|老年人|老人|退休人员|退休职工|退休|在职职工|在职人员|在职"
-                  r"|灵活就业人员|灵活就业|低保户|低保|低收入人员|低收入人口|低边人员|特困人员|残疾人|孕妇|农民工|个体户"
-                  r"|retirees?|newborns?|students?",
-    "year": r"(?:19|20)\d{2}\s*年度?|今年|去年|明年|前年|往年|历年|上一年|下一年|\b(?:19|20)\d{2}\b",
-    "level": rf"[{_NUM}]级(?:甲等|乙等)?(?:医院|医疗机构|定点医院)?|[三二]甲(?:医院)?|[三二]乙(?:医院)?|社区医院"
-             r"|社区卫生服务中心|乡镇卫生院|基层医疗机构|(?:primary|secondary|tertiary) hospitals?",
-    "setting": r"门诊慢特病|慢特病|慢性病|特殊病种?|门诊|住院|急诊|outpatient|inpatient|hospitali[sz]ation",
-    "ordinal": rf"第[{_NUM}]+次|首次|再次",
-    "scope": r"省内|省外|外省|跨省|本省|本地|外地|异地|市内|市外|本市|外市|全国|out of province|other provinces?",
-    "channel": r"支付宝|微信|国家医保服务平台|小程序|公众号|官网|(?<![a-z])app(?![a-z])|线上|网上|线下|窗口",
-}
-_SLOT = re.compile("|".join(f"(?P<{k}>{v})" for k, v in _LEXICON.items()), re.I)
+# Slot lexicons (chatbot/policy.py SLOTS, with their sources); places come from the gazetteer.
+_SLOT = re.compile("|".join(f"(?P<{k}>{v})" for k, v in SLOTS.items()), re.I)
 
 # A message that leans on what came before: opens with 那/and/what about, ends a clause with 呢,
 # or points back (这个, 那边, 里面的, 除了 …).

@@ -3,7 +3,9 @@
 One frozen object, so that `chatbot tune` can vary any field and cross-validate the choice, and so
 that nothing that decides an answer hides in a module constant. Each field says where its value
 comes from. Lexicons come from general lists (insurance schemes, population groups, fact kinds,
-everyday topics), never from the evaluation questions.
+everyday topics), never from the evaluation questions. Two lexicons are read at import by the
+modules that compile them (FACT_ASKED by retrieval/facts.py, SLOTS by conversation.py), so they
+are module constants here rather than fields; no tuning varies a lexicon.
 """
 
 from __future__ import annotations
@@ -59,6 +61,37 @@ FIGURE_STATED: dict[str, str] = {
     "rate": r"\d+(\.\d+)?\s*%|百分之|[一二三四五六七八九]成",
 }
 FIGURE_NAMES = {"money": "金额", "rate": "比例"}
+# What kind of fact a question asks for (chatbot/retrieval/facts.py): the general kinds of an
+# insurance question — a phone number, an amount (money, rate, duration), a date. "多少 / 几"
+# alone asks for an amount only when no phone number is asked (电话是多少).
+FACT_ASKED: dict[str, str] = {
+    "phone": r"电话|号码|热线|联系方式|打哪|hotline|phone|telephone|call\b|contact number",
+    "amount": r"多少钱|钱|比例|百分之|标准|起付|封顶|限额|额度|费用|多久|几年|几个月|几天|how much|how many|rate|percent|cost",
+    "amount_weak": r"多少|几",
+    "date": r"什么时候|何时|哪天|截止|几月|时间|最晚|期限|when|deadline|date",
+}
+
+# Conversation slots (chatbot/conversation.py): what a follow-up may swap ("那高新区的呢？"). Places
+# come from the gazetteer; the rest is the national scheme vocabulary of 国家医保局 (schemes,
+# insured groups, hospital grades, care settings, service channels).
+_NUM = "一二三四五六七八九十0-9"
+SLOTS: dict[str, str] = {
+    "zone": r"高新技术产业开发区|经济技术开发区|高新区|经开区|开发区|新区|自贸区|high-tech zone|hi-tech zone|development zone",
+    "office": r"(?:居民|职工)?医保(?:局|中心|经办机构|服务中心|服务站|大厅)|医疗保障局|社保(?:局|中心)|人社局|政务服务中心",
+    "scheme": r"职工基本医疗保险|城镇职工(?:基本医疗保险|医保)?|职工医保|城乡居民(?:基本)?(?:医保|医疗保险)|居民医保|新农合"
+              r"|新型农村合作医疗|公费医疗|大额医保|大病保险|生育保险|长护险|长期护理保险|惠民保|少儿医保|学生医保"
+              r"|养老保险|失业保险|工伤保险|住房公积金|公积金|商业保险",
+    "population": r"新生儿|婴儿|宝宝|儿童|少儿|中小学生|大学生|学生|老年人|老人|退休人员|退休职工|退休|在职职工|在职人员|在职"
+                  r"|灵活就业人员|灵活就业|低保户|低保|低收入人员|低收入人口|低边人员|特困人员|残疾人|孕妇|农民工|个体户"
+                  r"|retirees?|newborns?|students?",
+    "year": r"(?:19|20)\d{2}\s*年度?|今年|去年|明年|前年|往年|历年|上一年|下一年|\b(?:19|20)\d{2}\b",
+    "level": rf"[{_NUM}]级(?:甲等|乙等)?(?:医院|医疗机构|定点医院)?|[三二]甲(?:医院)?|[三二]乙(?:医院)?|社区医院"
+             r"|社区卫生服务中心|乡镇卫生院|基层医疗机构|(?:primary|secondary|tertiary) hospitals?",
+    "setting": r"门诊慢特病|慢特病|慢性病|特殊病种?|门诊|住院|急诊|outpatient|inpatient|hospitali[sz]ation",
+    "ordinal": rf"第[{_NUM}]+次|首次|再次",
+    "scope": r"省内|省外|外省|跨省|本省|本地|外地|异地|市内|市外|本市|外市|全国|out of province|other provinces?",
+    "channel": r"支付宝|微信|国家医保服务平台|小程序|公众号|官网|(?<![a-z])app(?![a-z])|线上|网上|线下|窗口",
+}
 
 
 @lru_cache(maxsize=64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from .common import add_common, config_from
 
@@ -49,6 +50,16 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def _finite(value):
+    if isinstance(value, float) and math.isinf(value):
+        return "inf"
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def cmd_tune(args) -> int:
     from .. import evaluation, tuning
     from ..service import QA
@@ -58,8 +69,8 @@ def cmd_tune(args) -> int:
         name = path.rsplit("/", 1)[-1]
         items += [dict(it, file=name) for it in evaluation.load_questions(path)]
     result = tuning.tune(QA(config_from(args)), items, folds=args.folds)
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+    if args.json:  # an infinite penalty (a hard rule) as the string "inf": JSON has no Infinity
+        print(json.dumps(_finite(result), ensure_ascii=False, indent=2))
         return 0
     print(f"{result['folds']}-fold cross-validation, folds grouped by {result['grouping']}, {len(items)} questions")
     print("chosen per fold:", result["chosen_per_fold"])

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..policy import FACT_ASKED
+
 
 @dataclass(frozen=True)
 class FactKind:
@@ -43,14 +45,13 @@ class _PhonePattern:
 
 PHONE = FactKind(
     "phone",
-    re.compile(r"电话|号码|热线|联系方式|打哪|hotline|phone|telephone|call\b|contact number"),
+    re.compile(FACT_ASKED["phone"]),
     _PhonePattern(),
     True,
 )
 # "多少 / 几" ask for an amount only when the question is not about a phone number (电话是多少).
-_AMOUNT_STRONG = re.compile(r"多少钱|钱|比例|百分之|标准|起付|封顶|限额|额度|费用|多久|几年|几个月|几天|"
-                            r"how much|how many|rate|percent|cost")
-_AMOUNT_WEAK = re.compile(r"多少|几")
+_AMOUNT_STRONG = re.compile(FACT_ASKED["amount"])
+_AMOUNT_WEAK = re.compile(FACT_ASKED["amount_weak"])
 
 
 class _AmountAsked:
@@ -69,7 +70,7 @@ AMOUNT = FactKind(
 )
 DATE = FactKind(
     "date",
-    re.compile(r"什么时候|何时|哪天|截止|几月|时间|最晚|期限|when|deadline|date"),
+    re.compile(FACT_ASKED["date"]),
     re.compile(r"\d{1,2}月|\d{4}年|\d{1,2}日|月底|年底|年初|月初"),
     False,
 )

@@ -113,3 +113,20 @@ def test_a_phone_question_is_refused_only_when_no_passage_found_states_one():
     refused = ask(lacking, _hit("另一篇", 0.8, lacks=["phone"]))
     assert refused.refused and "电话号码" in refused.text
     assert not ask(lacking, stating).refused  # the best passage outranked one stating a number
+
+
+def test_tune_reports_held_out_figures_per_file_and_type(fake_qa):
+    import json
+
+    from chatbot.cli.quality import _finite
+
+    items = [dict(it, file="a.jsonl" if i % 2 else "b.jsonl", type="keyword" if it["evidence"] else "unanswerable")
+             for i, it in enumerate(QUESTIONS)]
+    result = tuning.tune(fake_qa, items, folds=2)
+    assert len(result["chosen_per_fold"]) == 2
+    assert {"all", "file:a.jsonl", "file:b.jsonl", "type:keyword", "type:unanswerable"} <= set(result["cross_validated"])
+    assert result["cross_validated"]["all"]["n"] == len(items) == result["in_sample"]["all"]["n"]
+    assert {c["check"] for c in result["checks"]} == {"all_on", *Policy.switches()}
+    assert [p["fact_penalty"] for p in result["penalties"]] == list(tuning.FACT_PENALTIES)
+    text = json.dumps(_finite(result), allow_nan=False)  # strict JSON: a hard rule is "inf"
+    assert '"inf"' in text
