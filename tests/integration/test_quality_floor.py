@@ -11,10 +11,10 @@ from ..helpers import SHARED_EVAL, SHARED_EVAL2
 
 # Measured with the shipped Policy on the seed corpus, minus a margin of about two questions.
 FLOORS = {
-    "dev": {"recall@1": 0.86, "recall@5": 0.96, "answer_hit": 0.86, "answer_hit_given_top1": 0.92,
+    "dev": {"recall@1": 0.86, "recall@5": 0.96, "answer_hit": 0.90, "answer_hit_given_top1": 0.94,
             "refusal_recall": 0.83, "false_refusal_max": 0.05},
-    "dev2": {"recall@1": 0.80, "recall@5": 0.94, "answer_hit": 0.78, "answer_hit_given_top1": 0.91,
-             "refusal_recall": 0.85, "false_refusal_max": 0.03},
+    "dev2": {"recall@1": 0.85, "recall@5": 0.96, "answer_hit": 0.85, "answer_hit_given_top1": 0.93,
+             "refusal_recall": 0.87, "false_refusal_max": 0.03},
 }
 
 
