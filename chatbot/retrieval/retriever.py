@@ -125,8 +125,9 @@ class Retriever:
         fused = fuse(dense, keyword, w_kw, cfg.fusion, cfg.rrf_k, self._exact_dense(qv, dense, keyword))
 
         needs = facts.required(norm)
-        # A question about rules (no office, phone number or figure of the place) is answered by
-        # its province's passage too.
+        # A question about rules (no office, phone number or figure of the place) is answered by a
+        # passage whose title names its province too (a province merely listed in the body, 如浙江、
+        # 广东, does not make a passage about 杭州).
         broader = cfg.province_covers_city and bool(qplaces) and not (
             needs or cfg.pattern("local_service").search(norm)
             or any(p.search(norm) for p in cfg.patterns("figure_asked").values()))
@@ -138,7 +139,9 @@ class Retriever:
                 named = tuple(self._passage_places.get(i))
                 miss = missing.get(named)
                 if miss is None:
-                    miss = missing[named] = missing_places(qplaces, list(named), broader)
+                    miss = missing[named] = missing_places(qplaces, list(named))
+                if miss and broader and not missing_places(qplaces, _title_places(passage.title), broader=True):
+                    miss = []
             else:
                 miss = []
             lacks = tuple(k.name for k in needs if not self._states_for_place(k, passage, qplaces))

@@ -130,3 +130,21 @@ def test_tune_reports_held_out_figures_per_file_and_type(fake_qa):
     assert [p["fact_penalty"] for p in result["penalties"]] == list(tuning.FACT_PENALTIES)
     text = json.dumps(_finite(result), allow_nan=False)  # strict JSON: a hard rule is "inf"
     assert '"inf"' in text
+
+
+def test_a_province_counts_for_its_cities_only_from_a_title(tmp_path, fake_embedder):
+    """河北省's passage fits a 唐山 rule question; a passage that lists 浙江 as an example in its body
+    is not thereby about 杭州."""
+    from chatbot.config import Config
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("浙江省医保关系转移办法\n参保人跨统筹区转移医保关系，个人账户余额随之转移。\n", encoding="utf-8")
+    (docs / "b.txt").write_text("家庭共济怎么用\n部分省市(如浙江、广东)支持家庭共济，个人账户余额可给家人用。\n", encoding="utf-8")
+    (docs / "c.txt").write_text("异地就医备案\n跨省就医前先备案，个人账户余额可以在异地使用。\n", encoding="utf-8")
+    cfg = Config().with_overrides(documents_dir=docs, embeddings_dir=tmp_path / "emb", model=fake_embedder.model_name)
+    build_index(cfg, fake_embedder)
+    r = QA(cfg, embedder=fake_embedder).retrieve("我在杭州上班，个人账户余额能转移吗", k=10)
+    missing = {h.passage.title: h.missing for h in r.hits}
+    assert missing["浙江省医保关系转移办法"] == ()
+    assert missing["家庭共济怎么用"] == ("杭州",) and missing["异地就医备案"] == ("杭州",)
