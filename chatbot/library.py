@@ -160,6 +160,16 @@ def delete_file(folder: Path, name: str) -> str:
     return f"deleted {name} (rebuild the index to drop its passages)"
 
 
+def summary_for_web(report) -> str:
+    """The build report for the 资料库 tab: counts and skipped files, without the server's paths."""
+    reused = sum(1 for f in report.files if f.reused)
+    text = (f"已索引 {len(report.files)} 个文件，共 {report.passages} 段（新计算 {report.embedded} 段；"
+            f"{reused} 个文件未改动，沿用原结果），用时 {report.seconds:.1f} 秒。")
+    if report.skipped:
+        text += " 跳过：" + "；".join(f"{s.source}（{s.reason}）" for s in report.skipped) + "。"
+    return text
+
+
 @dataclass
 class RebuildState:
     running: bool = False
@@ -208,7 +218,7 @@ class Rebuilder:
             report = open_store(self.config).build(self.qa.embedder, progress=False, on_progress=self._note)
             self._note(0.97, "loading the new index")
             self.qa.reload()
-            self.state.summary = report.summary()
+            self.state.summary = summary_for_web(report)
             self._note(1.0, "done")
         except ChatbotError as exc:
             self.state.error = str(exc)

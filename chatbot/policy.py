@@ -113,7 +113,7 @@ class Policy:
     bm25_weight: float = 0.5      # `chatbot tune`, grouped CV over dev+dev2 (4 of 5 folds chose 0.5; plateau 0.5–3)
     place_penalty: float = math.inf  # subtracted from a passage not covering the place asked about (inf = such passages go last; finite values chosen by CV overfit, docs/quality.md)
     fact_penalty: float = 0.1        # subtracted from a passage lacking the kind of fact asked for, a phone number (grouped CV, all 5 folds; inf = the old hard sort)
-    province_covers_city: bool = True  # a question about rules (no office, phone or figure): a passage about its province fits (recall@5 +0.005 CV)
+    province_covers_city: bool = True  # a question about rules (no office, phone or figure): a passage whose title names its province fits (CV, docs/quality.md)
     # English questions: CC-CEDICT query translation feeds the keyword side (retrieval/crosslingual.py)
     translate_weight: float = 0.25  # BM25 weight of an English question's translation (0 = off; grouped CV, 4 of 5 folds)
     translate_terms: int = 2        # headwords kept per matched English phrase (those the corpus uses)

@@ -104,6 +104,8 @@ def test_inventory_and_background_rebuild_swap_the_index(fake_config, fake_embed
     stop.set()
     talker.join()
     assert state.error is None and state.fraction == 1.0 and not state.running
+    assert state.summary.startswith("已索引 6 个文件") and "old.doc（" in state.summary
+    assert str(fake_config.embeddings_dir) not in state.summary  # no server path in the tab
     assert seen and not any(seen)
     after = qa.ask("某市职工异地就医备案咨询电话是多少")
     assert any(c.passage.source == "guide.docx" for c in after.citations)
