@@ -7,16 +7,21 @@ lower-case Latin, collapsed white space. Tokens come from jieba's search mode.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import jieba
 from opencc import OpenCC
 
 jieba.setLogLevel(logging.WARNING)
+# Which normalisation and segmentation produced a text's tokens and embedded form: recorded in an
+# index's manifest, so that an index built by other code is rebuilt, not silently mismatched.
+FINGERPRINT = f"jieba-{jieba.__version__}/textnorm-" + hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 _t2s = OpenCC("t2s")
 _t2s_lock = threading.Lock()
 _jieba_lock = threading.Lock()

@@ -93,7 +93,8 @@ class Store(Protocol):
 
 
 def check_manifest(manifest: dict, model: str | None, format_version: int) -> None:
-    """IndexMismatchError when an index was written by another format version or model."""
+    """IndexMismatchError when an index was written by another format version, model or text
+    normalisation (its vectors and tokens would not match this program's questions)."""
     version = manifest.get("format_version")
     if version != format_version:
         raise IndexMismatchError(f"index format version {version!r} does not match this program's {format_version}; {FIX}")
@@ -101,3 +102,7 @@ def check_manifest(manifest: dict, model: str | None, format_version: int) -> No
         raise IndexMismatchError(
             f"index was built with model {manifest.get('model')!r}, not {model!r}; {FIX} with --model {model}"
         )
+    from .. import textnorm
+
+    if (manifest.get("chunking") or {}).get("text") != textnorm.FINGERPRINT:
+        raise IndexMismatchError(f"index was built with another version of the text normalisation; {FIX}")

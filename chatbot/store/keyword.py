@@ -10,7 +10,6 @@ running jieba over them again (`tokens_of`), guarded by the tokenizer's fingerpr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -30,8 +29,7 @@ TOKENS_FILE, LENGTHS_FILE, META_FILE = "doc_tokens.npy", "doc_lengths.npy", "met
 
 # Changes whenever `textnorm.keyword_tokens` could tokenise a text differently (any edit of
 # textnorm.py, another jieba), so that a build never reuses tokens saved by another tokenizer.
-TOKENIZER = f"jieba-{jieba.__version__}/textnorm-" + hashlib.sha256(
-    Path(textnorm.__file__).read_bytes()).hexdigest()[:16]
+TOKENIZER = textnorm.FINGERPRINT
 
 
 def tokenize(text_normalized: str) -> list[str]:

@@ -47,9 +47,9 @@ def chunking_params(config: "Config") -> dict:
     """The chunking settings an index records (another value means rebuilding from scratch):
     the size limits, and the text normalisation's fingerprint, since what is embedded is the
     normalised text (a new variant form in textnorm changes the vectors too)."""
-    from .keyword import TOKENIZER
+    from .. import textnorm
 
-    return {"chars": config.chunk_chars, "overlap": config.chunk_overlap, "text": TOKENIZER}
+    return {"chars": config.chunk_chars, "overlap": config.chunk_overlap, "text": textnorm.FINGERPRINT}
 
 
 def compatible(manifest: dict | None, config: "Config", format_version: int) -> bool:

@@ -352,3 +352,20 @@ def test_damaged_index_through_the_cli(fake_index, tmp_path, name):
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
     one_line_naming_the_fix(lines[0])
     assert proc.stdout == ""
+
+
+def test_build_if_missing_rebuilds_an_index_of_another_version(fake_index, tmp_path):
+    """`make run` runs `chatbot build --if-missing`: an index written by another text
+    normalisation (an earlier release) is rebuilt, not served against today's questions."""
+    cfg = copy_index(fake_index, tmp_path)
+    folder = current_folder(cfg.embeddings_dir)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["chunking"]["text"] = "jieba-0/textnorm-older"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    args = ("build", "--if-missing", "--quiet", "--documents", str(cfg.documents_dir), "--embeddings", str(cfg.embeddings_dir))
+    proc = fake_cli(tmp_path, *args)
+    assert proc.returncode == 0, proc.stderr
+    assert "text normalisation" in proc.stdout and "rebuilding" in proc.stdout
+    assert load_index(cfg.embeddings_dir, cfg.model).manifest["files"]
+    again = fake_cli(tmp_path, *args)
+    assert again.returncode == 0 and "nothing to do" in again.stdout

@@ -87,12 +87,24 @@ def test_unchanged_files_are_not_re_embedded(fake_config, fake_embedder):
 
 def test_another_text_normalisation_re_embeds_everything(fake_config, fake_embedder, monkeypatch):
     """What is embedded is the normalised text: vectors of another normalisation are not reused."""
+    from chatbot import textnorm
     from chatbot.store import keyword
 
     first = build_index(fake_config, fake_embedder)
-    monkeypatch.setattr(keyword, "TOKENIZER", keyword.TOKENIZER + "-changed")
+    monkeypatch.setattr(textnorm, "FINGERPRINT", textnorm.FINGERPRINT + "-changed")
+    monkeypatch.setattr(keyword, "TOKENIZER", textnorm.FINGERPRINT)
     again = build_index(fake_config, fake_embedder)
     assert again.embedded == first.embedded and not any(f.reused for f in again.files)
+
+
+def test_an_index_of_another_text_normalisation_is_refused_by_name(fake_config, fake_embedder, monkeypatch):
+    """Built by an earlier version: its tokens and vectors would not meet today's questions."""
+    from chatbot import textnorm
+
+    build_index(fake_config, fake_embedder)
+    monkeypatch.setattr(textnorm, "FINGERPRINT", textnorm.FINGERPRINT + "-newer")
+    with pytest.raises(IndexMismatchError, match="text normalisation.*chatbot build"):
+        load_index(fake_config.embeddings_dir, fake_config.model)
 
 
 def test_crash_mid_build_leaves_previous_index(fake_config, fake_embedder, monkeypatch):
