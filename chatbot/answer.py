@@ -97,8 +97,8 @@ def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str
         overlap = sum(w for t, w in weights.items() if t in s_norm) / total
         pairs = len(q_bigrams & s_bigrams) / len(q_bigrams) if q_bigrams else 0.0
         stated = sum(1.0 for kind in asks if facts.states(kind, s_norm))
-        question_like = 0.5 if _QUESTION_END.search(s_norm) else 0.0
-        question_like += 0.3 if s_norm.rstrip().endswith(":") else 0.0  # a lead-in to a list states nothing yet
+        question_like = policy.sentence_question_penalty if _QUESTION_END.search(s_norm) else 0.0
+        question_like += policy.sentence_lead_in_penalty if s_norm.rstrip().endswith(":") else 0.0  # a lead-in to a list states nothing yet
         scores.append(overlap + policy.sentence_pair_weight * pairs + policy.sentence_fact_weight * stated
                       + policy.sentence_position_weight / (1 + idx) - question_like + dense_weight * sims[idx])
     return scores
