@@ -131,7 +131,7 @@ def _sentences_text(quotes: list[str]) -> str:
     return "".join(q if re.search(r"[。！？；!?;…]$", q) else q + "。" for q in quotes)
 
 
-_KIND_NAMES = {"phone": "电话号码", "amount": "金额或比例", "date": "日期"}
+_KIND_NAMES = {"phone": "电话号码", "address": "地址", "amount": "金额或比例", "date": "日期"}
 REFUSAL_EMPTY = "请输入一个关于医保的问题，例如：衡水市医保电话是多少？"
 REFUSAL_NONE = "资料中没有找到能回答这个问题的内容。"
 
@@ -197,7 +197,8 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
     # question is about something else (电话 listed as a way to check a balance).
     if policy.check_fact_kind and all(h.lacks for h in hits):
         kinds = "、".join(_KIND_NAMES.get(k, k) for k in top.lacks)
-        return Answer(question, f"资料中没有找到这个问题所问的{kinds}。", True, related=related, notice=notice, reason="no_fact")
+        whose = f"「{'、'.join(retrieval.places)}」的" if retrieval.places else "这个问题所问的"
+        return Answer(question, f"资料中没有找到{whose}{kinds}。", True, related=related, notice=notice, reason="no_fact")
     if confidence(retrieval, top, keyword).value < policy.threshold or top.dense_score < policy.dense_floor:
         return Answer(question, REFUSAL_NONE, True, related=related, notice=notice, reason="low_confidence")
 

@@ -3,7 +3,7 @@
 Used by retrieval (a phone question wants a passage with a phone number), by the refusal checks
 (a money or rate question against a passage without one) and by the answer (lead with the
 sentence that states the asked-for kind). Kinds follow the general list of what an insurance
-question asks for: a phone number, an amount (money, rate, duration, count), a date.
+question asks for: a phone number, an office's address, an amount (money, rate, duration, count), a date.
 """
 
 from __future__ import annotations
@@ -74,7 +74,14 @@ DATE = FactKind(
     re.compile(r"\d{1,2}月|\d{4}年|\d{1,2}日|月底|年底|年初|月初"),
     False,
 )
-KINDS = (PHONE, AMOUNT, DATE)
+# A street address (广阳道19号) or an announced one (地址位于…); "与医保局同一地址" states none.
+ADDRESS = FactKind(
+    "address",
+    re.compile(FACT_ASKED["address"]),
+    re.compile(r"[\u4e00-\u9fff]{1,8}(路|街|大道|道|巷|胡同|大街)\d+号|地址(位于|为|是|在|[:：])"),
+    True,
+)
+KINDS = (PHONE, ADDRESS, AMOUNT, DATE)
 
 
 def asked(question_norm: str) -> list[FactKind]:

@@ -137,3 +137,11 @@ def test_english_question_meets_the_corpus_through_its_translation(real_qa):
     assert "衡水" in r.tokens and "医保" in r.tokens
     assert r.hits[0].passage.title == "衡水居民医保中心电话号码"
     assert r.hits[0].keyword_rank is not None
+
+
+def test_an_office_address_is_given_where_stated_and_refused_by_name_elsewhere(real_qa):
+    """The issue's example: the Dalian 医保 office address once got a surgery article."""
+    a = real_qa.ask("大连医保局地址在哪")
+    assert a.refused and "地址" in a.text, a.text
+    b = real_qa.ask("廊坊医保中心在哪")
+    assert not b.refused and "广阳道19号" in b.text and b.citations

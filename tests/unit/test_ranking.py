@@ -148,3 +148,22 @@ def test_a_province_counts_for_its_cities_only_from_a_title(tmp_path, fake_embed
     missing = {h.passage.title: h.missing for h in r.hits}
     assert missing["浙江省医保关系转移办法"] == ()
     assert missing["家庭共济怎么用"] == ("杭州",) and missing["异地就医备案"] == ("杭州",)
+
+
+@pytest.mark.parametrize("question,asks", [
+    ("大连医保局地址在哪", True),
+    ("廊坊医保中心在哪", True),
+    ("市医保中心在什么地方？", True),
+    ("what is the address of the langfang medical insurance center?", True),
+    ("where is the dalian medical insurance office?", True),
+    ("医保卡在哪里激活", False),          # a channel, not an office
+    ("异地备案在哪办", False),
+    ("补交是不是比按时交要贵？贵在哪啊", False),
+    ("那串编号一般印在哪个位置", False),
+])
+def test_an_office_address_is_a_kind_of_fact_asked(question, asks):
+    from chatbot.retrieval import facts
+
+    assert ("address" in [k.name for k in facts.required(question)]) is asks
+    assert facts.states(facts.ADDRESS, "地址位于广阳道19号市医疗保险管理中心")
+    assert not facts.states(facts.ADDRESS, "电话0775-2080056(与医保局同一地址)")
