@@ -9,8 +9,10 @@ with its `history` through the same conversation path as the web chat (`QA.ask_w
 from __future__ import annotations
 
 import json
+import re
+import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -29,6 +31,24 @@ class Outcome:
     answer: str
     top_title: str
     top_source: str
+    understood_as: str | None = None
+    citations: list = field(default_factory=list)
+
+
+_MARKER = re.compile(r"\[\d+\]")
+_UNDERSTOOD = re.compile(r"^（按“.*?”理解）\n")
+
+
+def reading_text(answer_text: str) -> str:
+    """What a reader reads as the answer: without the understood-as line and the [n] markers."""
+    return _MARKER.sub("", _UNDERSTOOD.sub("", answer_text)).strip()
+
+
+def first_evidence_at(answer_text: str, evidence: list[str]) -> int | None:
+    """Where the earliest evidence string starts in the read answer (normalised), or None."""
+    t = normalize(reading_text(answer_text)).replace(" ", "")
+    found = [t.find(e) for e in (normalize(x).replace(" ", "") for x in evidence) if e and e in t]
+    return min(found) if found else None
 
 
 def _contains_any(text: str, evidence: list[str]) -> bool:
@@ -61,8 +81,10 @@ def outcome(item: dict, answer, retrieval) -> Outcome:
     evidence = item.get("evidence") or []
     hit = bool(evidence) and not answer.refused and _contains_any(answer.text, evidence)
     top = retrieval.hits[0].passage if retrieval.hits else None
+    cites = [{"n": c.n, "source": c.passage.source, "title": c.passage.title, "quotes": list(c.quotes)}
+             for c in answer.citations]
     return Outcome(item, gold_rank(retrieval.hits, evidence), answer.refused, hit, answer.text,
-                   top.title if top else "", top.source if top else "")
+                   top.title if top else "", top.source if top else "", answer.understood_as, cites)
 
 
 def run(qa: QA, items: list[dict]) -> list[Outcome]:
@@ -85,7 +107,18 @@ def metrics(outcomes: list[Outcome]) -> dict:
     out["answer_hit_given_top1"] = share([o for o in answerable if o.rank == 1], lambda o: o.hit)
     out["refusal_recall"] = share(unanswerable, lambda o: o.refused)
     out["false_refusal"] = share(answerable, lambda o: o.refused)
+    answered = [len(reading_text(o.answer)) for o in outcomes if not o.refused]
+    out["answer_chars_median"] = statistics.median(answered) if answered else None
+    hits = [o for o in answerable if o.hit]
+    out["fact_in_first_60"] = share(hits, lambda o: (first_evidence_at(o.answer, o.item["evidence"]) or 0) < 60)
     return out
+
+
+def answers(outcomes: list[Outcome]) -> list[dict]:
+    """What the product said to each question (`chatbot eval --answers OUT.jsonl`)."""
+    return [{"id": o.item.get("id"), "query": o.item.get("query"), "history": o.item.get("history") or [],
+             "understood_as": o.understood_as, "answer": o.answer, "refused": o.refused,
+             "citations": o.citations} for o in outcomes]
 
 
 def report(outcomes: list[Outcome]) -> dict:

@@ -14,6 +14,8 @@ def register(sub) -> None:
     e.add_argument("file")
     e.add_argument("--json", action="store_true")
     e.add_argument("--details", action="store_true", help="list every miss (query, what ranked first, the gold)")
+    e.add_argument("--answers", metavar="OUT.jsonl", help="write each question's answer (id, query, history, "
+                   "understood_as, answer, refused, citations), one JSON object per line")
     e.set_defaults(func=cmd_eval)
 
     t = sub.add_parser("tune", help="choose weights and refusal thresholds by grouped cross-validation")
@@ -34,6 +36,10 @@ def cmd_eval(args) -> int:
     result = evaluation.report(outcomes)
     if args.details:
         result["misses"] = evaluation.misses(outcomes)
+    if args.answers:
+        with open(args.answers, "w", encoding="utf-8") as fh:
+            for row in evaluation.answers(outcomes):
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
@@ -43,7 +49,8 @@ def cmd_eval(args) -> int:
     print("by type:")
     for t, m in result["by_type"].items():
         print(f"  {t:<14} n={m['n']:<3} r@1={m['recall@1']} r@5={m['recall@5']} mrr={m['mrr']} "
-              f"hit={m['answer_hit']} refusal={m['refusal_recall']} false_refusal={m['false_refusal']}")
+              f"hit={m['answer_hit']} refusal={m['refusal_recall']} false_refusal={m['false_refusal']} "
+              f"chars={m['answer_chars_median']} fact60={m['fact_in_first_60']}")
     for row in result.get("misses", []):
         print(f"- {row['id']} [{row['type']}] {row['query']}\n    {'; '.join(row['problems'])}\n"
               f"    top:  {row['top']}\n    gold: {row['gold']}\n    answer: {row['answer']}")
