@@ -42,6 +42,9 @@ class Resolved:
     changed: bool                        # True when the history changed the question
     understood_as: str | None = None     # short form shown to the user, e.g. 衡水高新区医保局电话
     swapped: tuple[str, ...] = ()        # non-place values swapped in: the answer must mention them
+    kind: str = ""                       # "swap", "carry" (these rules) or "context" (chatbot/dialogue.py)
+    prior: tuple[str, ...] = ()          # chunk ids cited for the previous turn (a prior in the ranking)
+    alone: str | None = None             # the message as typed, when it is read in context
 
 
 # Slot lexicons (chatbot/policy.py SLOTS, with their sources); places come from the gazetteer.
@@ -132,6 +135,7 @@ class _Turn:
     original: str
     found: list[Slot] = field(default_factory=list)
     swapped: list[str] | None = None           # slot values a swap put in (None: not a swap)
+    kind: str = ""
 
 
 def _norm(text: str) -> str:
@@ -160,7 +164,7 @@ def resolve(message: str, history: list | None = None) -> Resolved:
     out = _resolve_turn(turn, context)
     if out is None:
         return Resolved(message, False)
-    return Resolved(out.original, True, _short(out.original), tuple(out.swapped or ()))
+    return Resolved(out.original, True, _short(out.original), tuple(out.swapped or ()), kind=out.kind or "carry")
 
 
 def _user_text(item) -> str:
@@ -238,7 +242,7 @@ def _swap(context: _Turn, body: str, found: list[Slot]) -> _Turn:
     new = [s.value for s in found if s.end <= clause_end and s.kind not in _UNCHECKED and s.value not in context.text
            and _CJK.search(s.value)]
     new += [s.place.name for s in found if s.end <= clause_end and s.place and s.place.name not in context.text]
-    return _Turn(text, text, slots(text, original=text), new)
+    return _Turn(text, text, slots(text, original=text), new, kind="swap")
 
 
 # Kinds a passage may state in other words (外省/跨省, 支付宝 app): not required verbatim.

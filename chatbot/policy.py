@@ -121,6 +121,13 @@ class Policy:
     translate_weight: float = 0.25  # BM25 weight of an English question's translation (0 = off; grouped CV, 4 of 5 folds)
     translate_terms: int = 2        # headwords kept per matched English phrase (those the corpus uses)
     translate_coverage: bool = True   # also count the translated terms as the question's keywords (coverage, sentences)
+    # conversation (chatbot/dialogue.py): how a message is read after earlier turns
+    context_turns: int = 4        # earlier user messages replayed (the web chat keeps 8; 4 covers the dev sets' 1–3)
+    context_cited: int = 1        # passages cited for the previous turn that get the prior
+    context_prior: float = 0.0    # added to their fused score when the message is read in context
+    context_alone_confidence: float = 0.6  # a message with its own subject stands alone at this confidence (≥1.5: never searched alone)
+    context_blend: float = 1.0    # weight of the context reading's match beside the message's own (0 = the context reading alone)
+    context_mode: str = "text"    # the context reading: "both" (cited title + searched text), "title", "text", "rules"
     # -- refusal ----------------------------------------------------------------------------
     threshold: float = 0.1        # minimum confidence value of the top passage (grouped CV; the procedure now picks 0.125, same outcomes on all 214: the curve is flat 0–0.25)
     dense_floor: float = 0.25     # minimum cosine similarity of the top passage (grouped CV, dev+dev2; 0.1 on the wider grid, same figures)

@@ -30,8 +30,9 @@ def finish(retrieval: Retrieval, resolved: "Resolved", question: str, notice: st
     """The answer to a searched question: the conversation's own check (a swapped-in value no
     passage speaks of is refused by name), then the cited answer from the first `top_k` hits.
     `chatbot tune` calls this too, so that its figures come from the chat's own path."""
-    from . import conversation
+    from . import conversation, dialogue
 
+    retrieval = dialogue.prior_sorted(retrieval, resolved.prior, policy)
     retrieval, absent = conversation.check(retrieval, resolved)
     if absent:
         return conversation.annotate(conversation.refusal(question, absent, notice), resolved, question), retrieval
@@ -134,16 +135,18 @@ class QA:
         `history`: the user's earlier messages in this conversation, oldest first."""
         text, resolved, notice = self.understand(question, history)
         retriever = self.retriever  # one index for the whole question, even if a reload happens meanwhile
-        retrieval = retriever.search(text, max(k, self.policy.top_k))
+        from . import dialogue
+
+        retrieval = dialogue.search(retriever, resolved, text, max(k, self.policy.top_k), self.policy)
         return finish(retrieval, resolved, question, notice, self.policy, retriever)
 
     def understand(self, question: str, history: Sequence[str] | None = None) -> tuple[str, "Resolved", str | None]:
         """(the text to search, how the conversation resolved it, a notice): a follow-up
         becomes a stand-alone question."""
-        from . import conversation
+        from . import dialogue
 
         text, notice = self.prepare(question)
-        resolved = conversation.resolve(text, history)
+        resolved = dialogue.read(text, history or [], self.retriever, self.policy, self.prepare)
         if resolved.changed:
             text, _ = self.prepare(resolved.question)
         return text, resolved, notice

@@ -1,0 +1,147 @@
+"""Conversation-aware reading of a chat message: alone, or in the light of the conversation.
+
+What the chat already knows is evidence for what a message means: the user's earlier messages
+and the passages the bot itself cited when answering them. Each earlier turn is replayed (as the
+chat answered it: its own reading, then its first passage), and the message gets two readings:
+
+- alone: the message as typed;
+- in context: the explicit slot swap of `conversation.resolve` when there is one ("那高新区的呢？"),
+  else the message after the last turn's subject — the title of the passage cited for it and its
+  own searched text — with the passages cited for that turn given a prior (`context_prior`).
+
+A message with a subject of its own (by `conversation.resolve`) whose stand-alone match is
+confident (`context_alone_confidence`) stands alone; any other message is read in context. So a
+topic shift stays a new question, and "他去的话得带啥？" or "随便找家医院做都行？" lean on what
+came before. Web chat, HTTP API, terminal chat and `chatbot eval` all come through `QA.understand`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Sequence
+
+from . import conversation
+from .conversation import Resolved
+
+if TYPE_CHECKING:
+    from .retrieval.retriever import Retriever
+    from .policy import Policy
+    from .types import Retrieval
+
+_LATIN = re.compile(r"[a-z]", re.I)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """An earlier turn as the chat answered it: the text it searched and what it cited first."""
+
+    text: str
+    title: str | None = None
+    cited: tuple[str, ...] = ()
+
+
+def top_confidence(retrieval: "Retrieval", retriever: "Retriever") -> float:
+    """How surely the first passage answers (the answer's own confidence value; 0 when none)."""
+    from .answer import confidence
+
+    if not retrieval.hits:
+        return 0.0
+    return confidence(retrieval, retrieval.hits[0], retriever.index.keyword).value
+
+
+def _joined(*parts: str) -> str:
+    """Texts joined as one question, without repeating a part another already holds."""
+    out: list[str] = []
+    for p in (x.strip().rstrip("？?。!！ ") for x in parts if x and x.strip()):
+        if p and not any(p in o for o in out):
+            out = [o for o in out if o not in p] + [p]
+    latin = all(_LATIN.search(p) and not _CJK.search(p) for p in out[-1:])
+    return ("? " if latin else "，").join(out)
+
+
+def read(message: str, history: Sequence, retriever: "Retriever", policy: "Policy",
+         prepare=lambda t: (t, None)) -> Resolved:
+    """How to search `message` after `history` (earlier user messages, oldest first)."""
+    msgs = [h for h in (conversation._user_text(h) for h in (history or [])) if h and h.strip()]
+    msgs = msgs[-policy.context_turns:] if policy.context_turns else []
+    turn: Turn | None = None
+    earlier: list[str] = []
+    for m in msgs:
+        text, _ = prepare(m)
+        resolved = _read_one(text, earlier, turn, retriever, policy)
+        searched = resolved.question if resolved.changed else text
+        r = prior_sorted(search(retriever, resolved, searched, policy.top_k, policy), resolved.prior, policy)
+        first = r.hits[0].passage if r.hits else None
+        turn = Turn(searched, first.title if first else None,
+                    tuple(h.passage.chunk_id for h in r.hits[:policy.context_cited]))
+        earlier.append(text)
+    if turn is None:
+        return Resolved(message, False)
+    return _read_one(message, earlier, turn, retriever, policy)
+
+
+def _read_one(message: str, earlier: list[str], turn: Turn | None, retriever: "Retriever",
+              policy: "Policy") -> Resolved:
+    if turn is None:
+        return Resolved(message, False)
+    rules = conversation.resolve(message, earlier)
+    if rules.changed and rules.kind == "swap":
+        return replace(rules, prior=())
+    if not rules.changed:
+        alone = retriever.search(message, policy.top_k)
+        if top_confidence(alone, retriever) >= policy.context_alone_confidence or _out_of_scope(alone, policy):
+            return Resolved(message, False)
+    if policy.context_mode == "rules":
+        return rules
+    if policy.context_mode == "title":
+        text = _joined(turn.title or "", message)
+    elif policy.context_mode == "text":
+        text = _joined(turn.text, message)
+    else:
+        text = _joined(turn.title or "", turn.text, message)
+    return Resolved(text, True, conversation._short(text), (), kind="context", prior=turn.cited, alone=message)
+
+
+def search(retriever: "Retriever", resolved: Resolved, text: str, k: int, policy: "Policy") -> "Retrieval":
+    """The search for a resolved message. A message read in context ranks passages by its own
+    match plus `context_blend` times the context reading's match, so the conversation informs the
+    ranking without drowning what the message itself asks; the checks (places, figures, groups)
+    see the context reading, which carries the conversation's place and subject."""
+    if resolved.kind != "context" or not resolved.alone or policy.context_blend <= 0:
+        return retriever.search(text, k)
+    depth = max(k, policy.candidates)
+    ctx = retriever.search(text, depth)
+    own = retriever.search(resolved.alone, depth)
+    if not ctx.hits or not own.hits:
+        return replace(ctx, hits=ctx.hits[:k])
+    from .retrieval.retriever import order_key
+
+    own_score = {h.passage.chunk_id: h.score for h in own.hits}
+    floor = min(own_score.values())
+    lam = policy.context_blend
+    hits = [replace(h, score=own_score.get(h.passage.chunk_id, floor) + lam * h.score) for h in ctx.hits]
+    hits.sort(key=order_key(policy.place_penalty, policy.fact_penalty))
+    return replace(ctx, hits=tuple(hits[:k]))
+
+
+def _out_of_scope(alone: "Retrieval", policy: "Policy") -> bool:
+    """A message whose own subject is another scheme or not insurance at all (养老保险, 饭店)
+    stands alone, to be refused as such: the conversation's 医保 must not make it in scope."""
+    from .retrieval.checks import find_gap
+
+    gap = find_gap(alone, alone.hits[0], policy) if alone.hits else None
+    return gap is not None and gap.reason in ("off_topic", "scope")
+
+
+def prior_sorted(retrieval: "Retrieval", prior: tuple[str, ...], policy: "Policy") -> "Retrieval":
+    """The hits re-sorted with `policy.context_prior` added to the passages cited for the
+    previous turn (the place and fact penalties apply as in the search)."""
+    bonus = policy.context_prior
+    if not prior or not bonus or not retrieval.hits:
+        return retrieval
+    from .retrieval.retriever import order_key
+
+    hits = [replace(h, score=h.score + bonus) if h.passage.chunk_id in prior else h for h in retrieval.hits]
+    return replace(retrieval, hits=tuple(sorted(hits, key=order_key(policy.place_penalty, policy.fact_penalty))))
