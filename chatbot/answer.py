@@ -3,13 +3,14 @@ question, each followed by its source marker, or a plain refusal when nothing fi
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from typing import TYPE_CHECKING, Callable
 
-from .ingest.chunking import split_sentences
+from .quoting import can_open, units
 from .policy import Policy
 from .retrieval import facts
 from .retrieval.checks import Gap, figure_missing, find_gap
@@ -80,51 +81,90 @@ def _sentence_features(sentence: str) -> tuple[str, frozenset[str]]:
     return s_norm, frozenset(_bigrams(s_norm))
 
 
-def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str, float],
-                     similarity: Similarity | None = None, policy: Policy = Policy()) -> list[float]:
-    """How well each sentence answers: the question's weighted keywords and character pairs it
-    contains, whether it states the kind of fact asked for, minus a penalty for restating a
-    question or merely announcing a list."""
+UNIT_FEATURES = ("overlap", "pairs", "stated", "position", "question", "lead_in", "cosine", "figure", "title")
+
+
+def unit_features(question_norm: str, sentences: list[str], weights: dict[str, float],
+                  similarity: Similarity | None = None, title: str = "") -> list[tuple[float, ...]]:
+    """Per unit, the signals that it answers the question (UNIT_FEATURES): the share of the
+    question's weighted keywords and of its character pairs it holds, whether it states the kind
+    of fact asked for, its position, whether it is itself a question or a lead-in ending in ':',
+    its cosine with the question, whether it states a figure, and its share of the title's pairs."""
     asks = facts.asked(question_norm)
     total = sum(weights.values()) or 1.0
     q_bigrams = _bigrams(question_norm)
-    scores = []
-    dense_weight = policy.sentence_dense_weight
+    t_bigrams = _bigrams(normalize(title)) if title else set()
     sims = (similarity(question_norm, [_sentence_features(s)[0] for s in sentences])
-            if similarity is not None and dense_weight else [0.0] * len(sentences))
+            if similarity is not None else [0.0] * len(sentences))
+    out = []
     for idx, sentence in enumerate(sentences):
         s_norm, s_bigrams = _sentence_features(sentence)
-        overlap = sum(w for t, w in weights.items() if t in s_norm) / total
-        pairs = len(q_bigrams & s_bigrams) / len(q_bigrams) if q_bigrams else 0.0
-        stated = sum(1.0 for kind in asks if facts.states(kind, s_norm))
-        question_like = policy.sentence_question_penalty if _QUESTION_END.search(s_norm) else 0.0
-        question_like += policy.sentence_lead_in_penalty if s_norm.rstrip().endswith(":") else 0.0  # a lead-in to a list states nothing yet
-        scores.append(overlap + policy.sentence_pair_weight * pairs + policy.sentence_fact_weight * stated
-                      + policy.sentence_position_weight / (1 + idx) - question_like + dense_weight * sims[idx])
-    return scores
+        out.append((
+            sum(w for t, w in weights.items() if t in s_norm) / total,
+            len(q_bigrams & s_bigrams) / len(q_bigrams) if q_bigrams else 0.0,
+            sum(1.0 for kind in asks if facts.states(kind, s_norm)),
+            1.0 / (1 + idx),
+            1.0 if _QUESTION_END.search(s_norm) else 0.0,
+            1.0 if s_norm.rstrip().endswith(":") else 0.0,
+            sims[idx],
+            1.0 if _FIGURE.search(s_norm) else 0.0,
+            len(t_bigrams & s_bigrams) / len(t_bigrams) if t_bigrams else 0.0,
+        ))
+    return out
+
+
+_FIGURE = re.compile(r"\d")
+
+
+def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str, float],
+                     similarity: Similarity | None = None, policy: Policy = Policy(), title: str = "") -> list[float]:
+    """How well each unit answers: its features (`unit_features`) weighted by the policy's
+    `unit_weights`."""
+    w = policy.unit_weights
+    if not w.get("cosine"):
+        similarity = None
+    return [sum(w.get(name, 0.0) * v for name, v in zip(UNIT_FEATURES, f))
+            for f in unit_features(question_norm, sentences, weights, similarity, title)]
 
 
 def pick_sentences(question_norm: str, passage: Passage, weights: dict[str, float], max_sentences: int | None = None,
                    similarity: Similarity | None = None, policy: Policy = Policy()) -> list[str]:
-    """The sentence that best answers the question first, then the best supporting sentences
-    in reading order, within a length budget (`policy.answer_chars`)."""
+    """The unit that best answers the question first, then the best supporting units in the
+    passage's order, within a length budget (`policy.answer_chars`)."""
+    return scored_pick(question_norm, passage, weights, max_sentences, similarity, policy)[0]
+
+
+def scored_pick(question_norm: str, passage: Passage, weights: dict[str, float], max_sentences: int | None = None,
+                similarity: Similarity | None = None, policy: Policy = Policy()) -> tuple[list[str], float]:
+    """(`pick_sentences`' quotes, the lead unit's score). Only a unit that states something may
+    open or support (quoting.can_open); a supporting unit that mostly repeats what is already
+    quoted (`policy.repeat_share` of its character pairs) adds length, not facts, and is left out."""
     max_sentences = max_sentences or policy.answer_sentences
-    sentences = [s for s in split_sentences(passage.text) if len(s.strip(" .。,，:：")) > 1]
+    sentences = list(units(passage.text))
     if not sentences:
-        return [passage.text]
-    scores = _sentence_scores(question_norm, sentences, weights, similarity, policy)
+        return [passage.text], 0.0
+    scores = _sentence_scores(question_norm, sentences, weights, similarity, policy, passage.title)
     order = sorted(range(len(sentences)), key=lambda i: -scores[i])
+    order = [i for i in order if can_open(sentences[i])] or order
+    top = max(scores)
+    exp = [math.exp(x - top) for x in scores]
+    probs = [e / sum(exp) for e in exp]  # the scores are log-odds of answering (fitted, tuning.fit_units)
     lead = order[0]
     support = []
     used = len(sentences[lead])
+    seen = set(_sentence_features(sentences[lead])[1])
     for i in order[1:]:
         if len(support) + 1 >= max_sentences:
             break
-        if scores[i] < policy.support_ratio * scores[lead] or used + len(sentences[i]) > policy.answer_chars:
+        if probs[i] < policy.support_share or used + len(sentences[i]) > policy.answer_chars:
+            continue
+        pairs = _sentence_features(sentences[i])[1]
+        if pairs and len(pairs & seen) >= policy.repeat_share * len(pairs):
             continue
         support.append(i)
         used += len(sentences[i])
-    return [sentences[lead]] + [sentences[i] for i in sorted(support)]
+        seen |= pairs
+    return [sentences[lead]] + [sentences[i] for i in sorted(support)], scores[lead]
 
 
 def _sentences_text(quotes: list[str]) -> str:
@@ -203,7 +243,7 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
         return Answer(question, REFUSAL_NONE, True, related=related, notice=notice, reason="low_confidence")
 
     weights = _weights(retrieval.tokens, keyword) or {t: 1.0 for t in retrieval.tokens}
-    quotes = pick_sentences(retrieval.normalized, top.passage, weights, similarity=similarity, policy=policy)
+    quotes, lead_score = scored_pick(retrieval.normalized, top.passage, weights, similarity=similarity, policy=policy)
     parts = [_sentences_text(quotes) + "[1]"]
     citations = [Citation(1, top.passage, top.score, tuple(quotes))]
     # A second article that scores almost as well, and that both retrievers found, often holds the
@@ -211,10 +251,14 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
     second = next((h for h in hits[1:] if not h.missing and not h.lacks and h.passage.doc_id != top.passage.doc_id
                    and h.dense_rank is not None and h.keyword_rank is not None), None)  # both retrievers found it
     if second is not None and top.score > 0 and second.score >= policy.second_ratio * top.score:
-        extra = pick_sentences(retrieval.normalized, second.passage, weights, max_sentences=1,
-                               similarity=similarity, policy=policy)
-        parts.append(_sentences_text(extra) + "[2]")
-        citations.append(Citation(2, second.passage, second.score, tuple(extra)))
+        extra, extra_score = scored_pick(retrieval.normalized, second.passage, weights, max_sentences=1,
+                                         similarity=similarity, policy=policy)
+        pairs = _sentence_features(extra[0])[1]
+        quoted = set().union(*(_sentence_features(q)[1] for q in quotes))
+        if extra_score >= policy.second_unit_ratio * lead_score and not (
+                pairs and len(pairs & quoted) >= policy.repeat_share * len(pairs)):
+            parts.append(_sentences_text(extra) + "[2]")
+            citations.append(Citation(2, second.passage, second.score, tuple(extra)))
     text = "".join(parts)
     for h in hits[1:]:
         if h.missing or any(c.passage.chunk_id == h.passage.chunk_id for c in citations):

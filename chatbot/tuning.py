@@ -30,7 +30,12 @@ SENTENCE_WEIGHTS = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0)  # question↔sentence cosine 
 # Also varying the fact weight (0, 0.3, 0.6, 1) and the support ratio (0.2, 0.3, 0.5) here was
 # measured: in-sample answer_hit unchanged, cross-validated 0.891 → 0.880 (it overfits), so only
 # the cosine weight is chosen; the other sentence values stay as the policy sets them.
-SENTENCE_NAMES = ("sentence_dense_weight",)
+SENTENCE_NAMES = ("sentence_dense_weight",)  # the cosine weight of policy.unit_weights
+
+
+def _with_sentence(policy, sentence: tuple):
+    """The policy with the sentence-choice values of a grid point (SENTENCE_NAMES)."""
+    return replace(policy, unit_weights={**policy.unit_weights, "cosine": sentence[0]})
 SENTENCE_GRID = tuple((d,) for d in SENTENCE_WEIGHTS)
 INF = float("inf")
 # Score subtracted from a passage missing the place asked about / the kind of fact asked for
@@ -193,7 +198,7 @@ def tune(base: QA, items: list[dict], folds: int = 5, seed: int = 0) -> dict:
     parts = grouped_folds(items, folds, seed)
     held_out: dict[int, evaluation.Outcome] = {}
     chosen, chosen_pen, chosen_sw = [], [], []
-    sw0 = tuple(getattr(base.policy, n) for n in SENTENCE_NAMES)
+    sw0 = (base.policy.unit_weights.get("cosine", 0.0),)
     pen_names = ("place_penalty", "fact_penalty")
     penalties = tuple((base.policy.place_penalty, f) for f in FACT_PENALTIES)
 
@@ -248,8 +253,8 @@ def _recomposed(base: QA, asked: _Retrievals, params: tuple, penalties: tuple, s
     values (SENTENCE_NAMES; answers composed from the stored retrievals; thresholds as in `_outcome`)."""
     w, x, r, t, floor = params
     pp, fp = penalties
-    policy = replace(base.policy, bm25_weight=w, translate_weight=x, second_ratio=r, place_penalty=pp,
-                     fact_penalty=fp, **dict(zip(SENTENCE_NAMES, sentence)))
+    policy = _with_sentence(replace(base.policy, bm25_weight=w, translate_weight=x, second_ratio=r, place_penalty=pp,
+                                    fact_penalty=fp), sentence)
     return [_outcome(_scored(base, asked, i, asked.get(i, w, x, *penalties), policy), t, floor) for i in idx]
 
 
@@ -258,8 +263,9 @@ def check_effects(base: QA, asked: _Retrievals, params: tuple, penalties: tuple,
     check to fire), and the figures with that check switched off (thresholds `params` applied)."""
     from .retrieval.checks import find_gap
 
-    policy = replace(base.policy, bm25_weight=params[0], translate_weight=params[1], second_ratio=params[2],
-                     place_penalty=penalties[0], fact_penalty=penalties[1], **dict(zip(SENTENCE_NAMES, sentence)))
+    policy = _with_sentence(replace(base.policy, bm25_weight=params[0], translate_weight=params[1],
+                                    second_ratio=params[2], place_penalty=penalties[0], fact_penalty=penalties[1]),
+                            sentence)
     retrievals = [asked.get(i, params[0], params[1], *penalties) for i in range(len(asked.items))]
     fired = []
     for i, r in enumerate(retrievals):

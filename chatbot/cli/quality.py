@@ -23,6 +23,7 @@ def register(sub) -> None:
     t.add_argument("file", nargs="+", help="one or more question files (e.g. dev.jsonl dev2.jsonl), pooled")
     t.add_argument("--folds", type=int, default=5)
     t.add_argument("--json", action="store_true")
+    t.add_argument("--units", action="store_true", help="fit the quoted-unit weights (policy.unit_weights) instead")
     t.set_defaults(func=cmd_tune)
 
 
@@ -75,6 +76,11 @@ def cmd_tune(args) -> int:
     for path in args.file:
         name = path.rsplit("/", 1)[-1]
         items += [dict(it, file=name) for it in evaluation.load_questions(path)]
+    if args.units:
+        from ..unitfit import tune_units
+
+        print(json.dumps(tune_units(QA(config_from(args)), items, folds=args.folds), ensure_ascii=False, indent=2))
+        return 0
     result = tuning.tune(QA(config_from(args)), items, folds=args.folds)
     if args.json:  # an infinite penalty (a hard rule) as the string "inf": JSON has no Infinity
         print(json.dumps(_finite(result), ensure_ascii=False, indent=2))
