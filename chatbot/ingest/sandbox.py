@@ -29,7 +29,7 @@ from .readers.base import Parsed
 
 _ROOT = str(Path(__file__).resolve().parents[2])   # where `chatbot` is imported from
 _START_S = 60.0                                     # for the worker to load its libraries
-last_growth_mb: float | None = None                 # the last file's peak memory in the worker (diagnostics, tests)
+last_usage: dict = {}   # the last file read in any worker: its memory (growth_mb, peak_mb) and the worker's pid
 
 
 class Sandbox:
@@ -40,7 +40,7 @@ class Sandbox:
         self._proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self.pid: int | None = None
-        self.last_growth_mb: float | None = None
+        self.last_usage: dict = {}   # growth_mb: what the last file added to the worker's memory; peak_mb: its peak
 
     def __enter__(self) -> "Sandbox":
         return self
@@ -50,11 +50,12 @@ class Sandbox:
 
     def read(self, raw: bytes, source: str) -> Parsed:
         """The file's documents, read in the child; DocumentError (LimitError for a limit) with the reason."""
-        global last_growth_mb
         with self._lock:
             self._start()
             answer = self._ask(raw, source)
-            self.last_growth_mb = last_growth_mb = answer.get("growth_mb")
+            self.last_usage = {k: answer.get(k) for k in ("growth_mb", "peak_mb")} | {"pid": self.pid}
+            last_usage.clear()
+            last_usage.update(self.last_usage)
             if answer.get("restart"):
                 self.close()  # it came close to its memory limit: a fresh process for the next file
             if answer.get("ok"):
@@ -146,8 +147,3 @@ class Sandbox:
                 except OSError:
                     pass
 
-
-def read_isolated(raw: bytes, source: str, limits: Limits | None = None) -> Parsed:
-    """One file in a reader process of its own."""
-    with Sandbox(limits) as box:
-        return box.read(raw, source)

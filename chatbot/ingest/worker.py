@@ -86,7 +86,8 @@ def _read_one(raw: bytes, source: str, limits: Limits, cap: int) -> dict:
     result["restart"] = bool(cap) and _status("VmPeak") >= cap - _NEAR_CAP
     if result["restart"] and not result["ok"] and not result["limit"]:
         result.update(limit=True, error=_memory(limits))
-    result["growth_mb"] = max(0, _status("VmHWM") - before) / MB
+    peak = _status("VmHWM")
+    result["growth_mb"], result["peak_mb"] = max(0, peak - before) / MB, peak / MB
     return result
 
 
