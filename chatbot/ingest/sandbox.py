@@ -29,6 +29,8 @@ from .readers.base import Parsed
 
 _ROOT = str(Path(__file__).resolve().parents[2])   # where `chatbot` is imported from
 _START_S = 60.0                                     # for the worker to load its libraries
+# what the reader process inherits of the environment: not the server's passwords or tokens
+_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONIOENCODING", "VIRTUAL_ENV")
 last_usage: dict = {}   # the last file read in any worker: its memory (growth_mb, peak_mb) and the worker's pid
 
 
@@ -85,7 +87,8 @@ class Sandbox:
         if self._proc is not None and self._proc.poll() is None:
             return
         self.close()
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))}
+        env = {k: os.environ[k] for k in _ENV if k in os.environ}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "chatbot.ingest.worker", json.dumps(self.limits.to_dict())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=_ROOT)

@@ -40,6 +40,7 @@ def _preload() -> None:
     import pdfplumber  # noqa: F401
     import selectolax.lexbor  # noqa: F401
 
+    from . import documents  # noqa: F401  (charset detection)
     from .readers import _pdfbounds
     from .readers._text import normalize
 
