@@ -64,16 +64,19 @@ class Budget:
     def __init__(self, limits: Limits):
         self.limits = limits
         self.total = 0
+        self.crossed: LimitError | None = None   # kept, in case a library swallows the exception
 
     def add(self, n: int, part: int = 0) -> None:
         """Count `n` more bytes of a part that has `part` bytes so far; LimitError past a limit."""
         self.total += n
         if part + n > self.limits.part_mb * MB:
-            raise LimitError(f"one part unpacks to over {self.limits.part_mb} MB (the limit per part or stream; "
-                             f"a zip or flate bomb?)")
-        if self.total > self.limits.unpacked_mb * MB:
-            raise LimitError(f"file unpacks to over {self.limits.unpacked_mb} MB (the limit for one file; "
-                             f"a zip or flate bomb?)")
+            self.crossed = LimitError(f"one part unpacks to over {self.limits.part_mb} MB (the limit per part or "
+                                      f"stream; a zip or flate bomb?)")
+        elif self.total > self.limits.unpacked_mb * MB:
+            self.crossed = LimitError(f"file unpacks to over {self.limits.unpacked_mb} MB (the limit for one file; "
+                                      f"a zip or flate bomb?)")
+        if self.crossed:
+            raise self.crossed
 
     def inflate(self, data: bytes, wbits: int = zlib.MAX_WBITS, cap: int | None = None) -> tuple[bytes, bool]:
         """Inflate a zlib (or, with wbits=-15, raw deflate) stream step by step, counting every step:

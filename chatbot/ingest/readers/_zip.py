@@ -27,7 +27,8 @@ def unpack(zf: zipfile.ZipFile, raw: bytes, budget: Budget) -> dict[str, bytes]:
     infos = [i for i in zf.infolist() if not i.is_dir()]
     declared = sum(i.file_size for i in infos)
     if declared > budget.limits.unpacked_mb * MB:
-        raise LimitError(f"file unpacks to over {budget.limits.unpacked_mb} MB (the limit for one file)")
+        raise LimitError(f"file unpacks to over {budget.limits.unpacked_mb} MB (the limit for one file; its zip "
+                         f"entries declare {declared / MB:,.0f} MB)")
     return {info.filename: _entry(info, raw, budget) for info in infos}
 
 

@@ -53,7 +53,7 @@ def read(raw: bytes, source: str, limits: Limits) -> Parsed:
         raise DocumentError("not a PDF file (no %PDF header)")
     _pdfbounds.install()
     try:
-        with reading(limits), pdfplumber.open(io.BytesIO(raw)) as pdf:
+        with reading(limits) as budget, pdfplumber.open(io.BytesIO(raw)) as pdf:
             if sum(1 for _ in itertools.islice(PDFPage.create_pages(pdf.doc), limits.pages + 1)) > limits.pages:
                 raise LimitError(f"too many pages (over the {limits.pages:,} page limit)")
             title = normalize(str((pdf.metadata or {}).get("Title") or "")).strip()
@@ -61,6 +61,8 @@ def read(raw: bytes, source: str, limits: Limits) -> Parsed:
             for p in pdf.pages:
                 pages.append(_page_lines(p))
                 p.close()  # drop the page's parsed objects: only its lines are kept
+            if budget.crossed:
+                raise budget.crossed
     except (DocumentError, MemoryError):
         raise
     except Exception as exc:  # pdfplumber wraps pdfminer's errors; damaged files raise many kinds
