@@ -56,6 +56,16 @@ class Config:
     login_forget_s: float = 900.0          # failures are forgotten this long after the last one
     session_hours: float = field(default_factory=lambda: _env_number("CHATBOT_SESSION_HOURS", 12.0, float))
     feedback_row_bytes: int = 32 * 1024    # one feedback row at most (passage texts are cut to fit)
+    # reading a PDF, Word or HTML file (chatbot/ingest/limits.py): a file over any of these is refused
+    # with the limit named, and remembered by its SHA-256 so a rebuild does not read it again
+    doc_unpacked_mb: int = field(default_factory=lambda: _env_number("CHATBOT_DOC_UNPACKED_MB", 200))  # one file, all parts
+    doc_part_mb: int = field(default_factory=lambda: _env_number("CHATBOT_DOC_PART_MB", 64))  # one zip part or PDF stream
+    doc_nodes: int = field(default_factory=lambda: _env_number("CHATBOT_DOC_NODES", 1_000_000))  # XML/HTML elements
+    doc_depth: int = field(default_factory=lambda: _env_number("CHATBOT_DOC_DEPTH", 4096))  # element nesting
+    doc_pages: int = field(default_factory=lambda: _env_number("CHATBOT_DOC_PAGES", 2000))  # PDF pages
+    # the reader runs in a child process (chatbot/ingest/sandbox.py) with these per-file limits
+    doc_cpu_s: int = field(default_factory=lambda: _env_number("CHATBOT_DOC_CPU_S", 120))
+    doc_memory_mb: int = field(default_factory=lambda: _env_number("CHATBOT_DOC_MEMORY_MB", 1536))  # added address space
 
     def with_overrides(self, **kwargs) -> "Config":
         """A copy with the non-None keyword arguments applied (paths coerced to Path)."""

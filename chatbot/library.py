@@ -16,7 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePath
 
 from .errors import ChatbotError, DocumentError
-from .ingest.readers import check_supported, kind_of, read_bytes
+from .ingest.readers import check_supported, kind_of
+from .ingest.refusals import Refusals, read_once
+from .ingest.sandbox import Sandbox
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -113,9 +115,14 @@ class UploadResult:
     documents: int = 0
 
 
-def save_upload(folder: Path, name: str, data: bytes | Path, max_bytes: int = MAX_UPLOAD_BYTES) -> UploadResult:
+def save_upload(folder: Path, name: str, data: bytes | Path, max_bytes: int = MAX_UPLOAD_BYTES,
+                reader: Sandbox | None = None, refusals: Refusals | None = None) -> UploadResult:
     """Check one uploaded file and keep it in `folder` only if it is readable. Never overwrites:
-    a name already present is refused. Never raises for a bad file; the result says why."""
+    a name already present is refused. Never raises for a bad file; the result says why.
+
+    It is read by `reader` (a reader process with the reading limits; one of its own when None):
+    a document bomb is refused with the limit it crossed, is never kept, and, with `refusals`,
+    is refused unread when it comes again."""
     shown = PurePath(str(name).replace("\\", "/")).name or str(name)
     try:
         safe = safe_name(name)
@@ -124,7 +131,7 @@ def save_upload(folder: Path, name: str, data: bytes | Path, max_bytes: int = MA
         if size > max_bytes:
             raise DocumentError(f"too large ({size / 1048576:.1f} MB > {max_bytes / 1048576:.0f} MB)")
         raw = data.read_bytes() if isinstance(data, Path) else data
-        parsed = read_bytes(raw, safe)
+        parsed = _read(raw, safe, reader, refusals)
         if not parsed.documents:
             raise DocumentError("no text content")
         folder = Path(folder)
@@ -148,6 +155,13 @@ def save_upload(folder: Path, name: str, data: bytes | Path, max_bytes: int = MA
         return UploadResult(shown, False, f"cannot save: {exc.strerror or exc}")
     note = "" if safe == shown else f" (saved as {safe})"
     return UploadResult(safe, True, f"saved{note}: {len(parsed.documents)} document(s)", len(parsed.documents))
+
+
+def _read(raw: bytes, name: str, reader: Sandbox | None, refusals: Refusals | None):
+    if reader is not None:
+        return read_once(raw, name, reader.read, refusals)
+    with Sandbox() as own:
+        return read_once(raw, name, own.read, refusals)
 
 
 def delete_file(folder: Path, name: str) -> str:

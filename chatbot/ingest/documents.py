@@ -3,7 +3,9 @@
 A seed page is a main question + answer, then a `相关推荐` section whose items are each a title
 line, a snippet and a `健康新闻 YYYY-MM-DD` line. Every article becomes a `Document`. Any other
 `.txt`/`.md` file becomes one document, chunked generically later. PDF, Word and HTML files go
-to their readers (`readers/`), which return documents with page numbers and section paths.
+to their readers (`readers/`), which return documents with page numbers and section paths; they
+are read in a reader process with limits (`sandbox.py`), and a file refused for crossing a limit
+is remembered by its SHA-256 (`refusals.py`) and skipped, with its reason, by later builds.
 """
 
 from __future__ import annotations
@@ -13,12 +15,18 @@ import hashlib
 import re
 import unicodedata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from charset_normalizer import from_bytes
 
 from ..errors import DocumentError
 from ..textnorm import clean
 from ..types import Document, Skipped, SourceFile
+from .limits import Limits
+
+if TYPE_CHECKING:
+    from .refusals import Refusals
+    from .sandbox import Sandbox
 
 SUFFIXES = (".txt", ".md")   # read here; every other readable suffix is in readers.SUFFIXES
 
@@ -181,8 +189,12 @@ def _plain_document(lines: list[str], source: str) -> Document:
     return Document(f"{source}#0", source, title, body, None, 0, "text")
 
 
-def read_file(path: Path, source: str) -> SourceFile:
-    """Read and parse one file. Raises DocumentError with the reason when it cannot."""
+def read_file(path: Path, source: str, reader: "Sandbox | None" = None,
+              refusals: "Refusals | None" = None) -> SourceFile:
+    """Read and parse one file. Raises DocumentError with the reason when it cannot.
+
+    A PDF, Word or HTML file is read by `reader` (a Sandbox; in this process when None); one
+    `refusals` remembers as over a limit is refused again without being read."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -190,8 +202,9 @@ def read_file(path: Path, source: str) -> SourceFile:
     digest = hashlib.sha256(raw).hexdigest()
     if path.suffix.lower() not in SUFFIXES:
         from .readers import read_bytes
+        from .refusals import read_once
 
-        parsed = read_bytes(raw, source)
+        parsed = read_once(raw, source, reader.read if reader else read_bytes, refusals, digest)
         return SourceFile(source, digest, parsed.encoding, tuple(parsed.documents), parsed.pages)
     text, enc = decode_bytes(raw)
     del raw  # a large file should not be held twice (bytes and text) while it is parsed
@@ -213,16 +226,21 @@ def list_files(documents_dir: Path) -> list[tuple[Path, str]]:
     return out
 
 
-def load_folder(documents_dir: Path) -> tuple[list[SourceFile], list[Skipped]]:
-    """Read every document file; unreadable or unsupported files are reported, never fatal."""
+def load_folder(documents_dir: Path, limits: Limits | None = None,
+                refusals: "Refusals | None" = None) -> tuple[list[SourceFile], list[Skipped]]:
+    """Read every document file; unreadable or unsupported files are reported, never fatal.
+    PDF, Word and HTML files are read in one reader process with `limits` (the config's by
+    default); files over a limit are remembered in `refusals` and skipped by later calls."""
+    from .readers import check_supported
+    from .sandbox import Sandbox
+
     files: list[SourceFile] = []
     skipped: list[Skipped] = []
-    from .readers import check_supported
-
-    for path, source in list_files(documents_dir):
-        try:
-            check_supported(source)
-            files.append(read_file(path, source))
-        except DocumentError as exc:
-            skipped.append(Skipped(source, str(exc)))
+    with Sandbox(limits) as reader:  # the process starts at the first file that needs it
+        for path, source in list_files(documents_dir):
+            try:
+                check_supported(source)
+                files.append(read_file(path, source, reader, refusals))
+            except DocumentError as exc:
+                skipped.append(Skipped(source, str(exc)))
     return files, skipped

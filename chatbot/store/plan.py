@@ -19,6 +19,8 @@ from filelock import FileLock, Timeout
 from ..errors import IndexBusyError, NoDocumentsError
 from ..ingest.chunking import chunk_documents
 from ..ingest.documents import load_folder
+from ..ingest.limits import Limits
+from ..ingest.refusals import Refusals
 from ..types import FileReport, Passage, Skipped, SourceFile
 
 if TYPE_CHECKING:
@@ -138,7 +140,7 @@ class BuildPlan:
 def plan_build(config: "Config", held: Sequence[Mapping[str, dict]] = ()) -> BuildPlan:
     """Read the documents folder and plan the build against the `files` maps of indexes whose
     content is reusable (earlier maps win). NoDocumentsError when nothing is readable."""
-    files, skipped = load_folder(config.documents_dir)
+    files, skipped = load_folder(config.documents_dir, Limits.from_config(config), Refusals.for_config(config))
     if not files:
         reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped) or "the folder is empty or missing"
         raise NoDocumentsError(f"no readable documents in {config.documents_dir} ({reasons})")

@@ -19,7 +19,10 @@ from pathlib import Path
 import gradio as gr
 
 from .. import library
+from ..ingest.limits import Limits
 from ..ingest.readers import SUFFIXES
+from ..ingest.refusals import Refusals
+from ..ingest.sandbox import Sandbox
 from .guard import LoginThrottle
 
 DENIED = "需要管理员登录（用户名或密码不正确）。"
@@ -175,11 +178,12 @@ def add_tab(config, qa) -> gr.Tab | None:
         if not guard.ok(u, p, request):
             raise gr.Error(DENIED)
         lines = []
-        for item in uploaded or []:
-            path = Path(getattr(item, "path", None) or getattr(item, "name", None) or str(item))
-            original = getattr(item, "orig_name", None) or path.name
-            res = library.save_upload(folder, original, path, limit)
-            lines.append(f"- {'✅' if res.saved else '❌'} {html.escape(res.name)}：{html.escape(res.message)}")
+        with Sandbox(Limits.from_config(config)) as reader:  # read in a child process with the limits
+            for item in uploaded or []:
+                path = Path(getattr(item, "path", None) or getattr(item, "name", None) or str(item))
+                original = getattr(item, "orig_name", None) or path.name
+                res = library.save_upload(folder, original, path, limit, reader, Refusals.for_config(config))
+                lines.append(f"- {'✅' if res.saved else '❌'} {html.escape(res.name)}：{html.escape(res.message)}")
         note = "\n".join(lines) or "没有选择文件。"
         if any(line.startswith("- ✅") for line in lines):
             note += "\n\n点击「重建索引」让对话使用新文档。"

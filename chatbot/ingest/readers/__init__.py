@@ -1,8 +1,10 @@
 """Readers, one module per format, behind one interface: `read(raw, source) -> Parsed`.
 
-Each module has `SUFFIXES` and `read(raw: bytes, source: str) -> Parsed`, and raises
-`DocumentError` with the reason a person can act on (scanned, encrypted, broken, unsupported).
-Format libraries load only when a file of that format is read.
+Each module has `SUFFIXES` and `read(raw: bytes, source: str, limits: Limits) -> Parsed`, and
+raises `DocumentError` with the reason a person can act on (scanned, encrypted, broken,
+unsupported), `LimitError` when the file crosses a reading limit (a document bomb). Format
+libraries load only when a file of that format is read. These run in the calling process; an
+untrusted file is read through `ingest.sandbox`, which adds CPU and memory limits.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from ...errors import DocumentError
+from ..limits import Limits
 from . import docx, html, pdf, text
 from .base import Parsed
 
@@ -43,12 +46,12 @@ def check_supported(name: str) -> None:
     raise DocumentError(f"unsupported file type '{suffix or '(none)'}' (readable: {allowed})")
 
 
-def read_bytes(raw: bytes, source: str) -> Parsed:
-    """Parse one file's bytes with the reader for its suffix."""
+def read_bytes(raw: bytes, source: str, limits: Limits | None = None) -> Parsed:
+    """Parse one file's bytes with the reader for its suffix, within `limits` (the config's by default)."""
     check_supported(source)
     if not raw or (PurePath(source).suffix.lower() in text.SUFFIXES + html.SUFFIXES and raw.isspace()):
         raise DocumentError("empty file")
-    return READERS[PurePath(source).suffix.lower()].read(raw, source)
+    return READERS[PurePath(source).suffix.lower()].read(raw, source, limits or Limits.from_config())
 
 
 __all__ = ["Parsed", "READERS", "SUFFIXES", "UNSUPPORTED", "check_supported", "kind_of", "read_bytes"]

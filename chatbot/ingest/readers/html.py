@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 
 from ...errors import DocumentError
+from ..limits import Limits
+from . import _markup
 from ._sections import Block, documents
 from .base import Parsed
 from ._text import normalize, table_rows
@@ -29,16 +31,20 @@ _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 _TITLE_SPLIT = re.compile(r"\s*[_|｜–—-]\s*")
 
 
-def read(raw: bytes, source: str) -> Parsed:
-    """Documents of an HTML page and {"encoding": ...}. Raises DocumentError with the reason."""
+def read(raw: bytes, source: str, limits: Limits) -> Parsed:
+    """Documents of an HTML page and {"encoding": ...}. Raises DocumentError with the reason
+    (LimitError for a page with too many elements or nested too deep)."""
     from selectolax.lexbor import LexborHTMLParser
 
     from ..documents import parse_text
 
     text, encoding = _decode(raw)
+    _markup.check_source(text, limits)
     tree = LexborHTMLParser(text)
+    del text
     if tree.body is None:
         raise DocumentError("no HTML body")
+    _markup.check_tree(tree.root, limits)
     h1 = tree.css_first("h1")
     h1_text = normalize(h1.text(separator="")).strip() if h1 is not None else ""
     t = tree.css_first("title")
@@ -74,33 +80,28 @@ def _decode(raw: bytes) -> tuple[str, str]:
 
 def _strip(tree, keep) -> None:
     """Remove scripts, forms and page furniture (but never the element holding the page's <h1>)."""
+    holds_keep = set()
+    n = keep
+    while n is not None:  # `keep` and its ancestors: what must not be removed
+        holds_keep.add(n.mem_id)
+        n = n.parent
     for node in tree.css(",".join(_DROP_TAGS)):
-        if keep is None or not _contains(node, keep):
+        if node.mem_id not in holds_keep:
             node.decompose()
     for node in tree.css("[class],[id],[role]"):
         attrs = node.attributes
         names = " ".join(filter(None, (attrs.get("class"), attrs.get("id"), attrs.get("role"))))
-        if node.tag not in ("body", "html", "main") and _FURNITURE.search(names) and \
-                (keep is None or not _contains(node, keep)):
+        if node.tag not in ("body", "html", "main") and _FURNITURE.search(names) and node.mem_id not in holds_keep:
             node.decompose()
     for node in tree.css("div,ul,ol,p,td,section,span,table"):  # menus: blocks that are mostly links
         text = _squash(node.text())
         if text and len(_squash(" ".join(a.text() for a in node.css("a")))) >= _LINK_SHARE * len(text) \
-                and (keep is None or not _contains(node, keep)):
+                and node.mem_id not in holds_keep:
             node.decompose()
 
 
 def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text or "")
-
-
-def _contains(node, target) -> bool:
-    n = target
-    while n is not None:
-        if n.mem_id == node.mem_id:
-            return True
-        n = n.parent
-    return False
 
 
 def _blocks(root) -> list[Block]:
@@ -114,27 +115,31 @@ def _blocks(root) -> list[Block]:
             out.append(Block(line))
         buf.clear()
 
-    def walk(node) -> None:
-        for child in node.iter(include_text=True):
-            tag = child.tag
-            if tag == "-text":
-                buf.append(child.text_content or "")
-            elif tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+    # depth-first through the tree with a stack of child iterators (no recursion: a page may nest
+    # thousands deep); a block element's text is flushed as a line before and after it
+    stack = [(root.iter(include_text=True), False)]
+    while stack:
+        child = next(stack[-1][0], None)
+        if child is None:
+            if stack.pop()[1]:
                 flush()
-                text = normalize(child.text(separator="")).strip()
-                if text:
-                    out.append(Block(text, int(tag[1])))
-            elif tag == "table":
-                flush()
-                rows = [[td.text(separator=" ") for td in tr.css("th,td")] for tr in child.css("tr")]
-                out.extend(Block(r) for r in table_rows(rows))
-            elif tag in _BLOCK:
-                flush()
-                walk(child)
-                flush()
-            elif tag != "-comment":
-                walk(child)
-
-    walk(root)
+            continue
+        tag = child.tag
+        if tag == "-text":
+            buf.append(child.text_content or "")
+        elif tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            flush()
+            text = normalize(child.text(separator="")).strip()
+            if text:
+                out.append(Block(text, int(tag[1])))
+        elif tag == "table":
+            flush()
+            rows = [[td.text(separator=" ") for td in tr.css("th,td")] for tr in child.css("tr")]
+            out.extend(Block(r) for r in table_rows(rows))
+        elif tag in _BLOCK:
+            flush()
+            stack.append((child.iter(include_text=True), True))
+        elif tag != "-comment":
+            stack.append((child.iter(include_text=True), False))
     flush()
     return out

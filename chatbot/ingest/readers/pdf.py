@@ -3,12 +3,14 @@
 Lines are joined back into paragraphs by their geometry (a line that reaches the right margin
 and is followed at normal leading continues), headings are found by font size and become the
 section path, tables become rows, and lines repeated at the top or bottom of most pages (running
-headers, page numbers) are dropped. Scanned, encrypted and broken files raise DocumentError.
+headers, page numbers) are dropped. Scanned, encrypted and broken files raise DocumentError;
+a file over a reading limit (pages, inflated stream bytes: `_pdfbounds`) raises LimitError.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import re
 from collections import Counter
@@ -16,11 +18,12 @@ from dataclasses import dataclass
 
 from ...errors import DocumentError
 from ...types import Document
+from ..limits import LimitError, Limits, reading
+from . import _pdfbounds
 from .base import Parsed
 from ._text import ends_sentence, join_lines, normalize, table_rows
 
 SUFFIXES = (".pdf",)
-MAX_PAGES = 2000
 
 logging.getLogger("pdfminer").setLevel(logging.ERROR)  # font-descriptor warnings on every page
 
@@ -40,23 +43,32 @@ class _Line:
     page_height: float = 0.0
 
 
-def read(raw: bytes, source: str) -> Parsed:
+def read(raw: bytes, source: str, limits: Limits) -> Parsed:
     """Documents of a PDF and {"pages": n}. Raises DocumentError with the reason."""
     import pdfplumber
     from pdfminer.pdfdocument import PDFPasswordIncorrect, PDFEncryptionError
+    from pdfminer.pdfpage import PDFPage
 
     if not raw.lstrip()[:5].startswith(b"%PDF"):
         raise DocumentError("not a PDF file (no %PDF header)")
+    _pdfbounds.install()
     try:
-        with pdfplumber.open(io.BytesIO(raw)) as pdf:
-            if len(pdf.pages) > MAX_PAGES:
-                raise DocumentError(f"too many pages ({len(pdf.pages)} > {MAX_PAGES})")
+        with reading(limits) as budget, pdfplumber.open(io.BytesIO(raw)) as pdf:
+            if sum(1 for _ in itertools.islice(PDFPage.create_pages(pdf.doc), limits.pages + 1)) > limits.pages:
+                raise LimitError(f"too many pages (over the {limits.pages:,} page limit)")
             title = normalize(str((pdf.metadata or {}).get("Title") or "")).strip()
-            pages = [_page_lines(p) for p in pdf.pages]
-    except DocumentError:
+            pages = []
+            for p in pdf.pages:
+                pages.append(_page_lines(p))
+                p.close()  # drop the page's parsed objects: only its lines are kept
+            if budget.crossed:
+                raise budget.crossed
+    except (DocumentError, MemoryError):
         raise
     except Exception as exc:  # pdfplumber wraps pdfminer's errors; damaged files raise many kinds
         cause = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+        if isinstance(cause, (DocumentError, MemoryError)):  # a limit crossed inside pdfminer
+            raise cause from None
         if isinstance(cause, (PDFPasswordIncorrect, PDFEncryptionError)):
             raise DocumentError("encrypted PDF (password-protected); save a copy without a password") from exc
         detail = str(cause).strip() or cause.__class__.__name__

@@ -8,7 +8,9 @@ from .base import Parsed
 SUFFIXES = (".txt", ".md")
 
 
-def read(raw: bytes, source: str) -> Parsed:
+def read(raw: bytes, source: str, limits=None) -> Parsed:
+    """Decoded and split as `documents.parse_text` does; its cost is linear in the file's size,
+    so no limit applies."""
     from ..documents import decode_bytes, parse_text
 
     text, encoding = decode_bytes(raw)
