@@ -66,6 +66,16 @@ class Config:
     # the reader runs in a child process (chatbot/ingest/sandbox.py) with these per-file limits
     doc_cpu_s: int = field(default_factory=lambda: _env_number("CHATBOT_DOC_CPU_S", 120))
     doc_memory_mb: int = field(default_factory=lambda: _env_number("CHATBOT_DOC_MEMORY_MB", 1536))  # added address space
+    # optional LLM answers (issue 19, chatbot/generation): off unless a base URL and a model are set.
+    # The key is never shown: it is left out of repr() and sent only as the Bearer header.
+    llm_base_url: str | None = field(default_factory=lambda: os.environ.get("CHATBOT_LLM_BASE_URL") or None)
+    llm_model: str | None = field(default_factory=lambda: os.environ.get("CHATBOT_LLM_MODEL") or None)
+    llm_api_key: str | None = field(default_factory=lambda: os.environ.get("CHATBOT_LLM_API_KEY") or None, repr=False)
+    llm_timeout_s: float = field(default_factory=lambda: _env_number("CHATBOT_LLM_TIMEOUT_S", 30.0, float))
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
 
     def with_overrides(self, **kwargs) -> "Config":
         """A copy with the non-None keyword arguments applied (paths coerced to Path)."""

@@ -57,6 +57,7 @@ class QA:
         self._lock = threading.Lock()
         self._checked = time.monotonic()
         self._reloading = threading.Lock()
+        self._generator = None
 
     @property
     def embedder(self) -> "Embedder":
@@ -126,10 +127,11 @@ class QA:
         text, _ = self.prepare(question)
         return self.retriever.search(text, k)
 
-    def ask(self, question: str, history: Sequence[str] | None = None) -> Answer:
-        return self.ask_with_hits(question, self.policy.top_k, history)[0]
+    def ask(self, question: str, history: Sequence[str] | None = None, on_sentence=None) -> Answer:
+        return self.ask_with_hits(question, self.policy.top_k, history, on_sentence)[0]
 
-    def ask_with_hits(self, question: str, k: int, history: Sequence[str] | None = None) -> tuple[Answer, Retrieval]:
+    def ask_with_hits(self, question: str, k: int, history: Sequence[str] | None = None,
+                      on_sentence=None) -> tuple[Answer, Retrieval]:
         """(answer, retrieval of the top k): one search serves both (evaluation needs the deeper
         ranking; the answer is composed from the first `top_k` hits, exactly as `ask` does).
         `history`: the user's earlier messages in this conversation, oldest first."""
@@ -138,7 +140,23 @@ class QA:
         from . import dialogue
 
         retrieval = dialogue.search(retriever, resolved, text, max(k, self.policy.top_k), self.policy)
-        return finish(retrieval, resolved, question, notice, self.policy, retriever)
+        answer, retrieval = finish(retrieval, resolved, question, notice, self.policy, retriever)
+        # -- optional LLM answer (issue 19, chatbot/generation): only with a model configured ----
+        if self.config.llm_enabled:
+            answer = self.generator.answer(text, retrieval.hits[:self.policy.top_k], answer, on_sentence)
+        return answer, retrieval
+
+    @property
+    def generator(self):
+        """The LLM answer writer and its sentence check (issue 19); None unless configured."""
+        if self._generator is None and self.config.llm_enabled:
+            from .generation import from_config
+
+            with self._lock:
+                if self._generator is None:
+                    self._generator = from_config(
+                        self.config, lambda text, texts: self.retriever.sentence_similarity(text, texts))
+        return self._generator
 
     def understand(self, question: str, history: Sequence[str] | None = None) -> tuple[str, "Resolved", str | None]:
         """(the text to search, how the conversation resolved it, a notice): a follow-up
@@ -151,10 +169,11 @@ class QA:
             text, _ = self.prepare(resolved.question)
         return text, resolved, notice
 
-    def safe_ask(self, question: str, history: Sequence[str] | None = None) -> Answer:
-        """Like `ask`, but any failure becomes an honest answer instead of a traceback."""
+    def safe_ask(self, question: str, history: Sequence[str] | None = None, on_sentence=None) -> Answer:
+        """Like `ask`, but any failure becomes an honest answer instead of a traceback.
+        `on_sentence(text, partial_answer)`: called with each verified generated sentence (issue 19)."""
         try:
-            return self.ask(question, history)
+            return self.ask(question, history, on_sentence)
         except ChatbotError as exc:
             return Answer(str(question)[:200], f"系统暂时无法回答：{exc}", True, reason="error")
         except Exception:  # noqa: BLE001 - the user must never see a traceback

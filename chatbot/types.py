@@ -146,12 +146,19 @@ class Answer:
     notice: str | None = None              # e.g. "the question was cut to 500 characters"
     reason: str | None = None              # why it refused: empty | place | scope | no_fact | low_confidence | error
     understood_as: str | None = None       # the question as resolved against the conversation, when it changed
+    # optional LLM answers (issue 19): written by a language model, every sentence checked against its source
+    generated: bool = False                # True when the text is the model's verified sentences
+    dropped: tuple[str, ...] = ()          # the model's sentences that failed the check (not shown as the answer)
+    fallback_reason: str | None = None     # why the extractive answer is shown although a model is configured
+    model: str | None = None               # the language model asked, when one is configured
 
     def to_dict(self) -> dict:
         return {"answer": self.text, "refused": self.refused,
                 "citations": [c.to_dict() for c in self.citations],
                 "related": [c.to_dict() for c in self.related],
-                "notice": self.notice, "reason": self.reason, "understood_as": self.understood_as}
+                "notice": self.notice, "reason": self.reason, "understood_as": self.understood_as,
+                "generated": self.generated, "dropped": list(self.dropped),
+                "fallback_reason": self.fallback_reason, "model": self.model}
 
 
 # ---- builds -------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from chatbot.config import Config  # noqa: E402
 from tests.helpers import DOCUMENTS, ROOT, SHARED_EVAL, FakeEmbedder  # noqa: E402,F401
 
 # Fixtures shared by the unit and integration halves of a test module live in its helper module.
-pytest_plugins = ["tests.helpers.bench", "tests.helpers.chat", "tests.helpers.loadtest", "tests.helpers.reliability"]
+pytest_plugins = ["tests.helpers.bench", "tests.helpers.chat", "tests.helpers.loadtest", "tests.helpers.reliability",
+                  "tests.helpers.llm_server"]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -15,7 +15,7 @@ from ..errors import ChatbotError  # noqa: E402
 from .common import add_common, config_from  # noqa: E402,F401 - re-exported for command modules
 
 # Command modules, in the order their commands appear in `chatbot --help`.
-MODULES = ("index", "docs", "ask", "chat", "quality", "serve", "perf")
+MODULES = ("index", "docs", "ask", "chat", "quality", "verify", "serve", "perf")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 
-from .common import add_common, config_from
+from .common import add_common, add_llm, config_from
 
 
 def register(sub) -> None:
     a = sub.add_parser("ask", help="answer one question")
     add_common(a)
+    add_llm(a)  # issue 19
     a.add_argument("question", help="the question; '-' reads it from standard input (for very long text)")
     a.add_argument("--json", action="store_true", help="print the answer as JSON")
     a.add_argument("--history", metavar="FILE.json",

@@ -11,7 +11,7 @@ import sys
 import time
 
 from ..render import source_meta
-from .common import add_common, config_from
+from .common import add_common, add_llm, config_from
 
 PROMPT = "你> "
 HELP = "输入问题；/new 开始新对话，/sources N 查看第 N 个来源的全文，/help 帮助，Ctrl-D 退出。"
@@ -20,6 +20,7 @@ HELP = "输入问题；/new 开始新对话，/sources N 查看第 N 个来源�
 def register(sub) -> None:
     c = sub.add_parser("chat", help="interactive chat in the terminal (follow-up questions, sources)")
     add_common(c)
+    add_llm(c)  # issue 19
     c.add_argument("--no-stream", action="store_true", help="print each answer at once")
     c.set_defaults(func=cmd_chat)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import math
 
-from .common import add_common, config_from
+from .common import add_common, add_llm, config_from
 
 
 def register(sub) -> None:
     e = sub.add_parser("eval", help="retrieval and answer metrics on a JSONL question set")
     add_common(e)
+    add_llm(e)  # issue 19
     e.add_argument("file")
     e.add_argument("--json", action="store_true")
     e.add_argument("--details", action="store_true", help="list every miss (query, what ranked first, the gold)")

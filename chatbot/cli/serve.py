@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from .common import add_common, config_from
+from .common import add_common, add_llm, config_from
 
 
 def register(sub) -> None:
     s = sub.add_parser("serve", help="start the web chat (same as python app.py)")
     add_common(s)
+    add_llm(s)  # issue 19
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=7860)
     s.add_argument("--share", action="store_true")

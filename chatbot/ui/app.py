@@ -63,6 +63,7 @@ CSS = """
   border-left: 3px solid #9db4dd; overflow-wrap: anywhere; }
 #chat mark { background: rgba(255, 210, 0, .38); color: inherit; padding: 0 1px; border-radius: 2px; }
 #chat .notice { color: #a15c00; font-size: .9em; margin: 0 0 .3em; }
+#chat details.dropped { font-size: .85em; opacity: .75; margin: .5em 0 0; }  /* issue 19: not the answer */
 #chat .question { overflow-wrap: anywhere; }
 #status { font-size: .92em; color: #2457c5; }
 #status:empty, #status .prose:empty { display: none; }

@@ -51,12 +51,12 @@ def limited(message, history=None) -> tuple[str, list[str]]:
             cap_history(history, config.max_history_turns, config.max_history_chars))
 
 
-def answer(message: str, history: list | None = None) -> Answer:
+def answer(message: str, history: list | None = None, on_sentence=None) -> Answer:
     """Answer one question (with the user's earlier messages, oldest first); never raises.
-    A failure becomes an error Answer with a plain message."""
+    A failure becomes an error Answer with a plain message. `on_sentence`: see `QA.safe_ask`."""
     try:
         message, history = limited(message, history)
-        result = get_qa().safe_ask(message, history)
+        result = get_qa().safe_ask(message, history, on_sentence) if on_sentence else get_qa().safe_ask(message, history)
     except Exception:  # noqa: BLE001 - the user must never see a traceback
         log.exception("answering failed")
         return error_answer(message)
@@ -69,7 +69,49 @@ def answer(message: str, history: list | None = None) -> Answer:
 def respond(message: str, history: list | None = None) -> str:
     """Answer one chat message; returns the message HTML (answer, markers, sources).
     `history`: the user's earlier messages in this conversation (plain text, oldest first)."""
-    return answer_as_html(answer(message, history))
+    return as_html(answer(message, history))
+
+
+# -- optional LLM answers (issue 19): verified sentences stream in; dropped ones are listed apart --
+DROPPED_TITLE = "未采用的生成内容"
+
+
+def as_html(result: Answer) -> str:
+    """The message HTML, with a generated answer's dropped sentences in a collapsed block."""
+    html = answer_as_html(result)
+    if not result.dropped or result.reason == "error":
+        return html
+    from ..render import escape
+
+    items = "".join(f"<p class='dropped-sentence'>{escape(s)}</p>" for s in result.dropped)
+    block = (f"<details class='dropped'><summary>{DROPPED_TITLE}（{len(result.dropped)} 句，"
+             f"未通过与来源的逐句核对，不是答案）</summary>{items}</details>")
+    return html[:-len("</div>")] + block + "</div>"
+
+
+def _stream_generated(message: str, history: list | None) -> Iterator[tuple[str, Answer]]:
+    """Each verified sentence as the model writes it, then the whole message."""
+    import queue
+
+    updates: queue.Queue = queue.Queue()
+
+    def work() -> None:
+        try:
+            final = answer(message, history, on_sentence=lambda _sentence, partial: updates.put((False, partial)))
+        except Exception:  # noqa: BLE001 - answer() never raises; this is a last guard
+            log.exception("answering failed")
+            final = error_answer(message)
+        updates.put((True, final))
+
+    threading.Thread(target=work, name="llm-answer", daemon=True).start()
+    while True:
+        last, result = updates.get()
+        if last:
+            yield as_html(result), result
+            return
+        from dataclasses import replace
+
+        yield answer_as_html(replace(result, text=result.text + " ▌", dropped=())), result
 
 
 def respond_stream(message: str, history: list | None = None, step: int = 6,
@@ -78,6 +120,9 @@ def respond_stream(message: str, history: list | None = None, step: int = 6,
 
     Yields (message HTML, final Answer); the last item carries the complete message.
     `history`: the user's earlier messages in this conversation (plain text, oldest first)."""
+    if getattr(getattr(get_qa(), "config", None), "llm_enabled", False):  # issue 19: the model's verified sentences, as they pass
+        yield from _stream_generated(message, history)
+        return
     result = answer(message, history)
     text = result.text
     if result.reason != "error":

@@ -1,0 +1,223 @@
+"""Hard facts of a sentence, written one way: numbers, amounts, percentages, durations, dates and
+phone numbers, populations and places, each with where it stands in the text.
+
+Both sides of a check (a generated sentence and the passage it cites) go through the same steps, so
+that 0318 12333 = 0318-12333 = (0318)12333, 85% = 百分之八十五, 1万元 = 10000元, 三个月 = 3个月,
+五成 = 50%, 2025-02-28 = 2025年2月28日, 一年 = 12个月. Only a numeral that measures something is a
+fact: 一般, 统一, 一家企业 (an indefinite article) are words, not figures.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..policy import POPULATIONS, SLOTS
+from ..textnorm import normalize
+
+_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_UNIT = {"十": 10, "百": 100, "千": 1000}
+_CN = "零〇一二两三四五六七八九十百千万"
+# What a number measures (time, money, a rate, a count). After one of these a Chinese numeral is a figure.
+_TIME_MONEY = r"个月|个工作日|工作日|个小时|小时|分钟|年|月|天|日|周|岁|元|块|倍|个百分点|%"
+_COUNTERS = r"个|家|种|类|项|次|步|档|人|名|户|省|份|条|张|所"
+
+
+def cn_to_int(text: str) -> int | None:
+    """二十二 → 22, 一百 → 100, 三千 → 3000, 一万五千 → 15000, 一二 → None (not a number word)."""
+    if not text or any(ch not in _CN for ch in text) or not (text[0] in _DIGIT or text[0] == "十"):
+        return None
+    total, section, digit = 0, 0, None
+    for ch in text:
+        if ch in _DIGIT:
+            if digit is not None:  # two digits in a row (一二): not a numeral we read
+                return None
+            digit = _DIGIT[ch]
+        elif ch in _UNIT:
+            section += (1 if digit is None else digit) * _UNIT[ch]
+            digit = None
+        elif ch == "万":
+            total += (section + (digit or 0)) * 10000
+            section, digit = 0, None
+    return total + section + (digit or 0)
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+# a Chinese numeral before what it measures; 第一 (an ordinal) and 统一/唯一/之一 (words) are not figures
+_CN_MEASURE = re.compile(rf"(?<![第统唯之万单同逐专])([{_CN}]+)(多)?(?={_TIME_MONEY}|{_COUNTERS})")
+_CN_PERCENT = re.compile(rf"百分之([{_CN}]+)")
+_CN_TENTHS = re.compile(r"(?<![\u4e00-\u9fff])([一二三四五六七八九])成(?![\u4e00-\u9fff]{0,1}(?:本|员|立|为|功|果|都|市))")
+_DIGIT_TENTHS = re.compile(r"(?<![\d.])([1-9])成")
+_WAN = re.compile(r"(\d+(?:\.\d+)?)\s*万(?!一)")
+_YI = re.compile(r"(\d+(?:\.\d+)?)\s*亿")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_ISO_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
+_YEAR_MONTH = re.compile(r"(?<!\d)((?:19|20)\d{2})[-/.](\d{1,2})(?![\d.])")
+# (0318)2168618, 0318 12333, 0318-12333, 400 123 4567, 138 1234 5678: one number each
+_AREA_PHONE = re.compile(r"\(?(?<!\d)(0\d{2,3})\)?[\s-]*(\d{7,8}|12\d{3})(?!\d)")
+_TOLL_FREE = re.compile(r"(?<!\d)([48]00)[\s-]?(\d{3})[\s-]?(\d{4})(?!\d)")
+_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[\s-](\d{4})[\s-](\d{4})(?!\d)")
+
+
+# Marks a count written in words before a counter (两类人, 三种方式): checked where it stands, but
+# its absence alone does not fail a sentence (paraphrases count things the passage only lists).
+SOFT = "\u2063"
+
+
+def canonical(text: str) -> str:
+    """The text normalised (NFKC, Simplified, lower-case) with every figure written one way:
+    arabic digits, amounts in 元 (not 万), percentages as N%, dates as Y年M月D日, phones as 0AAA-NNNN."""
+    t = normalize(text)
+    t = _THOUSANDS.sub("", t)
+    t = t.replace("百分之百", "100%")
+    t = _CN_PERCENT.sub(lambda m: f"{cn_to_int(m.group(1))}%" if cn_to_int(m.group(1)) is not None else m.group(0), t)
+    t = _CN_TENTHS.sub(lambda m: f"{_DIGIT[m.group(1)] * 10}%", t)
+    t = _DIGIT_TENTHS.sub(lambda m: f"{int(m.group(1)) * 10}%", t)
+
+    def measure(m: re.Match) -> str:
+        words, more = m.group(1), m.group(2) or ""
+        value = cn_to_int(words)
+        if value is None:
+            return m.group(0)
+        after = t[m.end():m.end() + 4]
+        # 一 before a counter is an article (一家企业, 一种方式), not a count
+        if value == 1 and words == "一" and not re.match(_TIME_MONEY, after):
+            return m.group(0)
+        soft = "" if re.match(_TIME_MONEY, after) else SOFT
+        return f"{soft}{value}{more}"
+
+    t = _WAN.sub(lambda m: _num(float(m.group(1)) * 10000), t)
+    t = _YI.sub(lambda m: _num(float(m.group(1)) * 100000000), t)
+    t = _CN_MEASURE.sub(measure, t)
+    t = _ISO_DATE.sub(lambda m: f"{m.group(1)}年{int(m.group(2))}月{int(m.group(3))}日", t)
+    t = _YEAR_MONTH.sub(lambda m: f"{m.group(1)}年{int(m.group(2))}月" if 1 <= int(m.group(2)) <= 12 else m.group(0), t)
+    t = _AREA_PHONE.sub(lambda m: f"{m.group(1)}-{m.group(2)}", t)
+    t = _TOLL_FREE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}", t)
+    t = _MOBILE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}", t)
+    return t
+
+
+@dataclass(frozen=True)
+class Fact:
+    kind: str            # "number" | "phone" | "place" | "population"
+    value: str           # canonical value (a number, the digits of a phone, a place or group name)
+    start: int
+    end: int
+    alts: frozenset = frozenset()   # other values it equals (1年 = 12个月; a phone's local number)
+    codes: frozenset = frozenset()  # a place's adcode prefixes
+    soft: bool = False              # a count in words (两类): its absence alone is no failure
+
+
+_PHONE = re.compile(r"(?<![\d.])(0\d{2,3})-(\d{5,8})(?!\d)")
+_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?")
+
+
+def numbers(t: str) -> list[Fact]:
+    """Numbers and phone numbers in a canonical text."""
+    out, taken = [], []
+    for m in _PHONE.finditer(t):
+        out.append(Fact("phone", m.group(1) + m.group(2), m.start(), m.end(), frozenset({m.group(2)})))
+        taken.append((m.start(), m.end()))
+    for m in _NUMBER.finditer(t):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
+        raw = m.group(0)
+        if len(raw) >= 7 and raw.startswith("0"):  # an area code + number written without a dash
+            out.append(Fact("phone", raw, m.start(), m.end()))
+            continue
+        value = _num(float(raw))
+        after = t[m.end():m.end() + 3]
+        alts = set()
+        if after.startswith("年") and float(raw) < 100 and not after.startswith("年度"):
+            alts.add(_num(float(raw) * 12))       # 1年 = 12个月
+        if re.match(r"个?月", after) and float(raw) % 12 == 0 and float(raw) > 0:
+            alts.add(_num(float(raw) / 12))       # 12个月 = 1年
+        soft = m.start() > 0 and t[m.start() - 1] == SOFT
+        out.append(Fact("number", value, m.start(), m.end(), frozenset(alts), soft=soft))
+    return sorted(out, key=lambda f: f.start)
+
+
+# Words for the same insured group (新生儿 = 婴儿 = 宝宝): one value, so a paraphrase may swap them.
+_SAME_GROUP = {"新生儿": "新生儿|婴儿|宝宝|newborns?", "少儿": "儿童|少儿|中小学生|学生|students?",
+               "老人": "老年人|老人", "退休": "退休人员|退休职工|退休|retirees?", "在职": "在职职工|在职人员|在职",
+               "灵活就业": "灵活就业人员|灵活就业", "低保": "低保户|低保对象|低保", "低收入": "低收入人员|低收入人口|低边人员",
+               "务工": "外出务工人员|务工人员|农民工"}
+
+
+def _group_patterns() -> dict[str, str]:
+    """Population groups and schemes: the two basic schemes (POPULATIONS), and the insured groups
+    a follow-up may name (SLOTS["population"]), synonyms as one value."""
+    groups = dict(POPULATIONS)
+    groups.update(_SAME_GROUP)
+    for term in SLOTS["population"].split("|"):
+        if re.fullmatch(r"[\u4e00-\u9fff]+", term) and not any(re.fullmatch(p, term) for p in groups.values()):
+            groups.setdefault(term, term)
+    return groups
+
+
+@lru_cache(maxsize=1)
+def _group_regex() -> list[tuple[str, re.Pattern]]:
+    pats = _group_patterns()
+    # longest alternatives first so 在职职工 is one mention, not 在职 + 职工
+    return [(name, re.compile(p)) for name, p in pats.items()]
+
+
+def populations(t: str) -> list[Fact]:
+    spans: list[Fact] = []
+    for name, pattern in _group_regex():
+        for m in pattern.finditer(t):
+            spans.append(Fact("population", name, m.start(), m.end()))
+    # keep the longest of overlapping mentions (在职职工 over 职工)
+    spans.sort(key=lambda f: (f.start, -(f.end - f.start)))
+    out, last = [], -1
+    for f in spans:
+        if f.start >= last:
+            out.append(f)
+            last = f.end
+        elif out and f.end - f.start > out[-1].end - out[-1].start and f.start == out[-1].start:
+            out[-1] = f
+    return out
+
+
+def places(t: str) -> list[Fact]:
+    from ..retrieval.places import find_places
+
+    out, pos = [], 0
+    for p in find_places(t):
+        start = t.find(p.name, pos)
+        start = t.find(p.name) if start < 0 else start
+        out.append(Fact("place", p.name, start, start + len(p.name), codes=p.codes))
+        pos = start + len(p.name)
+    return out
+
+
+def facts(t: str) -> list[Fact]:
+    """All hard facts of a canonical text, in order."""
+    return sorted(numbers(t) + places(t) + populations(t), key=lambda f: f.start)
+
+
+def same(a: Fact, b: Fact) -> bool:
+    """Does passage fact `b` state sentence fact `a`?"""
+    if a.kind == "place":
+        return b.kind == "place" and (a.value == b.value or bool(a.codes & b.codes)
+                                      or any(c != o and c.startswith(o) for c in b.codes for o in a.codes))
+    if a.kind in ("number", "phone"):
+        if b.kind not in ("number", "phone"):
+            return False
+        mine = {a.value} | set(a.alts)
+        theirs = {b.value} | (set(b.alts) if b.kind == "phone" or a.kind == "number" else set())
+        if a.kind == "phone":
+            return a.value == b.value or (b.kind == "number" and a.value.endswith(b.value) and len(b.value) >= 7)
+        return bool(mine & theirs) or (b.kind == "number" and bool(set(b.alts) & {a.value}))
+    return a.kind == b.kind and a.value == b.value
+
+
+def comparable(a: Fact, b: Fact) -> bool:
+    """Could `b` stand where `a` stands (a competitor for the same slot)?"""
+    if a.kind in ("number", "phone"):
+        return b.kind in ("number", "phone")
+    return a.kind == b.kind

@@ -1,0 +1,289 @@
+"""Does the cited passage state what a generated sentence says? Checked before a sentence is shown.
+
+A sentence passes only when all of these hold against the passage it cites (title + text):
+
+1. **Hard facts.** Every number, amount, percentage, duration, date, phone number, place and
+   population or scheme it names is stated in the passage, after normalisation (`facts.canonical`).
+2. **Facts in their place.** Each of those facts stands in the passage where the sentence puts it:
+   the words around it in the sentence match the words around the same fact in the passage better
+   than (or as well as) the words around any other fact of its kind. A swap (职工 ↔ 居民, 门诊 50%
+   given as the 60% of a hospital grade, 北京 ↔ 广州 as examples of two rules) fails here.
+3. **Polarity.** Each clause of the sentence keeps the polarity of the passage clause it matches
+   best (可以/不可以, 需要/无需, 会/不会, 能/不能, 之前/之后, …).
+4. **Support as a whole.** The sentence's content words are found in the passage (weighted by
+   how rare a word is in the corpus), and it is semantically close to the passage's best-matching
+   sentences (cosine of sentence embeddings). A sentence that adds requirements, channels or
+   consequences the passage does not state fails here.
+
+The thresholds are `VerifierSettings`; how they were chosen is in docs/generation.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from ..textnorm import STOPWORDS
+from . import facts as F
+
+# (text, texts) -> the cosine of the text with each of the texts (the retriever's sentence_similarity)
+Similarity = Callable[[str, list[str]], Sequence[float]]
+
+
+@dataclass(frozen=True)
+class VerifierSettings:
+    """Thresholds. The context and alignment settings were set by hand from what they mean (a few
+    characters of agreement); `novelty_max` was chosen by leave-one-out cross-validation on
+    claims-dev (docs/generation.md); `semantic_min` is a floor well below every claims-dev sentence."""
+
+    context_window: int = 10        # characters each side of a fact that say what it is about
+    context_margin: int = 2         # a competitor's context must beat the fact's own by this many char pairs
+    context_min: int = 3            # and share at least this many with the sentence
+    align_min: float = 0.35         # a clause is compared for polarity with a passage clause this similar
+    novelty_max: float = 0.25       # weighted share of content words absent from the passage
+    semantic_min: float = 0.55      # cosine of the sentence with its best-matching passage window
+
+
+@dataclass(frozen=True)
+class Check:
+    sentence: str
+    supported: bool
+    reasons: tuple[str, ...] = ()
+    novelty: float = 0.0
+    semantic: float | None = None
+    novel: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"sentence": self.sentence, "supported": self.supported, "reasons": list(self.reasons),
+                "novelty": round(self.novelty, 4),
+                "semantic": None if self.semantic is None else round(self.semantic, 4),
+                "novel_words": list(self.novel)}
+
+
+_SENT_END = re.compile(r"(?<=[。！？!?；;\n])")
+_CLAUSE = re.compile(r"[，,；;。！？!?：:\n]|(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_PAIR_TEXT = re.compile(r"[\u4e00-\u9fffa-z0-9#%]+")
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+
+# A negation flips a clause; comparisons (不少于, 不超过) and conjunctions (不仅, 不论) do not.
+_NEGATION = re.compile(r"不(?!仅|但|论|管|少于|超过|低于|高于|大于|小于|足|同|断|久|过|然|如|等|便|良|宜|定|限)"
+                       r"|没有?|未(?!来|满)|无(?!论|锡|关|障碍)|非(?!常|遗|法)|禁止|勿")
+# The polarity of a statement (the issue's 可以/不可以, 需要/无需, 会/不会, 能/不能): a negated modal verb.
+_MODAL_NEGATION = re.compile(r"不(?:能|可|会|需|用|得|必|要|予|支持|允许|再)|无(?:需|须|法)|没法|未能")
+# "there is none" said three ways (不会有/没有/无): the same polarity, not a negated modal
+_NONE = re.compile(r"不会有|没有|并无")
+_DIRECTIONS = (("之前", "之后"), ("以前", "以后"), ("提高", "降低"), ("增加", "减少"), ("上调", "下调"),
+               ("高于", "低于"), ("多于", "少于"), ("允许", "禁止"))
+
+
+def pairs(text: str) -> set[str]:
+    """Adjacent character pairs of a text's word runs (digits as #)."""
+    out = set()
+    for run in _PAIR_TEXT.findall(_DIGITS.sub("#", text)):
+        out.update(run[i:i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def _dice(a: set, b: set) -> float:
+    return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
+
+
+def _aligned(mine: set, theirs: set) -> float:
+    """How well a passage clause matches a sentence clause: Dice, or the share of the sentence
+    clause's pairs found in it when the passage clause is a longer one that contains it."""
+    if not mine or not theirs:
+        return 0.0
+    return max(_dice(mine, theirs), 0.8 * len(mine & theirs) / len(mine) if len(mine) >= 6 else 0.0)
+
+
+def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    left = max(text.rfind(ch, 0, start) for ch in "。！？!?；;\n") + 1
+    rights = [i for i in (text.find(ch, end) for ch in "。！？!?；;\n") if i >= 0]
+    return left, min(rights) if rights else len(text)
+
+
+def context(text: str, fact: F.Fact, window: int, others: Sequence[F.Fact] = ()) -> set[str]:
+    """Char pairs of the words around a fact: its own sentence, `window` characters each side,
+    and never past a neighbouring fact (in a list, the next item's words are not this one's)."""
+    lo, hi = _sentence_bounds(text, fact.start, fact.end)
+    for g in others:
+        if g.end <= fact.start:
+            lo = max(lo, g.end)
+        elif g.start >= fact.end:
+            hi = min(hi, g.start)
+    left = text[max(lo, fact.start - window):fact.start]
+    right = text[fact.end:min(hi, fact.end + window)]
+    return pairs(left) | pairs(right) | ({"^" + left[-1:]} if left else set()) | ({right[:1] + "$"} if right else set())
+
+
+_MODAL = "能会可需要得用必再是该应予以被将还也都就仍"
+
+
+def _negated_targets(clause: str) -> list[str]:
+    """What each negation in a clause negates: the two characters after it and its modal verbs
+    (不能享受 → 享受, 不会清零 → 清零, 无需返回 → 返回)."""
+    out = []
+    for m in _NEGATION.finditer(clause):
+        i = m.end()
+        while i < len(clause) and clause[i] in _MODAL:
+            i += 1
+        target = clause[i:i + 2]
+        if len(target) == 2 and _HAN.fullmatch(target[0]):
+            out.append(target)
+    return out
+
+
+def _plain(clause: str, target: str) -> bool:
+    """Does the clause state `target` without a negation just before it?"""
+    for m in re.finditer(re.escape(target), clause):
+        before = clause[max(0, m.start() - 4):m.start()]
+        if not _NEGATION.search(before):
+            return True
+    return False
+
+
+def flipped(a: str, b: str) -> bool:
+    """Does clause `a` negate something that clause `b` states plainly (and never negates)?"""
+    negated_in_b = set(_negated_targets(b))
+    return any(_plain(b, t) and t not in negated_in_b for t in _negated_targets(a))
+
+
+def clauses(text: str) -> list[str]:
+    return [c.strip() for c in _CLAUSE.split(text) if len(_HAN.findall(c)) >= 3]
+
+
+_CONTENT_TAGS = ("n", "v", "a", "j", "l", "i", "t", "s", "eng")  # jieba (ICTCLAS) tags of words that carry content
+_NOT_CONTENT = ("vd", "ad", "d", "f")
+
+
+def content_words(text: str, tags: bool = False) -> list:
+    """Content words of a (canonical) text: nouns, verbs, adjectives, names, idioms, time words."""
+    import jieba.posseg
+
+    from ..textnorm import _jieba_lock
+
+    with _jieba_lock:
+        tagged = jieba.posseg.lcut(text)
+    out, seen = [], set()
+    for w in tagged:
+        word, flag = w.word, w.flag
+        if (len(word) >= 2 and _HAN.search(word) and word not in STOPWORDS
+                and flag.startswith(_CONTENT_TAGS) and not flag.startswith(_NOT_CONTENT) and word not in seen):
+            seen.add(word)
+            out.append((word, flag) if tags else word)
+    return out
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENT_END.split(text) if s.strip()]
+
+
+class Verifier:
+    """`check(sentence, passage_text, title) -> Check`. `similarity(text, texts)`: the cosine of a
+    text with each of some texts (the embedder's); without it the semantic part is skipped.
+    `idf`: a word's inverse document frequency in the corpus (rare words weigh more); default 1."""
+
+    def __init__(self, similarity: Similarity | None = None, idf: Callable[[str], float] | None = None,
+                 settings: VerifierSettings | None = None):
+        self.similarity = similarity
+        self.idf = idf
+        self.settings = settings or VerifierSettings()
+
+    # -- the parts -------------------------------------------------------------------------
+
+    def fact_problems(self, s: str, p: str) -> list[str]:
+        """Hard facts of sentence `s` that passage `p` (both canonical) does not state where `s` puts them."""
+        cfg = self.settings
+        out = []
+        mine, theirs = F.facts(s), F.facts(p)
+        for f in mine:
+            hits = [g for g in theirs if F.same(f, g)]
+            if not hits:
+                if f.soft or (f.kind in ("place", "population") and s[f.start:f.end] in p):
+                    continue
+                what = {"number": "数字", "phone": "电话", "place": "地名", "population": "人群/险种"}[f.kind]
+                out.append(f"{what}「{s[f.start:f.end]}」不在来源中")
+                continue
+            rivals = [g for g in theirs if F.comparable(f, g) and not F.same(f, g)
+                      and not (f.kind == "place" and F.same(g, f))]
+            if not rivals:
+                continue
+            ctx = context(s, f, cfg.context_window, mine)
+            own = max(len(ctx & context(p, g, cfg.context_window, theirs)) for g in hits)
+            best, rival = max(((len(ctx & context(p, g, cfg.context_window, theirs)), g) for g in rivals),
+                              key=lambda x: x[0])
+            if best >= cfg.context_min and best >= own + cfg.context_margin:
+                out.append(f"「{s[f.start:f.end]}」在来源中对应的是「{p[rival.start:rival.end]}」")
+        return out
+
+    def polarity_problems(self, s: str, p: str) -> list[str]:
+        """Clauses of the sentence that say the opposite of the passage clause they match best."""
+        cfg = self.settings
+        out = []
+        theirs = clauses(p)
+        # adjacent clause pairs too: a sentence may join what the passage says in two clauses
+        theirs += [a + "," + b for a, b in zip(theirs, theirs[1:])]
+        neutral = [pairs(_NEGATION.sub("", c)) for c in theirs]
+        for clause in clauses(s):
+            mine = pairs(_NEGATION.sub("", clause))
+            scored = [(_aligned(mine, n), c) for n, c in zip(neutral, theirs)]
+            if not scored:
+                break
+            score, match = max(scored, key=lambda x: x[0])
+            if score < cfg.align_min:
+                continue
+            modal = (len(_MODAL_NEGATION.findall(_NONE.sub("无", clause))) % 2
+                     != len(_MODAL_NEGATION.findall(_NONE.sub("无", match))) % 2)
+            if modal or flipped(clause, match) or flipped(match, clause):
+                out.append(f"「{clause}」与来源「{match}」意思相反")
+                continue
+            for a, b in _DIRECTIONS:
+                if (a in clause and b in match and a not in match) or (b in clause and a in match and b not in match):
+                    out.append(f"「{clause}」与来源「{match}」方向相反")
+                    break
+        return out
+
+    def novelty(self, s: str, p: str) -> tuple[float, tuple[str, ...]]:
+        """idf-weighted share of the sentence's content words (nouns, verbs, adjectives, names)
+        that the passage does not contain. Adverbs, conjunctions, pronouns and particles are how a
+        paraphrase is worded, not what it states, and are not counted."""
+        tagged = content_words(s, tags=True)
+        words = [w for w, _ in tagged]
+        if not words:
+            return 0.0, ()
+        # a noun (what is required, where, by whom) weighs more than how an action is worded
+        weight = {w: (1.0 if f.startswith(("n", "j", "s", "eng")) or f == "vn" else 0.5)
+                  * (self.idf(w) if self.idf else 1.0) for w, f in tagged}
+        total = sum(weight.values()) or 1.0
+        novel = tuple(w for w in words if w not in p and not self._spread(w, p))
+        return sum(weight[w] for w in novel) / total, novel
+
+    @staticmethod
+    def _spread(word: str, p: str) -> bool:
+        """A longer word whose two halves are both in the passage (医保卡号 / 医保 … 卡号)."""
+        return len(word) >= 4 and word[:2] in p and word[2:] in p
+
+    def semantic(self, s: str, p: str) -> float | None:
+        if self.similarity is None:
+            return None
+        sents = sentences(p)
+        windows = sents + [a + b for a, b in zip(sents, sents[1:])]
+        windows = [w for w in windows if w.strip()] or [p]
+        return float(max(self.similarity(s, windows)))
+
+    # -- the verdict -----------------------------------------------------------------------
+
+    def check(self, sentence: str, passage_text: str, title: str = "") -> Check:
+        cfg = self.settings
+        s = F.canonical(sentence)
+        p = F.canonical(f"{title}\n{passage_text}" if title else passage_text)
+        reasons = self.fact_problems(s, p) + self.polarity_problems(s, p)
+        novelty, novel = self.novelty(s, p)
+        semantic = self.semantic(s, p)
+        if novelty > cfg.novelty_max:
+            reasons.append(f"来源中没有：{'、'.join(novel[:6])}")
+        elif semantic is not None and semantic < cfg.semantic_min:
+            reasons.append(f"与来源的意思不够接近（相似度 {semantic:.2f}；来源中没有：{'、'.join(novel[:6]) or '—'}）")
+        return Check(sentence, not reasons, tuple(reasons), novelty, semantic, novel)
