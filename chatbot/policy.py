@@ -128,6 +128,8 @@ class Policy:
     # English questions: CC-CEDICT query translation feeds the keyword side (retrieval/crosslingual.py)
     translate_weight: float = 0.25  # BM25 weight of an English question's translation (0 = off; grouped CV, 4 of 5 folds)
     translate_terms: int = 2        # headwords kept per matched English phrase (those the corpus uses)
+    neighbour_terms: int = 1        # corpus terms nearest each English word by the model's cosine, added to the translation (0 = off; retrieval/neighbours.py)
+    neighbour_cosine: float = 0.6   # at or above this cosine only
     translate_coverage: bool = True   # also count the translated terms as the question's keywords (coverage, sentences)
     # conversation (chatbot/dialogue.py): how a message is read after earlier turns
     context_turns: int = 4        # earlier user messages replayed (the web chat keeps 8; 4 covers the dev sets' 1–3)

@@ -37,6 +37,7 @@ class Retriever:
         self._passage_places = _PassagePlaces(index.passages)
         self._vectors: dict[str, np.ndarray] = {}  # normalised text -> embedding, for sentence choice
         self._vectors_lock = threading.Lock()
+        self._neighbour_index = None  # English word → corpus term matching, built on the first English question
 
     def embed_query(self, normalized_query: str) -> np.ndarray:
         return self.embedder.encode([normalized_query])
@@ -80,7 +81,32 @@ class Retriever:
         from . import crosslingual  # the dictionary loads on the first English question
 
         keyword = self.index.keyword
-        return crosslingual.translate(norm, known=lambda t: keyword.idf(t) > 0, per_phrase=self.policy.translate_terms)
+        terms = crosslingual.translate(norm, known=lambda t: keyword.idf(t) > 0, per_phrase=self.policy.translate_terms)
+        if self.policy.neighbour_terms:
+            terms += [t for t in self._neighbours().terms(norm, self.policy.neighbour_terms, self.policy.neighbour_cosine)
+                      if t not in terms]
+        return terms
+
+    def _neighbours(self):
+        if self._neighbour_index is None:
+            from .neighbours import Neighbours
+
+            with self._vectors_lock:
+                if self._neighbour_index is None:
+                    self._neighbour_index = Neighbours(self.embedder, self._vocabulary)
+        return self._neighbour_index
+
+    def _vocabulary(self) -> list[str]:
+        """The keyword side's terms, most common first (a backend without a vocabulary: the
+        terms of the first passages, by count)."""
+        vocabulary = getattr(self.index.keyword, "vocabulary", None)
+        if vocabulary is not None:
+            return vocabulary()
+        from collections import Counter
+
+        counts = Counter(t for p in self.index.passages[:20_000]
+                         for t in set(keyword_tokens(p.embed_text_normalized, normalized=True)))
+        return [t for t, _ in counts.most_common()]
 
     def _exact_dense(self, qv: np.ndarray, dense, keyword) -> dict[int, float]:
         seen = {i for i, _ in dense}

@@ -153,6 +153,13 @@ class KeywordIndex:
         indptr = self._bm25.scores["indptr"]
         return int(indptr[tid + 1] - indptr[tid]) if tid + 1 < len(indptr) else 0
 
+    def vocabulary(self) -> list[str]:
+        """The indexed terms, most passages first (for matching English words to corpus terms)."""
+        indptr = np.asarray(self._bm25.scores["indptr"])
+        df = np.diff(indptr)
+        vocab = self._vocab()
+        return [vocab[i] for i in np.argsort(-df, kind="stable") if i < len(vocab)]
+
     def idf(self, token: str) -> float:
         """Inverse document frequency of a token (0 when no passage holds it), as bm25s's lucene idf."""
         df = self._df(token)
