@@ -47,7 +47,10 @@ class Neighbours:
 
     def terms(self, question: str, per_word: int, min_cosine: float) -> list[str]:
         words = [w for w in _WORD.findall(question.lower()) if w not in STOP and len(w) > 2]
-        keys = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+        return self.nearest(words + [f"{a} {b}" for a, b in zip(words, words[1:])], per_word, min_cosine)
+
+    def nearest(self, keys: list[str], per_word: int, min_cosine: float) -> list[str]:
+        """The corpus terms nearest each key (a word or phrase of any language)."""
         terms, vectors = self._load()
         if not keys or not terms:
             return []
