@@ -95,13 +95,25 @@ def _read_one(message: str, earlier: list[str], turn: Turn | None, retriever: "R
             return Resolved(message, False)
     if policy.context_mode == "rules":
         return rules
+    own = conversation.slots(conversation._norm(message), original=message)
+    context = turn.text
+    if any(s.place for s in own):  # the message's place replaces the conversation's (廊坊 after 衡水)
+        for s in sorted(conversation.slots(context, original=context), key=lambda s: -s.start):
+            if s.place or s.kind == "zone":
+                context = context[:s.start] + context[s.end:]
     if policy.context_mode == "title":
         text = _joined(turn.title or "", message)
     elif policy.context_mode == "text":
-        text = _joined(turn.text, message)
+        text = _joined(context, message)
     else:
-        text = _joined(turn.title or "", turn.text, message)
-    return Resolved(text, True, conversation._short(text), (), kind="context", prior=turn.cited, alone=message)
+        text = _joined(turn.title or "", context, message)
+    # What the message itself names (a place, group, scheme, setting …) must be what the answer
+    # speaks of; a value no passage found speaks of is refused by name, as a swapped-in one is.
+    named = tuple(dict.fromkeys(s.place.name if s.place else s.value for s in own
+                                if (s.place or s.kind not in conversation._UNCHECKED) and _CJK.search(s.value)
+                                and (s.place.name if s.place else s.value) not in turn.text))
+    return Resolved(text, True, conversation._short(text), named if policy.context_check else (),
+                    kind="context", prior=turn.cited, alone=message)
 
 
 def search(retriever: "Retriever", resolved: Resolved, text: str, k: int, policy: "Policy") -> "Retrieval":

@@ -29,6 +29,15 @@ OTHER_SCHEMES: dict[str, str] = {
     "惠民保": r"惠民保",
     "商业保险": r"商业保险|车险|意外险|重疾险|寿险|car insurance|life insurance|commercial insurance",
 }
+# Named parts of medical insurance beyond the basic schemes (国家医保局's scheme list: 大额/大病
+# supplementary cover, long-term care, public-servant 公费医疗): a question naming one is answered
+# only by a passage that speaks of it.
+SUB_SCHEMES: dict[str, str] = {
+    "大额医保": r"大额医保|大额医疗|大额补充",
+    "大病保险": r"大病保险|大病医保|大病医疗保险",
+    "长期护理保险": r"长护险|长期护理保险|长期护理险",
+    "公费医疗": r"公费医疗",
+}
 # The two basic medical-insurance schemes by population: 城镇职工基本医疗保险 (国发〔1998〕44号) and
 # 城乡居民基本医疗保险 (国发〔2016〕3号, which merged 新农合 into it).
 POPULATIONS: dict[str, str] = {
@@ -55,12 +64,14 @@ FIGURE_ASKED: dict[str, str] = {
     "money": r"(交|缴|付|花|卖|收|要|补|退|领|贵|便宜)[了个人一年每月]{0,3}多少钱?|多少钱一|几块钱|价格|"
              r"费用是多少|多少元|how much (does|is|do|will|would)|\bcost|\bprice|\bfee",
     "rate": r"百分之|比例|几成|percent|\brate\b|proportion",
+    "cap": r"(最高|最多|上限|封顶|限额)[^，。？?]{0,8}(多少|几)|maximum|\bcap\b",
 }
 FIGURE_STATED: dict[str, str] = {
     "money": r"\d+(\.\d+)?\s*(元|万元|块)",
     "rate": r"\d+(\.\d+)?\s*%|百分之|[一二三四五六七八九]成",
+    "cap": r"(最高|最多|上限|封顶|限额)[^。；;]{0,30}\d+(\.\d+)?\s*(元|万|%)",
 }
-FIGURE_NAMES = {"money": "金额", "rate": "比例"}
+FIGURE_NAMES = {"money": "金额", "rate": "比例", "cap": "上限"}
 # What kind of fact a question asks for (chatbot/retrieval/facts.py): the general kinds of an
 # insurance question — a phone number, an office's address, an amount (money, rate, duration), a date. "多少 / 几"
 # alone asks for an amount only when no phone number is asked (电话是多少).
@@ -137,6 +148,7 @@ class Policy:
     context_prior: float = 0.0    # added to their fused score when the message is read in context
     context_alone_confidence: float = 0.6  # a message with its own subject stands alone at this confidence (≥1.5: never searched alone)
     context_blend: float = 1.0    # weight of the context reading's match beside the message's own (0 = the context reading alone)
+    context_check: bool = True    # what a message read in context names itself must be what the answer speaks of
     context_mode: str = "text"    # the context reading: "both" (cited title + searched text), "title", "text", "rules"
     # -- refusal ----------------------------------------------------------------------------
     threshold: float = 0.1        # minimum confidence value of the top passage (grouped CV; the procedure now picks 0.125, same outcomes on all 214: the curve is flat 0–0.25)
@@ -145,6 +157,7 @@ class Policy:
     check_place: bool = True      # a local question about a place no retrieved passage covers
     check_fact_place: bool = True  # a phone/figure asked for a place; the passage states it for no such place
     check_scheme: bool = True     # another insurance scheme
+    check_sub_scheme: bool = True  # a named part of medical insurance (大额医保, 长护险) the passage never speaks of
     check_off_topic: bool = True  # an everyday subject, no insurance word
     check_population: bool = True  # 居民 asked, the passage only about 职工 (or the reverse)
     check_figure: bool = True     # a money/rate question, no such figure in the passage
@@ -163,6 +176,7 @@ class Policy:
     # -- lexicons (sources above) ---------------------------------------------------------
     other_schemes: dict = field(default_factory=lambda: dict(OTHER_SCHEMES))
     populations: dict = field(default_factory=lambda: dict(POPULATIONS))
+    sub_schemes: dict = field(default_factory=lambda: dict(SUB_SCHEMES))
     off_topic: str = OFF_TOPIC
     domain: str = DOMAIN
     local_service: str = LOCAL_SERVICE
