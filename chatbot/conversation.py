@@ -45,6 +45,7 @@ class Resolved:
     kind: str = ""                       # "swap", "carry" (these rules) or "context" (chatbot/dialogue.py)
     prior: tuple[str, ...] = ()          # chunk ids cited for the previous turn (a prior in the ranking)
     alone: str | None = None             # the message as typed, when it is read in context
+    ranked_by: str | None = None         # the fuller context text that ranks passages, when not `question`
 
 
 # Slot lexicons (chatbot/policy.py SLOTS, with their sources); places come from the gazetteer.
@@ -316,6 +317,15 @@ def _carry(context: _Turn, body: str, found: list[Slot], words: list[str]) -> _T
         return _Turn(body, body, found)
     text = prefix + " " + body
     return _Turn(text, text, slots(text, original=text))
+
+
+def carried(context_text: str, message: str) -> str:
+    """The message with the conversation's subject in front (its slots and subject words, not
+    what the earlier question asked): what a message read in context is searched and checked as."""
+    context = _turn(context_text)
+    body = _LEAD.sub("", _norm(message))
+    found = slots(body, original=message)
+    return _carry(context, body, found, content_words(body, found)).text
 
 
 def _short(text: str) -> str:

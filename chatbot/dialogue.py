@@ -101,7 +101,12 @@ def _read_one(message: str, earlier: list[str], turn: Turn | None, retriever: "R
         for s in sorted(conversation.slots(context, original=context), key=lambda s: -s.start):
             if s.place or s.kind == "zone":
                 context = context[:s.start] + context[s.end:]
-    if policy.context_mode == "title":
+    ranked_by = None
+    if policy.context_mode == "subject":
+        text = conversation.carried(turn.text, message)
+    elif policy.context_mode == "hybrid":  # ranked with the whole context, checked with its subject
+        ranked_by, text = _joined(context, message), conversation.carried(context, message)
+    elif policy.context_mode == "title":
         text = _joined(turn.title or "", message)
     elif policy.context_mode == "text":
         text = _joined(context, message)
@@ -113,7 +118,7 @@ def _read_one(message: str, earlier: list[str], turn: Turn | None, retriever: "R
                                 if (s.place or s.kind not in conversation._UNCHECKED) and _CJK.search(s.value)
                                 and (s.place.name if s.place else s.value) not in turn.text))
     return Resolved(text, True, conversation._short(text), named if policy.context_check else (),
-                    kind="context", prior=turn.cited, alone=message)
+                    kind="context", prior=turn.cited, alone=message, ranked_by=ranked_by)
 
 
 def search(retriever: "Retriever", resolved: Resolved, text: str, k: int, policy: "Policy") -> "Retrieval":
@@ -125,6 +130,8 @@ def search(retriever: "Retriever", resolved: Resolved, text: str, k: int, policy
         return retriever.search(text, k)
     depth = max(k, policy.candidates)
     ctx = retriever.search(text, depth)
+    if resolved.ranked_by:  # the hits (and their scores) of the fuller text, the checks of the subject's
+        ctx = replace(ctx, hits=retriever.search(resolved.ranked_by, depth).hits)
     own = retriever.search(resolved.alone, depth)
     if not ctx.hits or not own.hits:
         return replace(ctx, hits=ctx.hits[:k])

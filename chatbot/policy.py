@@ -149,7 +149,7 @@ class Policy:
     context_alone_confidence: float = 0.6  # a message with its own subject stands alone at this confidence (≥1.5: never searched alone)
     context_blend: float = 1.0    # weight of the context reading's match beside the message's own (0 = the context reading alone)
     context_check: bool = True    # what a message read in context names itself must be what the answer speaks of
-    context_mode: str = "text"    # the context reading: "both" (cited title + searched text), "title", "text", "rules"
+    context_mode: str = "hybrid"  # the context reading: "hybrid" (ranked with the earlier text + message, checked with its subject), "text", "subject", "title", "both", "rules"
     # -- refusal ----------------------------------------------------------------------------
     threshold: float = 0.1        # minimum confidence value of the top passage (grouped CV; the procedure now picks 0.125, same outcomes on all 214: the curve is flat 0–0.25)
     dense_floor: float = 0.25     # minimum cosine similarity of the top passage (grouped CV, dev+dev2; 0.1 on the wider grid, same figures)
