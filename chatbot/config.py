@@ -56,6 +56,18 @@ class Config:
     login_forget_s: float = 900.0          # failures are forgotten this long after the last one
     session_hours: float = field(default_factory=lambda: _env_number("CHATBOT_SESSION_HOURS", 12.0, float))
     feedback_row_bytes: int = 32 * 1024    # one feedback row at most (passage texts are cut to fit)
+    feedback_up_row_bytes: int = field(default_factory=lambda: _env_number("CHATBOT_FEEDBACK_UP_BYTES", 2048))
+    # security of the web surface (issue 22; chatbot/ui: logins.py, origin.py, transport.py, uploads.py)
+    login_user_delay_max_s: float = 10.0   # a user name with failures may be tried at most once per this (then less)
+    sessions_per_user: int = field(default_factory=lambda: _env_number("CHATBOT_SESSIONS_PER_USER", 5000))
+    trusted_proxy: str | None = field(default_factory=lambda: os.environ.get("CHATBOT_TRUSTED_PROXY") or None)
+    allowed_origins: str | None = field(default_factory=lambda: os.environ.get("CHATBOT_ORIGINS") or None)
+    header_timeout_s: float = field(default_factory=lambda: _env_number("CHATBOT_HEADER_TIMEOUT_S", 10.0, float))
+    body_timeout_s: float = field(default_factory=lambda: _env_number("CHATBOT_BODY_TIMEOUT_S", 10.0, float))
+    upload_tmp_dir: Path | None = field(default_factory=lambda: _env_path("CHATBOT_UPLOAD_TMP", None))
+    upload_quota_mb: float = field(default_factory=lambda: _env_number("CHATBOT_UPLOAD_QUOTA_MB", 300.0, float))
+    upload_window_s: float = 600.0         # the quota is per client address per this window
+    admin_token_hours: float = 8.0         # the 资料库 login's upload permission (a cookie bound to the page)
     # reading a PDF, Word or HTML file (chatbot/ingest/limits.py): a file over any of these is refused
     # with the limit named, and remembered by its SHA-256 so a rebuild does not read it again
     doc_unpacked_mb: int = field(default_factory=lambda: _env_number("CHATBOT_DOC_UNPACKED_MB", 200))  # one file, all parts

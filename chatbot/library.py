@@ -21,7 +21,11 @@ from .ingest.refusals import Refusals, read_once
 from .ingest.sandbox import Sandbox
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_NAME_BYTES = 200  # a kept file name in UTF-8 (file systems allow 255)
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+# invisible or unassigned characters dropped from names: controls, format (zero-width, bidi, BOM,
+# soft hyphen), surrogates, private use, unassigned, line/paragraph separators
+_INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
 @dataclass
@@ -42,16 +46,38 @@ class Entry:
         return asdict(self)
 
 
+def visible(text: str) -> str:
+    """`text` in NFKC (full-width ．／ become ./) without invisible characters."""
+    return "".join(c for c in unicodedata.normalize("NFKC", str(text)) if unicodedata.category(c) not in _INVISIBLE)
+
+
+def shown(name) -> str:
+    """A name as it may be printed: invisible characters as \\uXXXX, at most 80 characters."""
+    text = "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in _INVISIBLE else c for c in str(name))
+    return text if len(text) <= 80 else text[:80] + "…"
+
+
 def safe_name(name: str) -> str:
-    """A plain file name from whatever a browser or client sent: no folders, no traversal, no
-    control or reserved characters. Raises DocumentError when nothing usable is left."""
-    base = PurePath(str(name).replace("\\", "/")).name
-    base = unicodedata.normalize("NFC", base)
+    """A plain file name from whatever a browser or client sent: NFKC, no invisible characters, no
+    folders, no traversal, no reserved characters, at most MAX_NAME_BYTES. Raises DocumentError
+    when nothing usable is left."""
+    base = PurePath(visible(name).replace("\\", "/")).name
     base = _UNSAFE.sub("_", base).strip().strip(".").strip()
     if not base or base in (".", "..") or not PurePath(base).stem.strip("_ "):
-        raise DocumentError(f"unusable file name {name!r}")
+        raise DocumentError(f"unusable file name {shown(name)!r}")
     stem, suffix = os.path.splitext(base)
-    return stem[:120] + suffix.lower()
+    suffix = suffix.lower()[:16]
+    stem = stem.encode("utf-8")[:MAX_NAME_BYTES - len(suffix)].decode("utf-8", errors="ignore").rstrip(". ")
+    return stem + suffix
+
+
+def _taken(folder: Path, safe: str) -> str | None:
+    """The name of a file in `folder` that reads the same as `safe` (NFKC, any case), if any."""
+    key = safe.casefold()
+    for p in folder.iterdir() if folder.is_dir() else []:
+        if visible(p.name).casefold() == key:
+            return p.name
+    return None
 
 
 def inventory(config) -> list[Entry]:
@@ -123,7 +149,7 @@ def save_upload(folder: Path, name: str, data: bytes | Path, max_bytes: int = MA
     It is read by `reader` (a reader process with the reading limits; one of its own when None):
     a document bomb is refused with the limit it crossed, is never kept, and, with `refusals`,
     is refused unread when it comes again."""
-    shown = PurePath(str(name).replace("\\", "/")).name or str(name)
+    given = shown(PurePath(str(name).replace("\\", "/")).name or str(name))
     try:
         safe = safe_name(name)
         check_supported(safe)
@@ -139,8 +165,10 @@ def save_upload(folder: Path, name: str, data: bytes | Path, max_bytes: int = MA
         target = folder / safe
         if target.resolve().parent != folder.resolve():
             raise DocumentError("unsafe file name")
-        if target.exists():
-            raise DocumentError(f"a file named {safe} already exists; delete it first to replace it")
+        taken = _taken(folder, safe)
+        if target.exists() or taken:
+            same = "" if taken in (None, safe) else f" (as {shown(taken)}, which reads the same)"
+            raise DocumentError(f"a file named {safe} already exists{same}; delete it first to replace it")
         tmp = folder / f".upload-{uuid.uuid4().hex}{target.suffix}"
         tmp.write_bytes(raw)
         try:
@@ -150,10 +178,10 @@ def save_upload(folder: Path, name: str, data: bytes | Path, max_bytes: int = MA
         finally:
             tmp.unlink(missing_ok=True)
     except DocumentError as exc:
-        return UploadResult(shown, False, str(exc))
+        return UploadResult(given, False, str(exc))
     except OSError as exc:
-        return UploadResult(shown, False, f"cannot save: {exc.strerror or exc}")
-    note = "" if safe == shown else f" (saved as {safe})"
+        return UploadResult(given, False, f"cannot save: {exc.strerror or exc}")
+    note = "" if safe == given else f" (saved as {safe})"
     return UploadResult(safe, True, f"saved{note}: {len(parsed.documents)} document(s)", len(parsed.documents))
 
 
@@ -165,12 +193,22 @@ def _read(raw: bytes, name: str, reader: Sandbox | None, refusals: Refusals | No
 
 
 def delete_file(folder: Path, name: str) -> str:
-    """Delete one file of the folder by its listed name. Raises DocumentError when it is not there."""
+    """Delete one file of the folder by its listed name. Raises DocumentError (with a clear reason)
+    when it is not there, or the name is too long or has invisible characters."""
+    if not isinstance(name, str) or not name.strip():
+        raise DocumentError("no document name given")
+    if len(name.encode("utf-8", errors="surrogatepass")) > 255:
+        raise DocumentError(f"no such document (the name is {len(name)} characters long): {shown(name)}")
+    if visible(name) != unicodedata.normalize("NFKC", name) or "/" in name or "\\" in name:
+        raise DocumentError(f"no such document (the name has invisible characters or folders): {shown(name)}")
     folder = Path(folder).resolve()
-    target = (folder / name).resolve()
-    if folder not in target.parents or not target.is_file():
-        raise DocumentError(f"no such document: {name}")
-    target.unlink()
+    try:
+        target = (folder / name).resolve()
+        if folder not in target.parents or not target.is_file():
+            raise DocumentError(f"no such document: {shown(name)}")
+        target.unlink()
+    except OSError as exc:
+        raise DocumentError(f"cannot delete {shown(name)}: {exc.strerror or exc}") from None
     return f"deleted {name} (rebuild the index to drop its passages)"
 
 

@@ -16,6 +16,9 @@ def register(sub) -> None:
     s.add_argument("--admin", metavar="USER:PASSWORD",
                    help="enable the 资料库 tab (upload, delete, rebuild) for this login (env CHATBOT_ADMIN)")
     s.add_argument("--feedback", metavar="DIR", help="folder for the 👍/👎 log feedback.jsonl (env CHATBOT_FEEDBACK)")
+    s.add_argument("--trusted-proxy", metavar="ADDR[,ADDR]",
+                   help="believe X-Forwarded-For only from these proxy addresses (env CHATBOT_TRUSTED_PROXY; "
+                        "default: from nobody)")
     s.set_defaults(func=cmd_serve)
 
 
@@ -34,5 +37,5 @@ def cmd_serve(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    config = config_from(args).with_overrides(feedback_dir=args.feedback)
+    config = config_from(args).with_overrides(feedback_dir=args.feedback, trusted_proxy=args.trusted_proxy)
     return serve(config, host=args.host, port=args.port, share=args.share, auth=args.auth)

@@ -1,10 +1,12 @@
 """The 资料库 tab: the administrator lists, uploads and deletes documents and rebuilds the index.
 
-Present only when the server runs with `--admin USER:PASSWORD` (config.admin). It stays hidden
-from chat users: it shows for a Gradio login as the admin user, or when the page is opened at
-`/?admin`, and then only as a login form. Every action — in the page or over the HTTP API
-(`admin_documents`, `admin_upload`, `admin_delete`, `admin_rebuild`) — checks the admin
-credentials on the server itself; the credentials are two of each action's inputs.
+Present only when the server runs with `--admin USER:PASSWORD` (config.admin). The tab shows at
+`/?admin` (or for a Gradio login as the admin user), and then only as a login form. Every action —
+in the page or over HTTP (`admin_documents`, `admin_upload`, `admin_delete`, `admin_rebuild`,
+undocumented endpoints) — proves the admin on that very request: the credentials are two of each
+action's inputs, checked on the server (a Gradio login cookie proves nothing here, so another
+origin riding the admin's cookies cannot act). Signing in also hands the page an upload token
+(`uploads.AdminTokens`, a SameSite=Strict cookie): only it lets /gradio_api/upload store files.
 """
 
 from __future__ import annotations
@@ -12,20 +14,26 @@ from __future__ import annotations
 import hmac
 import html
 import logging
+import math
 import os
+import threading
 import time
 from pathlib import Path
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from .. import library
 from ..ingest.limits import Limits
 from ..ingest.readers import SUFFIXES
 from ..ingest.refusals import Refusals
 from ..ingest.sandbox import Sandbox
-from .guard import LoginThrottle
+from .logins import TOO_MANY_LOGINS, USER_SLOWED, LoginThrottle
+from .uploads import ADMIN_COOKIE, AdminTokens, remove_uploaded
 
 DENIED = "需要管理员登录（用户名或密码不正确）。"
+SET_COOKIE = (f"(t) => {{ if (t) document.cookie = '{ADMIN_COOKIE}=' + t + '; path=/; SameSite=Strict'; "
+              f"return []; }}")
 _FAIL_DELAY = 1.0  # seconds a wrong password costs, against guessing
 log = logging.getLogger(__name__)
 
@@ -66,30 +74,36 @@ def _limit(config) -> int:
 
 class _Guard:
     """The admin password check of every 资料库 action: constant-time comparison, a fixed delay
-    per wrong password, and the same exponential lockout per client address and per user name
-    as the app's login (guard.LoginThrottle), so the admin form cannot be guessed either."""
+    per wrong password, and the app's login throttling (logins.LoginThrottle: a hard lock per
+    address, a slowed-down user name), so the admin form cannot be guessed either."""
 
-    def __init__(self, admin: tuple[str, str]):
+    def __init__(self, admin: tuple[str, str], throttle: LoginThrottle | None = None):
         self.user, self.password = admin
-        self.throttle = LoginThrottle()
+        self.throttle = throttle or LoginThrottle()
+        self._lock = threading.Lock()
 
     def ok(self, user, password, request: gr.Request | None = None) -> bool:
-        if request is not None and getattr(request, "username", None) == self.user:
-            return True  # logged in through the app's own login as the admin
+        return self.deny(user, password, request) is None
+
+    def deny(self, user, password, request: gr.Request | None = None) -> str | None:
+        """None for the admin credentials given with this very call, else why not (wrong, or locked)."""
         host = getattr(getattr(request, "client", None), "host", None) or "?"
-        keys = (f"admin-host:{host}", f"admin-user:{str(user or '')[:64]}")
-        locked = self.throttle.attempt(keys)
-        if locked:
-            log.warning("admin login from %s locked for %.0f s after repeated failures", host, locked)
-            return False
-        good = hmac.compare_digest(str(user or "").encode(), self.user.encode()) & \
-            hmac.compare_digest(str(password or "").encode(), self.password.encode())
-        if good:
-            self.throttle.succeeded(keys)
-            return True
+        name = str(user or "")[:64].strip().lower()
+        with self._lock:  # one check at a time: parallel guesses are all counted
+            wait, why = self.throttle.check(f"admin:{host}", f"admin:{name}")
+            if wait > 0:
+                seconds = max(1, math.ceil(wait))
+                log.warning("admin login from %s refused: %s locked for %d s", host, why, seconds)
+                return (TOO_MANY_LOGINS if why == "address" else USER_SLOWED).format(seconds=seconds)
+            good = hmac.compare_digest(str(user or "").encode(), self.user.encode()) & \
+                hmac.compare_digest(str(password or "").encode(), self.password.encode())
+            if good:
+                self.throttle.succeeded(f"admin:{host}")
+                return None
+            self.throttle.failed(f"admin:{host}", f"admin:{name}")
         log.warning("failed admin login from %s", host)
         time.sleep(_FAIL_DELAY)
-        return False
+        return DENIED
 
 
 def table_rows(config) -> list[list]:
@@ -125,12 +139,14 @@ def _progress_html(state: library.RebuildState) -> str:
     return f'<div id="rebuild-progress">{bar}<div id="rebuild-label">{label}</div></div>'
 
 
-def add_tab(config, qa) -> gr.Tab | None:
-    """Add the 资料库 tab to the Blocks being built; nothing when the server has no --admin."""
+def add_tab(config, qa, tokens: AdminTokens | None = None) -> gr.Tab | None:
+    """Add the 资料库 tab to the Blocks being built; nothing when the server has no --admin.
+    `tokens` issues the page's upload permission on sign-in (the edge checks it on upload)."""
     admin = parse_admin(admin_spec(config))
     if admin is None:
         return None
     guard = _Guard(admin)
+    tokens = tokens or AdminTokens(config.admin_token_hours * 3600)
     rebuilder = library.Rebuilder(config, qa)
     folder = Path(config.documents_dir)
     limit = _limit(config)
@@ -142,6 +158,7 @@ def add_tab(config, qa) -> gr.Tab | None:
             password = gr.Textbox(label="密码", type="password", elem_id="admin-password")
             login = gr.Button("登录", elem_id="admin-login")
             login_msg = gr.Markdown("", elem_id="admin-login-msg")
+            upload_token = gr.Textbox(visible=False, elem_id="admin-upload-token")
         with gr.Group(visible=False) as panel:
             table = gr.Dataframe(headers=HEADERS, value=[], interactive=False, wrap=True, elem_id="admin-table")
             files = gr.File(label=f"上传文档（{' '.join(SUFFIXES)}，每个不超过 {limit // 1048576} MB）",
@@ -163,35 +180,43 @@ def add_tab(config, qa) -> gr.Tab | None:
         asked = "admin" in dict(getattr(request, "query_params", {}) or {})
         return gr.update(visible=is_admin or asked)
 
+    def check(u, p, request) -> None:
+        denied = guard.deny(u, p, request)
+        if denied:
+            raise gr.Error(denied)
+
     def do_login(u, p, request: gr.Request):
-        if not guard.ok(u, p, request):
-            return gr.update(), gr.update(visible=False), DENIED, [], gr.update(), ""
+        denied = guard.deny(u, p, request)
+        if denied:
+            return gr.update(), gr.update(visible=False), denied, [], gr.update(), "", ""
         rows, choices, _ = refreshed()
-        return gr.update(visible=False), gr.update(visible=True), "", rows, choices, _progress_html(rebuilder.state)
+        return (gr.update(visible=False), gr.update(visible=True), "", rows, choices,
+                _progress_html(rebuilder.state), tokens.issue())
 
     def do_list(user: str, password: str, request: gr.Request) -> list[dict]:
-        if not guard.ok(user, password, request):
-            raise gr.Error(DENIED)
+        check(user, password, request)
         return [e.to_dict() for e in library.inventory(config)]
 
     def do_upload(u, p, uploaded, request: gr.Request):
-        if not guard.ok(u, p, request):
-            raise gr.Error(DENIED)
-        lines = []
-        with Sandbox(Limits.from_config(config)) as reader:  # read in a child process with the limits
-            for item in uploaded or []:
-                path = Path(getattr(item, "path", None) or getattr(item, "name", None) or str(item))
-                original = getattr(item, "orig_name", None) or path.name
-                res = library.save_upload(folder, original, path, limit, reader, Refusals.for_config(config))
-                lines.append(f"- {'✅' if res.saved else '❌'} {html.escape(res.name)}：{html.escape(res.message)}")
+        items = [(Path(getattr(i, "path", None) or getattr(i, "name", None) or str(i)), getattr(i, "orig_name", None))
+                 for i in uploaded or []]
+        try:
+            check(u, p, request)
+            lines = []
+            with Sandbox(Limits.from_config(config)) as reader:  # read in a child process with the limits
+                for path, original in items:
+                    res = library.save_upload(folder, original or path.name, path, limit, reader,
+                                              Refusals.for_config(config))
+                    lines.append(f"- {'✅' if res.saved else '❌'} {html.escape(res.name)}：{html.escape(res.message)}")
+        finally:  # the temp copies go whatever happened (kept files were copied into the folder)
+            remove_uploaded([path for path, _ in items], Path(get_upload_folder()))
         note = "\n".join(lines) or "没有选择文件。"
         if any(line.startswith("- ✅") for line in lines):
             note += "\n\n点击「重建索引」让对话使用新文档。"
         return (*refreshed(note), None)
 
     def do_delete(u, p, target, request: gr.Request):
-        if not guard.ok(u, p, request):
-            raise gr.Error(DENIED)
+        check(u, p, request)
         try:
             note = library.delete_file(folder, target or "")
         except library.DocumentError as exc:
@@ -199,8 +224,7 @@ def add_tab(config, qa) -> gr.Tab | None:
         return refreshed(html.escape(note))
 
     def do_rebuild(u, p, request: gr.Request):
-        if not guard.ok(u, p, request):
-            raise gr.Error(DENIED)
+        check(u, p, request)
         if not rebuilder.start():
             yield _progress_html(rebuilder.state), *refreshed("已有重建在进行。")
         while rebuilder.state.running:
@@ -211,12 +235,16 @@ def add_tab(config, qa) -> gr.Tab | None:
         yield _progress_html(state), *refreshed(html.escape(note))
 
     creds = [user, password]
-    login.click(do_login, creds, [login_box, panel, login_msg, table, name, progress], api_visibility="private")
-    password.submit(do_login, creds, [login_box, panel, login_msg, table, name, progress], api_visibility="private")
+    signed = [login_box, panel, login_msg, table, name, progress, upload_token]
+    keep = dict(fn=None, js=SET_COOKIE, inputs=[upload_token], outputs=None)
+    login.click(do_login, creds, signed, api_visibility="private").then(**keep)
+    password.submit(do_login, creds, signed, api_visibility="private").then(**keep)
+    hidden = dict(api_visibility="undocumented")  # callable by name, not listed in the API page or /info
     upload.click(do_upload, creds + [files], [table, name, message, files], api_name="admin_upload",
-                 concurrency_limit=1)
-    delete.click(do_delete, creds + [name], [table, name, message], api_name="admin_delete", concurrency_limit=1)
-    rebuild.click(do_rebuild, creds, [progress, table, name, message], api_name="admin_rebuild")
-    gr.api(do_list, api_name="admin_documents")
+                 concurrency_limit=1, **hidden)
+    delete.click(do_delete, creds + [name], [table, name, message], api_name="admin_delete", concurrency_limit=1,
+                 **hidden)
+    rebuild.click(do_rebuild, creds, [progress, table, name, message], api_name="admin_rebuild", **hidden)
+    gr.api(do_list, api_name="admin_documents", **hidden)
     gr.on(triggers=None, fn=on_load, inputs=None, outputs=[tab], api_visibility="private")  # on page load
     return tab

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Callable
 
@@ -15,6 +16,7 @@ from ..render import answer_as_html, question_as_html
 from ..store import open_store
 from . import admin, guard
 from . import handler as chat
+from . import transport, uploads
 from .edge import Edge, EdgeState
 
 log = logging.getLogger(__name__)
@@ -132,16 +134,16 @@ def queued_by(demo: gr.Blocks) -> Callable[[str], int]:
     return count
 
 
-def build_ui(config: Config) -> gr.Blocks:
+def build_ui(config: Config, admin_tokens: uploads.AdminTokens | None = None) -> gr.Blocks:
     """The chat page. The conversation lives on the server (gr.State): a client sends only its new
     message and like events, never a history for the server to work through. Every UI event is
     api_visibility="private"; the public API is exactly /ask and /ask_history."""
-    feedback = chat.FeedbackLog(config.feedback_dir, config.feedback_row_bytes)
+    feedback = chat.FeedbackLog(config.feedback_dir, config.feedback_row_bytes, config.feedback_up_row_bytes)
     line = corpus_line(chat.get_qa(config))
     welcome = WELCOME + (f"\n\n{line}" if line else "")
     private = dict(api_visibility="private")
 
-    with gr.Blocks(title="医保问答") as demo:
+    with gr.Blocks(title="医保问答", delete_cache=(3600, 3600)) as demo:
         with gr.Row(equal_height=True):
             gr.Markdown("# 医保问答", elem_id="title")
             new = gr.Button("新对话", elem_id="new-chat", size="sm", variant="secondary", scale=0, min_width=96)
@@ -244,7 +246,7 @@ def build_ui(config: Config) -> gr.Blocks:
         gr.api(ask_history_api, api_name="ask_history", concurrency_id="answer",
                concurrency_limit=config.answer_concurrency)
         # 资料库 admin tab (issue 12, chatbot/ui/admin.py): nothing without --admin; its API is admin_*
-        admin.add_tab(config, chat.get_qa(config))
+        admin.add_tab(config, chat.get_qa(config), admin_tokens)
     demo.queue(max_size=config.queue_max_size, default_concurrency_limit=config.answer_concurrency)
     return demo
 
@@ -282,6 +284,18 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool
             print("error: --auth takes USER:PASSWORD", file=sys.stderr)
             return 2
         credentials = (user, password)
+        admin_login = admin.parse_admin(admin.admin_spec(config))
+        if admin_login and admin_login[0].strip().lower() == user.strip().lower():
+            print(f"error: --auth and --admin both use the user name {user!r}: one login would replace the other's "
+                  f"password; give the administrator another name", file=sys.stderr)
+            return 2
+    # uploads (admin only) live in this server's own folder, emptied now (leftovers of an earlier run)
+    upload_dir = uploads.upload_dir(config, port)
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    if removed := uploads.empty_dir(upload_dir):
+        print(f"removed {removed} leftover upload(s) from {upload_dir}", file=sys.stderr)
+    os.environ["GRADIO_TEMP_DIR"] = str(upload_dir)
+    transport.install(config)
     store = open_store(config)
     if not store.exists():
         print(f"no index in {config.embeddings_dir}: building it now from {config.documents_dir}", file=sys.stderr)
@@ -295,17 +309,24 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool
         print(f"warning: {exc}\nwarning: serving anyway; users are told the chat cannot answer until the "
               f"index is fixed", file=sys.stderr)
     print(f"feedback is appended to {chat.FeedbackLog(config.feedback_dir).path}", file=sys.stderr)
-    demo = build_ui(config)
     edge = EdgeState(config)
+    edge.uploads.tokens = uploads.AdminTokens(config.admin_token_hours * 3600) if admin.admin_spec(config) else None
+    demo = build_ui(config, edge.uploads.tokens)
     edge.inflight = queued_by(demo)
-    edge.public = {fn.api_name for fn in demo.fns.values() if fn.api_visibility == "public"}
-    # The chat takes no files: uploads are capped at 1 byte (the admin's limit with --admin).
+    edge.public = {fn.api_name for fn in demo.fns.values() if fn.api_visibility in ("public", "undocumented")}
+    edge.unqueued = {fn_id for fn_id, fn in demo.fns.items() if not fn.queue}
+    edge.auth = credentials is not None
+    # The chat takes no files: uploads are capped at 1 byte (the admin's limit with --admin), and the
+    # edge refuses every upload without the 资料库 sign-in.
     demo.launch(server_name=host, server_port=port, share=share, auth=admin.with_admin(credentials, config),
                 prevent_thread_lock=True, show_error=False, css=CSS, max_file_size=admin.max_file_size(config),
                 theme=gr.themes.Soft(font=THEME_FONTS), footer_links=["api"],
                 state_session_capacity=config.max_sessions,
                 app_kwargs={"middleware": [Middleware(Edge, state=edge)]})
     edge.revoke = lambda token: demo.server_app.tokens.pop(token, None)
+    edge.user_of = lambda token: demo.server_app.tokens.get(token)
+    edge.started = True
+    demo.config["version"] = gr.__version__.split(".")[0]  # the major version only (gradio_client needs one)
     if share and not demo.share_url:
         print(f"warning: the share link could not be created (the tunnel needs internet access); "
               f"still serving locally at {demo.local_url}", file=sys.stderr)

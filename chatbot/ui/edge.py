@@ -1,13 +1,16 @@
 """The ASGI edge in front of the Gradio app: everything a client sends passes here first.
 
-- request bodies are capped (413) and JSON bodies have every string cleaned (control characters,
-  lone surrogates) before Gradio decodes them, so no handler ever sees such text;
-- new events (queue join, /call/…) are refused with a clear "busy" answer (429) when the client
-  already has too many in the queue or running, and the queue's own "full" (503) is re-worded;
-- POST /login is throttled per client address and per user name (`guard.LoginThrottle`), and the
-  login token gets a lifetime (cookie Max-Age, and the server forgets it when it is older);
-- a call by name (/call/<name>, /run/<name>, /api/<name>) must name a public endpoint (404 otherwise):
-  private UI events are hidden from gradio_client and cannot be called by name over raw HTTP either;
+- a request from another origin is refused (403, `origin.py`); with --auth, every route but the
+  login page and its static files needs the login (401), Gradio's open ones included;
+- request bodies are capped (413) and must arrive within `body_timeout_s` (408); a JSON body (any
+  Content-Type that is or may be read as JSON, in any case) has every string cleaned before Gradio
+  decodes it, and one nested too deeply is refused (400);
+- new events (queue join, /call/…, /run/predict) are refused with a clear "busy" answer (429) when
+  the client already has too many in the queue or running, and the queue's "full" (503) is re-worded;
+- a call by name must name a callable endpoint through /call (404 otherwise, without listing
+  names); /run and /api take only the page's un-queued UI events, so every answer goes through the
+  queue and its limits;
+- POST /login and GET /logout go through `signin.LoginGate`; uploads through `uploads.UploadGate`;
 - every response carries security headers (no framing, nosniff, no referrer).
 
 Pure ASGI, no Gradio import: `serve` installs it through FastAPI's `middleware=` argument.
@@ -15,14 +18,19 @@ Pure ASGI, no Gradio import: `serve` installs it through FastAPI's `middleware=`
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 from typing import Callable
-from urllib.parse import parse_qs, parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from ..config import Config
-from .guard import BUSY, TOO_LARGE, TOO_MANY_LOGINS, LoginThrottle, TokenLifetimes, clean_json, clean_text
+from .asgi import cookies, header, host, reply, replay, with_body
+from .guard import BUSY, TOO_LARGE, clean_json, clean_text
+from .origin import CROSS_ORIGIN, foreign_origin
+from .signin import TOKEN_COOKIE, LoginGate
+from .uploads import UploadGate
 
 log = logging.getLogger(__name__)
 
@@ -32,61 +40,52 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
 ]
-TOKEN_COOKIE = "access-token"
-UNBUFFERED = ("/upload",)
 BY_NAME = re.compile(r"/(?:call/v2|call|run|api)/([^/]+)/?$")
-NOT_PUBLIC = "no such API endpoint (the public API is {names})"  # Gradio enforces max_file_size on uploads itself, while streaming them
+NOT_PUBLIC = "no such API endpoint (see /gradio_api/info)"
+NOT_HERE = "call this endpoint through /gradio_api/call/<name> (the queue)"
+TOO_DEEP = "JSON nested too deeply (request refused)"
+TOO_SLOW = "请求发送太慢，已断开。(request body too slow)"
+NEED_LOGIN = "Not authenticated"
+# what the login page itself needs before the login (with --auth every other route needs it)
+OPEN_PATHS = {"/", "/login", "/login/", "/logout", "/favicon.ico", "/robots.txt", "/manifest.json", "/theme.css",
+              "/gradio_api/theme.css"}
+OPEN_PREFIXES = ("/assets/", "/static/", "/svelte/", "/pwa_icon", "/gradio_api/static/")
+_TIMEOUT = object()
 
 
 class EdgeState:
     """What the edge remembers between requests, shared with the app that installs it.
 
-    `inflight(host)` counts the events a client address has queued or running (set by the app once
-    the queue exists); `revoke(token)` makes the app forget a login token."""
+    The app sets: `inflight(host)` (events a client address has queued or running), `public`
+    (names callable by name), `unqueued` (fn ids the page runs outside the queue), `auth` (a login
+    is required) and `user_of(token)` (the user of a login token, None if unknown), `revoke`."""
 
     def __init__(self, config: Config):
         self.config = config
-        self.throttle = LoginThrottle(config.login_free_failures, config.login_lock_base_s,
-                                      config.login_lock_max_s, config.login_forget_s)
-        self.tokens = TokenLifetimes(config.session_hours * 3600)
-        self.public: set[str] = {"ask", "ask_history"}  # names callable by name (the app sets them)
+        self.login = LoginGate(config)
+        self.uploads = UploadGate(config)
+        self.public: set[str] = {"ask", "ask_history"}
+        self.unqueued: set[int] | None = None  # None: not known (every fn_index passes)
         self.inflight: Callable[[str], int] | None = None
         self.joining: dict[str, int] = {}  # join requests inside the app (not yet in its queue) per address
-        self.revoke: Callable[[str], None] | None = None
+        self.auth = False
+        self.user_of: Callable[[str], str | None] = lambda token: None
+        self.started = False  # until then Gradio's own start-up check may call /startup-events
         self.refused_busy = 0
 
+    @property
+    def revoke(self):
+        return self.login.revoke
 
-def _host(scope) -> str:
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
-
-
-def _header(scope, name: bytes) -> str:
-    for key, value in scope.get("headers") or []:
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return ""
+    @revoke.setter
+    def revoke(self, fn) -> None:
+        self.login.revoke = fn
 
 
-async def _reply(send, status: int, message: str, extra: list | None = None) -> None:
-    body = json.dumps({"detail": message, "error": message}, ensure_ascii=False).encode("utf-8")
-    headers = [(b"content-type", b"application/json; charset=utf-8"),
-               (b"content-length", str(len(body)).encode())] + (extra or [])
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-def _replay(body: bytes, receive):
-    sent = False
-
-    async def receive_again():
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return receive_again
+def looks_json(content_type: str, body: bytes) -> bool:
+    """True when FastAPI may decode this body as JSON (no Content-Type, any */json or */*+json, any case)."""
+    kind = content_type.split(";")[0].strip().lower()
+    return not kind or kind.endswith("/json") or kind.endswith("+json") or body.lstrip()[:1] in (b"{", b"[")
 
 
 class Edge:
@@ -99,50 +98,92 @@ class Edge:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         send = self._secure(send)
+        state = self.state
+        if foreign_origin(scope, state.config):
+            return await reply(send, 403, CROSS_ORIGIN)
         scope = self._clean_query(scope)
-        self._expire_tokens(scope)
+        state.login.expire(scope)
         path, method = scope.get("path", ""), scope.get("method", "GET")
-        if method not in ("POST", "PUT", "PATCH") or path.endswith(UNBUFFERED):
+        if state.auth and not self._open(path) and not self._logged_in(scope):
+            return await reply(send, 401, NEED_LOGIN)
+        if path.rstrip("/").endswith("/logout"):
+            scope = state.login.logout(scope)
+        if method not in ("POST", "PUT", "PATCH"):
             return await self.app(scope, receive, send)
+        if path.rstrip("/").endswith("/upload"):
+            return await state.uploads(self.app, scope, receive, send)
         body = await self._read(scope, receive)
         if body is None:
-            return await _reply(send, 413, TOO_LARGE)
+            return await reply(send, 413, TOO_LARGE)
+        if body is _TIMEOUT:
+            return await reply(send, 408, TOO_SLOW, [(b"connection", b"close")])
         if path.rstrip("/").endswith("/login"):
-            return await self._login(scope, body, receive, send)
-        if "json" in _header(scope, b"content-type"):
-            body, scope = self._clean(scope, body)
-        named = BY_NAME.search(path)
-        if named and named.group(1) not in self.state.public and not (named.group(1) == "predict" and "/run/" in path):
-            names = ", ".join(f"/{n}" for n in sorted(self.state.public))
-            return await _reply(send, 404, NOT_PUBLIC.format(names=names))
-        if path.endswith("/queue/join") or "/call/" in path:
-            host = _host(scope)
-            state = self.state
-            joining = state.joining.get(host, 0)
-            if state.inflight is not None and state.inflight(host) + joining >= state.config.per_client_events:
-                state.refused_busy += 1
-                return await _reply(send, 429, BUSY, [(b"retry-after", b"2")])
-            # joins waiting inside Gradio (for its lock) are not in its queue yet: count them here
-            state.joining[host] = joining + 1
+            return await state.login.login(self.app, scope, body, receive, send)
+        value = None
+        if looks_json(header(scope, b"content-type"), body):
             try:
-                return await self.app(scope, _replay(body, receive), self._busy(send))
-            finally:
-                left = state.joining.get(host, 1) - 1
-                if left > 0:
-                    state.joining[host] = left
-                else:
-                    state.joining.pop(host, None)
-        await self.app(scope, _replay(body, receive), send)
+                value, body, scope = self._clean(scope, body)
+            except RecursionError:
+                return await reply(send, 400, TOO_DEEP)
+        named = BY_NAME.search(path)
+        if named:
+            name, direct = named.group(1), "/run/" in path or "/api/" in path
+            if direct and (name != "predict" or not self._unqueued(value)):
+                return await reply(send, 404, NOT_HERE if name in state.public else NOT_PUBLIC)
+            if not direct and name not in state.public:
+                return await reply(send, 404, NOT_PUBLIC)
+        if path.endswith("/queue/join") or named:
+            return await self._limited(scope, body, receive, send)
+        await self.app(scope, replay(body, receive), send)
 
-    async def _read(self, scope, receive) -> bytes | None:
-        """The whole request body, or None once it is larger than the limit (nothing more is read)."""
+    def _open(self, path: str) -> bool:
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
+            return True
+        return not self.state.started and path.rstrip("/").endswith("/startup-events")
+
+    def _logged_in(self, scope) -> bool:
+        return any(name.startswith(TOKEN_COOKIE) and value and self.state.user_of(value) is not None
+                   for name, value in cookies(scope).items())
+
+    def _unqueued(self, value) -> bool:
+        allowed = self.state.unqueued
+        index = value.get("fn_index") if isinstance(value, dict) else None
+        return allowed is None or (type(index) is int and index in allowed)
+
+    async def _limited(self, scope, body, receive, send):
+        """Run a new event unless this client already has `per_client_events` queued, running or joining."""
+        address, state = host(scope), self.state
+        joining = state.joining.get(address, 0)
+        if state.inflight is not None and state.inflight(address) + joining >= state.config.per_client_events:
+            state.refused_busy += 1
+            return await reply(send, 429, BUSY, [(b"retry-after", b"2")])
+        # joins waiting inside Gradio (for its lock) are not in its queue yet: count them here
+        state.joining[address] = joining + 1
+        try:
+            return await self.app(scope, replay(body, receive), self._busy(send))
+        finally:
+            left = state.joining.get(address, 1) - 1
+            if left > 0:
+                state.joining[address] = left
+            else:
+                state.joining.pop(address, None)
+
+    async def _read(self, scope, receive):
+        """The whole request body; None once it is larger than the limit, _TIMEOUT when it does not
+        arrive within `body_timeout_s` (nothing more is read either way)."""
         limit = self.state.config.max_body_bytes
-        declared = _header(scope, b"content-length")
+        declared = header(scope, b"content-length")
         if declared.isdigit() and int(declared) > limit:
             return None
         chunks, size, more = [], 0, True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.state.config.body_timeout_s
         while more:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                log.warning("request body from %s too slow: dropped", host(scope))
+                return _TIMEOUT
             if message["type"] != "http.request":
                 break
             chunk = message.get("body", b"")
@@ -155,30 +196,31 @@ class Edge:
 
     @staticmethod
     def _clean(scope, body: bytes):
-        """The body with every JSON string cleaned (unparseable bodies pass unchanged: Gradio refuses them)."""
+        """(decoded value, body, scope) with every JSON string cleaned; a body that is not JSON
+        passes unchanged (Gradio refuses it). RecursionError when nested too deeply."""
         try:
             value = json.loads(body)
         except UnicodeDecodeError:
             try:
                 value = json.loads(body.decode("utf-8", errors="replace"))
             except ValueError:
-                return body, scope
+                return None, body, scope
         except ValueError:
-            return body, scope
-        body = json.dumps(clean_json(value), ensure_ascii=False).encode("utf-8")
-        headers = [(k, v) for k, v in scope.get("headers") or [] if k.lower() != b"content-length"]
-        headers.append((b"content-length", str(len(body)).encode()))
-        return body, {**scope, "headers": headers}
+            return None, body, scope
+        value = clean_json(value)
+        body = json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return value, body, with_body(scope, body)
 
     @staticmethod
     def _clean_query(scope):
-        """The query string with every value cleaned like JSON strings (session ids arrive here too)."""
+        """The query string with every value cleaned like JSON strings (session ids arrive here too),
+        without Gradio's `all_endpoints` (which would list undocumented endpoints)."""
         raw = scope.get("query_string") or b""
-        if not raw or (b"%" not in raw and raw.isascii()):
+        if not raw or (b"%" not in raw and raw.isascii() and b"all_endpoints" not in raw):
             return scope
         pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, errors="replace")
-        query = urlencode([(clean_text(k), clean_text(v)) for k, v in pairs]).encode("ascii")
-        return {**scope, "query_string": query}
+        query = urlencode([(clean_text(k), clean_text(v)) for k, v in pairs if k != "all_endpoints"])
+        return {**scope, "query_string": query.encode("ascii")}
 
     def _secure(self, send):
         async def send_secure(message):
@@ -201,60 +243,7 @@ class Edge:
                 return
             if replaced:
                 if message["type"] == "http.response.body" and not message.get("more_body", False):
-                    await _reply(send, 503, BUSY, [(b"retry-after", b"5")])
+                    await reply(send, 503, BUSY, [(b"retry-after", b"5")])
                 return
             await send(message)
         return send_busy
-
-    def _expire_tokens(self, scope) -> None:
-        cookie = _header(scope, b"cookie")
-        if TOKEN_COOKIE not in cookie or self.state.revoke is None:
-            return
-        for part in cookie.split(";"):
-            name, _, value = part.strip().partition("=")
-            if name.startswith(TOKEN_COOKIE) and value and self.state.tokens.expired(value):
-                self.state.revoke(value)
-
-    async def _login(self, scope, body: bytes, receive, send):
-        form = parse_qs(body.decode("utf-8", errors="replace"))
-        user = clean_text((form.get("username") or [""])[0]).strip().lower()[:128]
-        host = _host(scope)
-        keys = [f"ip:{host}"] + ([f"user:{user}"] if user else [])
-        throttle = self.state.throttle
-        wait = throttle.attempt(keys)
-        if wait:
-            log.warning("login refused for user %r from %s: locked for %d more s after repeated failures",
-                        user, host, wait)
-            return await _reply(send, 429, TOO_MANY_LOGINS.format(seconds=int(wait)),
-                                [(b"retry-after", str(int(wait)).encode())])
-        status = {}
-        lifetime = str(int(self.state.config.session_hours * 3600)).encode()
-
-        async def watch(message):
-            if message["type"] == "http.response.start":
-                status["code"] = message.get("status")
-                if status["code"] == 200:
-                    message = {**message, "headers": [self._timed(k, v, lifetime) for k, v in message["headers"]]}
-            await send(message)
-
-        await self.app(scope, _replay(body, receive), watch)
-        code = status.get("code")
-        if code == 200:
-            throttle.succeeded(keys)
-            log.info("login for user %r from %s", user, host)
-        elif code == 400:
-            locked = throttle.wait(keys)
-            log.warning("failed login for user %r from %s (%d in a row for this user, %d from this address)%s",
-                        user, host, throttle.failures(keys[-1]), throttle.failures(keys[0]),
-                        f"; locked for {locked:.0f} s" if locked else "")
-        else:
-            throttle.refund(keys)
-
-    def _timed(self, key: bytes, value: bytes, lifetime: bytes):
-        """A login cookie with Max-Age; its token is registered so it can expire on the server too."""
-        if key.lower() != b"set-cookie" or not value.startswith(TOKEN_COOKIE.encode()):
-            return key, value
-        token = value.split(b";", 1)[0].partition(b"=")[2].decode("latin-1")
-        if token:
-            self.state.tokens.issued(token)
-        return key, value + b"; Max-Age=" + lifetime

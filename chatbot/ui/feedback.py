@@ -18,11 +18,18 @@ MAX_SOURCES = 10
 MAX_QUOTES = 5
 
 
-def _source(c: Citation, text_chars: int) -> dict:
+def _source(c: Citation, text_chars: int, detail: bool = True) -> dict:
     p = c.passage
-    return {"n": c.n, "chunk_id": p.chunk_id, "source": p.source, "title": (p.title or "")[:300], "date": p.date,
-            "score": round(float(c.score), 6), "quotes": [q[:500] for q in list(c.quotes)[:MAX_QUOTES]],
-            "text": (p.text or "")[:text_chars]}
+    row = {"n": c.n, "chunk_id": str(p.chunk_id)[:100], "source": str(p.source)[:200], "score": round(float(c.score), 6)}
+    if detail:
+        row.update({"title": (p.title or "")[:300], "date": p.date,
+                    "quotes": [q[:500] for q in list(c.quotes)[:MAX_QUOTES]], "text": (p.text or "")[:text_chars]})
+    return row
+
+
+# how a row is cut until it fits: (question/answer chars, passage chars, sources, source details)
+_LEVELS = ((MAX_TEXT, MAX_TEXT, MAX_SOURCES, True), (MAX_TEXT, 600, MAX_SOURCES, True),
+           (500, 0, MAX_SOURCES, True), (300, 0, MAX_SOURCES, False), (100, 0, 3, False), (40, 0, 3, False))
 
 
 class FeedbackLog:
@@ -33,14 +40,15 @@ class FeedbackLog:
     nothing, a different rating (or "withdrawn") replaces the earlier row. `session` must have the
     fixed shape of a Gradio session id and `message` be a non-negative int (ValueError otherwise).
     Rows are written with ensure_ascii, so every row is exactly one line for any line reader
-    (U+2028, U+0085 … are escaped), and capped at `max_row_bytes`. Writes hold a file lock next to
-    the log, so several app processes may share the folder."""
+    (U+2028, U+0085 … are escaped), and capped at `max_row_bytes` (a 👍 row at `up_row_bytes`: it
+    keeps the question, the answer's start and the sources' ids, not their texts). Writes hold a
+    file lock next to the log, so several app processes may share the folder."""
 
     RATINGS = ("up", "down", "withdrawn")
 
-    def __init__(self, folder: Path, max_row_bytes: int = 32 * 1024):
+    def __init__(self, folder: Path, max_row_bytes: int = 32 * 1024, up_row_bytes: int = 2048):
         self.folder = Path(folder)
-        self.max_row_bytes = max_row_bytes
+        self.max_row_bytes, self.up_row_bytes = max_row_bytes, up_row_bytes
         self._lock = threading.Lock()
 
     @property
@@ -48,10 +56,11 @@ class FeedbackLog:
         return self.folder / "feedback.jsonl"
 
     def _row(self, rating: str, result: Answer, session, message) -> str:
-        """The JSON line, cut until it fits `max_row_bytes` (passage texts first, then the question
-        and answer, at last the source lists)."""
-        for text, passage, sources in ((MAX_TEXT, MAX_TEXT, MAX_SOURCES), (MAX_TEXT, 600, MAX_SOURCES),
-                                       (500, 0, MAX_SOURCES), (100, 0, 3), (100, 0, 0)):
+        """The JSON line, cut until it fits the limit (passage texts first, then the question and
+        answer, at last the source lists to their ids)."""
+        limit = self.up_row_bytes if rating == "up" else self.max_row_bytes
+        levels = _LEVELS[3:] if rating == "up" else _LEVELS
+        for text, passage, sources, detail in levels:
             row = {
                 "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "rating": rating,
@@ -60,13 +69,13 @@ class FeedbackLog:
                 "question": (result.question or "")[:text],
                 "answer": (result.text or "")[:text],
                 "refused": result.refused,
-                "reason": result.reason,
-                "notice": (result.notice or "")[:300] or None,
-                "sources": [_source(c, passage) for c in result.citations[:sources]],
-                "related": [_source(c, passage) for c in result.related[:sources]],
+                "reason": str(result.reason)[:100] if result.reason is not None else None,
+                "notice": (result.notice or "")[:text] or None,
+                "sources": [_source(c, passage, detail) for c in result.citations[:sources]],
+                "related": [_source(c, passage, detail) for c in result.related[:sources]] if detail else [],
             }
             line = json.dumps(row, ensure_ascii=True) + "\n"
-            if len(line) <= self.max_row_bytes:
+            if len(line) <= limit:
                 break
         return line
 

@@ -25,7 +25,7 @@ def free_port() -> int:
 class App:
     """The real web app (`python app.py`) running in a subprocess, stderr captured to a file."""
 
-    def __init__(self, cwd: Path, config, *extra: str, host: str = "127.0.0.1"):
+    def __init__(self, cwd: Path, config, *extra: str, host: str = "127.0.0.1", env: dict | None = None):
         self.port = free_port()
         self.log_path = cwd / f"app-{self.port}.log"
         self._log = open(self.log_path, "w", encoding="utf-8")
@@ -34,7 +34,8 @@ class App:
         if "--feedback" not in extra:
             args += ["--feedback", str(cwd / "feedback")]
         self.proc = subprocess.Popen(args, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT,
-                                     env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONIOENCODING": "utf-8"})
+                                     env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONIOENCODING": "utf-8",
+                                          "CHATBOT_UPLOAD_TMP": str(cwd / "uploads"), **(env or {})})
         self.url = f"http://127.0.0.1:{self.port}"
 
     @property

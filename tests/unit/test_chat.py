@@ -143,11 +143,12 @@ def test_feedback_is_appended_as_json_lines(tmp_path):
     first = rows[0]
     assert first["rating"] == "up" and first["question"] == a.question and first["answer"] == a.text
     assert first["session"] == "session-1" and first["message"] == 1 and first["refused"] is False
-    src = first["sources"][0]
+    assert first["sources"][0]["source"] == "hostile.txt" and "text" not in first["sources"][0]  # 👍: ids only
+    src = rows[1]["sources"][0]  # 👎 rows keep the passages, for study
     assert src["n"] == 1 and src["source"] == "hostile.txt" and src["title"] == HOSTILE_TITLE
     assert src["date"] == "2025-04-19" and src["text"] == hostile_passage().text and src["quotes"]
     assert [r["rating"] for r in rows] == ["up", "down"]
-    assert lines[0].isascii() and "\\u84dd\\u9cb8\\u5361" in lines[0]  # 蓝鲸卡, escaped: one line for any reader
+    assert lines[1].isascii() and "\\u84dd\\u9cb8\\u5361" in lines[1]  # 蓝鲸卡, escaped: one line for any reader
 
 
 def test_feedback_rejects_unknown_ratings(tmp_path):

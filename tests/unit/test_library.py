@@ -16,7 +16,10 @@ from tests.helpers.documents import blank_pdf, encrypt_pdf, make_docx, policy_in
 
 @pytest.mark.parametrize("raw, safe", [
     ("../../x.pdf", "x.pdf"), ("..\\..\\win.docx", "win.docx"), ("/etc/passwd.txt", "passwd.txt"),
-    ("医保 政策.PDF", "医保 政策.pdf"), ("a\x00b<>.html", "a_b__.html"), (" .hidden.txt", "hidden.txt"),
+    ("医保 政策.PDF", "医保 政策.pdf"), ("a\x00b<>.html", "ab__.html"), (" .hidden.txt", "hidden.txt"),
+    # NFKC and invisible characters dropped (issue 22): full-width traversal, zero-width, bidi
+    ("．．／．．／evil6.txt", "evil6.txt"), ("0\u200b00_91c1583d48168d56.txt", "000_91c1583d48168d56.txt"),
+    ("evil\u202egnp.txt", "evilgnp.txt"), ("ＡＢＣ.TXT", "ABC.txt"),
 ])
 def test_safe_name(raw, safe):
     assert library.safe_name(raw) == safe
@@ -132,3 +135,14 @@ def test_docs_command_lists_indexed_and_skipped(fake_config, fake_embedder, caps
     assert main(["docs", *flags]) == 0
     out = capsys.readouterr().out
     assert "locked.pdf" in out and "encrypted" in out and "5 indexed, 1 skipped" in out
+
+
+def test_a_look_alike_name_is_refused_and_odd_delete_names_get_a_clear_reason(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "abc.txt").write_text("医保", encoding="utf-8")
+    res = library.save_upload(folder, "ＡＢＣ\u200b.txt", "河北医保新规定。".encode() * 20)
+    assert not res.saved and "already exists" in res.message and "abc.txt" in res.message
+    for name, why in (("x" * 5000, "5000 characters"), ("a\u202eb.txt", "invisible"), ("", "no document name")):
+        with pytest.raises(DocumentError, match=why):
+            library.delete_file(folder, name)
