@@ -56,6 +56,9 @@ def coverage(tokens, text_norm: str, weights: dict[str, float]) -> float:
 def confidence(retrieval: Retrieval, hit: Hit, keyword: KeywordIndex | None) -> Confidence:
     weights = _weights(retrieval.tokens, keyword)
     cov = coverage(retrieval.tokens, hit.passage.embed_text_normalized, weights) if weights else 0.0
+    if retrieval.alone_tokens:  # read in context: the conversation's subject words need not all recur
+        own = _weights(retrieval.alone_tokens, keyword)
+        cov = max(cov, coverage(retrieval.alone_tokens, hit.passage.embed_text_normalized, own) if own else 0.0)
     agree = 1.0 if (hit.dense_rank or 99) <= 3 and (hit.keyword_rank or 99) <= 3 else (
         0.5 if (hit.dense_rank or 99) <= 5 and (hit.keyword_rank or 99) <= 5 else 0.0)
     if not retrieval.tokens or retrieval.tokens and not any(re.search(r"[\u4e00-\u9fff]", t) for t in retrieval.tokens):

@@ -54,8 +54,10 @@ _SLOT = re.compile("|".join(f"(?P<{k}>{v})" for k, v in SLOTS.items()), re.I)
 # A message that leans on what came before: opens with 那/and/what about, ends a clause with 呢,
 # or points back (这个, 那边, 里面的, 除了 …).
 _LEAD = re.compile(r"^(?:那么|那要是|那如果|那假如|那|要是|如果|假如|还有|另外|再问一下|再问|然后|(?:and|so|also|what about|how about|what if)\b)[\s,，、]*", re.I)
+# Third-person pronouns (他/她/它/他们) and 也 ("too") point back as well: the Chinese closed class.
 _BACK = re.compile(r"呢\s*[?？!！。,，]?|这个|那个|这些|那些|这种|那种|那边|那里|这边|这里|里面|里头|其中|上面|上述|刚才|刚刚|同样|除了|反过来|比这"
-                   r"|\b(?:it|that|this|there|those|the same)\b", re.I)
+                   r"|[他她它](?:们)?|也"
+                   r"|\b(?:it|that|this|there|those|the same|he|she|they|him|her|them|too|also)\b", re.I)
 # What a question asks about, rather than what it is about: kinds of fact and generic predicates.
 _ASKED = set("""材料 资料 证件 证明 手续 流程 步骤 程序 条件 要求 资格 入口 渠道 方式 方法 途径 地址 地方 地点 位置 电话 电话号码 号码
 热线 联系方式 时间 期限 日期 截止 费用 金额 钱数 比例 标准 起付线 起付 额度 上限 多少 几 几个 多久 政策 规定 待遇 区别 影响 注意事项

@@ -71,7 +71,7 @@ def read(message: str, history: Sequence, retriever: "Retriever", policy: "Polic
     for m in msgs:
         text, _ = prepare(m)
         resolved = _read_one(text, earlier, turn, retriever, policy)
-        searched = resolved.question if resolved.changed else text
+        searched = (resolved.ranked_by or resolved.question) if resolved.changed else text
         r = prior_sorted(search(retriever, resolved, searched, policy.top_k, policy), resolved.prior, policy)
         first = r.hits[0].passage if r.hits else None
         turn = Turn(searched, first.title if first else None,
@@ -115,7 +115,7 @@ def _read_one(message: str, earlier: list[str], turn: Turn | None, retriever: "R
     # What the message itself names (a place, group, scheme, setting …) must be what the answer
     # speaks of; a value no passage found speaks of is refused by name, as a swapped-in one is.
     named = tuple(dict.fromkeys(s.place.name if s.place else s.value for s in own
-                                if (s.place or s.kind not in conversation._UNCHECKED) and _CJK.search(s.value)
+                                if (s.place or s.kind in policy.context_check_kinds) and _CJK.search(s.value)
                                 and (s.place.name if s.place else s.value) not in turn.text))
     return Resolved(text, True, conversation._short(text), named if policy.context_check else (),
                     kind="context", prior=turn.cited, alone=message, ranked_by=ranked_by)
@@ -137,12 +137,17 @@ def search(retriever: "Retriever", resolved: Resolved, text: str, k: int, policy
         return replace(ctx, hits=ctx.hits[:k])
     from .retrieval.retriever import order_key
 
-    own_score = {h.passage.chunk_id: h.score for h in own.hits}
-    floor = min(own_score.values())
+    own_hit = {h.passage.chunk_id: h for h in own.hits}
+    floor = min(h.score for h in own.hits)
     lam = policy.context_blend
-    hits = [replace(h, score=own_score.get(h.passage.chunk_id, floor) + lam * h.score) for h in ctx.hits]
+
+    def blended(h):
+        mine = own_hit.get(h.passage.chunk_id)
+        return replace(h, score=(mine.score if mine else floor) + lam * h.score,
+                       dense_score=max(h.dense_score, mine.dense_score if mine else 0.0))
+    hits = [blended(h) for h in ctx.hits]
     hits.sort(key=order_key(policy.place_penalty, policy.fact_penalty))
-    return replace(ctx, hits=tuple(hits[:k]))
+    return replace(ctx, hits=tuple(hits[:k]), alone_tokens=own.tokens)
 
 
 def _out_of_scope(alone: "Retrieval", policy: "Policy") -> bool:

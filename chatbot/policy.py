@@ -148,6 +148,7 @@ class Policy:
     context_prior: float = 0.0    # added to their fused score when the message is read in context
     context_alone_confidence: float = 0.6  # a message with its own subject stands alone at this confidence (≥1.5: never searched alone)
     context_blend: float = 1.0    # weight of the context reading's match beside the message's own (0 = the context reading alone)
+    context_check_kinds: tuple = ("scheme", "year")  # slot kinds checked besides places (group and setting names vary too much in wording for a literal check)
     context_check: bool = True    # what a message read in context names itself must be what the answer speaks of
     context_mode: str = "hybrid"  # the context reading: "hybrid" (ranked with the earlier text + message, checked with its subject), "text", "subject", "title", "both", "rules"
     # -- refusal ----------------------------------------------------------------------------

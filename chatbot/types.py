@@ -112,6 +112,7 @@ class Retrieval:
     tokens: tuple[str, ...]
     places: tuple[str, ...]
     hits: tuple[Hit, ...]
+    alone_tokens: tuple[str, ...] = ()  # a message read in context: its own words (they may carry the match alone)
 
     @property
     def place_mismatch(self) -> bool:
