@@ -147,8 +147,12 @@ def scored_pick(question_norm: str, passage: Passage, weights: dict[str, float],
     if not sentences:
         return [passage.text], 0.0
     scores = _sentence_scores(question_norm, sentences, weights, similarity, policy, passage.title)
-    order = sorted(range(len(sentences)), key=lambda i: -scores[i])
-    order = [i for i in order if can_open(sentences[i])] or order
+    ranked = sorted(range(len(sentences)), key=lambda i: -scores[i])
+    order = [i for i in ranked if can_open(sentences[i])] or ranked
+    # A page's "answer box" (its first unit, a bare figure or phrase: "上一年度全省平均工资") may
+    # support the answer, never open it.
+    boxed = [0] if len(sentences) > 1 and 0 not in order and not sentences[0].rstrip().endswith((":", "：")) else []
+    order = order[:1] + sorted(order[1:] + boxed, key=lambda i: -scores[i])
     top = max(scores)
     exp = [math.exp(x - top) for x in scores]
     probs = [e / sum(exp) for e in exp]  # the scores are log-odds of answering (fitted, tuning.fit_units)

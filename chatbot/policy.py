@@ -79,7 +79,7 @@ FACT_ASKED: dict[str, str] = {
     "phone": r"电话|号码|热线|联系方式|打哪|hotline|phone|telephone|call\b|contact number",
     "amount": r"多少钱|钱|比例|百分之|标准|起付|封顶|限额|额度|费用|多久|几年|几个月|几天|how much|how many|rate|percent|cost",
     "amount_weak": r"多少|几",
-    "date": r"什么时候|何时|哪天|截止|几月|时间|最晚|期限|when|deadline|date",
+    "date": r"什么时候|何时|哪天|哪年|哪一年|哪个月|几号|截止|几月|时间|最晚|期限|when|deadline|date|what year",
     # where an office is (医保中心在哪; not 在哪办/在哪查, which ask for a channel, nor 贵在哪)
     "address": r"地址|(局|中心|大厅|窗口|网点|办事处|服务站|经办机构|办公室)(具体)?(在哪儿?里?|在什么地方|在哪个位置|什么位置|怎么走)"
                r"|address|(office|center|centre|bureau|hall)\b.{0,20}\blocated|where is the .{0,40}(office|center|centre|bureau|hall)",
