@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Callable
 
 from .quoting import can_open, units
+from .versions import another_place, versions
 from .policy import Policy
 from .retrieval import facts
 from .retrieval.checks import Gap, figure_missing, find_gap, sub_scheme_missing
@@ -278,9 +279,18 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
                                          similarity=similarity, policy=policy)
         pairs = _sentence_features(extra[0])[1]
         quoted = set().union(*(_sentence_features(q)[1] for q in quotes))
-        if extra_score >= policy.second_unit_ratio * lead_score and not (
-                pairs and len(pairs & quoted) >= policy.repeat_share * len(pairs)):
-            parts.append(_sentences_text(extra) + "[2]")
+        fresh = not (pairs and len(pairs & quoted) >= policy.repeat_share * len(pairs))
+        if extra_score >= policy.second_unit_ratio * lead_score and fresh and not (
+                policy.versions and another_place(retrieval.normalized, second.passage)):
+            split = versions(retrieval.normalized, top.passage, second.passage, policy) if policy.versions else None
+            if split is not None:  # one line per version, each with its own citation
+                dim, first_label, second_label = split
+                quotes = quotes[:1]
+                parts = [f"按{dim}不同：{first_label}：{_sentences_text(quotes)}[1]；"
+                         f"{second_label}：{_sentences_text(extra)}[2]"]
+                citations = [Citation(1, top.passage, top.score, tuple(quotes))]
+            else:
+                parts.append(_sentences_text(extra) + "[2]")
             citations.append(Citation(2, second.passage, second.score, tuple(extra)))
     text = "".join(parts)
     for h in hits[1:]:

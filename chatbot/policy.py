@@ -170,6 +170,7 @@ class Policy:
     # (answer.UNIT_FEATURES) weighted by these
     unit_weights: dict = field(default_factory=lambda: dict(UNIT_WEIGHTS))
     support_share: float = 0.05    # a supporting unit's share of the passage's answering probability (softmax of unit scores)
+    versions: bool = True         # two passages for different places/groups/years the question left open: one line per version (chatbot/versions.py)
     repeat_share: float = 0.6     # a supporting unit sharing this share of its character pairs with what is quoted repeats it (by hand)
     second_unit_ratio: float = 0.0  # the second article's best unit must score this share of the first's lead unit
     answer_sentences: int = 3     # sentences quoted from the first passage, at most (a readable answer, not tuned)
