@@ -160,19 +160,29 @@ def scored_pick(question_norm: str, passage: Passage, weights: dict[str, float],
     lead = order[0]
     support = []
     used = len(sentences[lead])
-    seen = set(_sentence_features(sentences[lead])[1])
     for i in order[1:]:
         if len(support) + 1 >= max_sentences:
             break
         if probs[i] < policy.support_share or used + len(sentences[i]) > policy.answer_chars:
             continue
-        pairs = _sentence_features(sentences[i])[1]
-        if pairs and len(pairs & seen) >= policy.repeat_share * len(pairs):
+        if _repeats(sentences[i], [sentences[lead]] + [sentences[j] for j in support], policy):
             continue
         support.append(i)
         used += len(sentences[i])
-        seen |= pairs
     return [sentences[lead]] + [sentences[i] for i in sorted(support)], scores[lead]
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _repeats(unit: str, quoted: list[str], policy: Policy) -> bool:
+    """Does the unit mostly repeat what is quoted (`policy.repeat_share` of its character pairs)
+    and add no figure of its own?"""
+    pairs = _sentence_features(unit)[1]
+    seen = set().union(*(_sentence_features(q)[1] for q in quoted))
+    if not pairs or len(pairs & seen) < policy.repeat_share * len(pairs):
+        return False
+    return set(_NUMBER.findall(unit)) <= set(_NUMBER.findall("".join(quoted)))
 
 
 def _sentences_text(quotes: list[str]) -> str:
@@ -277,9 +287,7 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
     if second is not None and top.score > 0 and second.score >= policy.second_ratio * top.score:
         extra, extra_score = scored_pick(retrieval.normalized, second.passage, weights, max_sentences=1,
                                          similarity=similarity, policy=policy)
-        pairs = _sentence_features(extra[0])[1]
-        quoted = set().union(*(_sentence_features(q)[1] for q in quotes))
-        fresh = not (pairs and len(pairs & quoted) >= policy.repeat_share * len(pairs))
+        fresh = not _repeats(extra[0], quotes, policy)
         if extra_score >= policy.second_unit_ratio * lead_score and fresh and not (
                 policy.versions and another_place(retrieval.normalized, second.passage)):
             split = versions(retrieval.normalized, top.passage, second.passage, policy) if policy.versions else None

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 
-from .policy import Policy
+from .policy import SLOTS, Policy
 from .retrieval.places import Place, find_places
 from .textnorm import normalize
 from .types import Passage
 
 _YEAR = re.compile(r"(?:19|20)\d{2}")
+_ZONE = re.compile(SLOTS["zone"], re.I)  # development zones and new districts (高新区) are places too
 
 
 def _title_places(passage: Passage) -> list[Place]:
@@ -51,5 +52,9 @@ def another_place(question_norm: str, passage: Passage) -> bool:
     """Does the passage's title name a place the question did not ask about, nor one containing
     it (高新区 for 衡水市医保电话; 河北省 for a 廊坊 question is fine)?"""
     asked = find_places(question_norm)
-    return bool(asked) and any(not any(bool(t.codes & q.codes) or q.within(t) for q in asked)
-                               for t in _title_places(passage))
+    if not asked:
+        return False
+    title = normalize(passage.title)
+    zones = {m.group(0) for m in _ZONE.finditer(title)} - {m.group(0) for m in _ZONE.finditer(question_norm)}
+    return bool(zones) or any(not any(bool(t.codes & q.codes) or q.within(t) for q in asked)
+                              for t in _title_places(passage))

@@ -1,0 +1,128 @@
+"""The fact first (issue 18): answers open with a unit that states what was asked, never with a
+list heading, a lead-in ending in ':' or a bare figure; units are cut cleanly from scraped run-ons;
+supporting units follow in the passage's order; passages for different places are quoted one line
+per version; a district's passage is not quoted beside the city asked about."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from chatbot.answer import compose
+from chatbot.evaluation import first_evidence_at, reading_text
+from chatbot.policy import Policy
+from chatbot.quoting import can_open, units
+from chatbot.retrieval.places import find_places, missing_places
+from chatbot.textnorm import normalize, tokenize
+from chatbot.types import Hit, Passage, Retrieval
+
+POLICY = Policy()
+
+
+def passage(title: str, text: str, n: int = 0, doc: int | None = None) -> Passage:
+    d = n if doc is None else doc
+    return Passage(f"f.txt#{d}:{n}", f"f.txt#{d}", "f.txt", title, None, n, "article", text)
+
+
+def retrieval(question: str, *passages: Passage) -> Retrieval:
+    norm = normalize(question)
+    qplaces = find_places(norm, original=question)
+    hits = tuple(Hit(p, 1.0 - 0.05 * i, 0.8 - 0.05 * i, 5.0, i + 1, i + 1,
+                     tuple(x.name for x in missing_places(qplaces, find_places(p.embed_text_normalized))))
+                 for i, p in enumerate(passages))
+    return Retrieval(question, norm, tuple(tokenize(norm, normalized=True)), tuple(p.name for p in qplaces), hits)
+
+
+def answer(question: str, *passages: Passage) -> str:
+    a = compose(retrieval(question, *passages), None, POLICY)
+    assert not a.refused, a.text
+    return a.text
+
+
+@pytest.mark.parametrize("text, first, rest", [
+    ("25年 根据内蒙古自治区相关规定,医保缴费年限要求如下: 一、累计缴费年限标准 参保人员需累计缴费满 25年 ,且实际缴费年限不少于15年。",
+     "25年", "参保人员需累计缴费满 25年 ,且实际缴费年限不少于15年。"),
+    ("衡水高新区医保局的电话是:0318-2168618 对于居住在衡水高新区的人们来说,了解医保局的联系方式至关重要。",
+     "衡水高新区医保局的电话是:0318-2168618", "对于居住在衡水高新区的人们来说,了解医保局的联系方式至关重要。"),
+    ("以下是关于衡水高新区医保局电话的详细信息: 电话号码 :衡水高新区医保局的官方电话号码为0318-2168618。",
+     "以下是关于衡水高新区医保局电话的详细信息:", "电话号码 :衡水高新区医保局的官方电话号码为0318-2168618。"),
+])
+def test_units_cut_scraped_run_ons_where_items_change(text, first, rest):
+    got = units(text)
+    assert got[0] == first and got[-1] == rest
+
+
+def test_bold_spaces_and_short_completions_stay_inside_a_unit():
+    assert units("社保需要连续缴纳满 12个月 (含生育当月)才能享受生育津贴。") == ("社保需要连续缴纳满 12个月 (含生育当月)才能享受生育津贴。",)
+    assert units("医院级别差异 三级医院:85% 二级医院:90% 一级医院:92%。")[-1].endswith("三级医院:85% 二级医院:90% 一级医院:92%。")
+    assert units("安徽医疗保险的集中缴费截止时间为 2025年2月底 。") == ("安徽医疗保险的集中缴费截止时间为 2025年2月底 。",)
+
+
+@pytest.mark.parametrize("unit, ok", [
+    ("一、办理流程", False), ("以下是具体办理步骤:", False), ("25年", False), ("0318-2168618", False),
+    ("70%", False), ("衡水市医保电话是0318-12333。", True), ("医保卡里的钱不花不会清零或作废。", True),
+])
+def test_only_a_unit_that_states_something_may_open(unit, ok):
+    assert can_open(unit) is ok
+
+
+FILLER = "医保政策经常会有更新和调整,居民通过各种渠道可以及时了解最新的政策变化和办理要求。"
+
+
+@pytest.mark.parametrize("question, title, body, fact", [
+    ("廊坊医保24小时咨询电话是多少", "廊坊医保24小时咨询电话",
+     f"一、热线介绍 以下是热线的详细信息: {FILLER} 廊坊医保24小时咨询电话是0316-12393。", "0316-12393"),
+    ("吉林市2024年城乡居民医保一个人交多少钱", "吉林市医保2024年交多少钱",
+     f"{FILLER} 一、个人缴费标准 普通城乡居民每人每年缴费380元。", "380元"),
+    ("安徽医保缴费截止到什么时候", "安徽医疗保险缴费截止时间",
+     f"2025年2月底 {FILLER} 安徽医疗保险的集中缴费截止时间为 2025年2月底 。", "截止时间为 2025年2月底"),
+    ("医保卡里的钱一直不用会清零吗", "医保卡里的钱不花了有什么影响",
+     f"具体说明如下: {FILLER} 医保卡里的钱不花不会清零或作废。", "不会清零或作废"),
+    ("新生儿医保可以在网上补交吗", "新生儿医保咋补交在网上",
+     f"办理渠道 {FILLER} 新生儿医保补交可以在网上办理,通过微信或支付宝小程序即可办理。", "可以在网上办理"),
+    ("支付宝怎么申请异地就医备案", "支付宝怎么申请异地医保",
+     f"{FILLER} 二、操作步骤 打开支付宝,进入“市民中心”,点击“医保”选项,找到“异地就医备案”并提交申请。", "打开支付宝"),
+])
+def test_the_answer_opens_with_the_fact_asked(question, title, body, fact):
+    text = reading_text(answer(question, passage(title, body)))
+    assert fact in text and text.index(fact) < 60, text
+    first = re.split(r"[。！？]", text)[0]
+    assert not first.rstrip().endswith((":", "：")) and not re.match(r"^[一二三四五六七八九十]+、", first)
+    assert not re.match(r"^[\d\-.%年月]+\s", text), text
+
+
+def test_supporting_units_follow_in_the_passages_order_within_the_budget():
+    body = ("参保人需在出生后90天内完成登记。逾期缴费将导致3个月等待期。" + FILLER * 2
+            + "新生儿医保超过90天未缴费将导致财政补贴部分需自付。")
+    text = reading_text(answer("新生儿医保超过90天没交有什么影响", passage("新生儿医保超过90天未缴费", body)))
+    assert text.startswith("新生儿医保超过90天未缴费将导致财政补贴部分需自付")
+    assert len(text) <= POLICY.answer_chars + 20
+    rest = text[text.index("。") + 1:]
+    if "等待期" in rest and "90天内" in rest:
+        assert rest.index("90天内") < rest.index("等待期")
+
+
+def test_passages_for_different_places_are_quoted_one_line_per_version():
+    chengdu = passage("成都职工医保要交多少年", "在成都,职工医保需累计缴费满15年即可终身享受医保待遇。", 0)
+    sichuan = passage("四川省医保累计交满多少年", "根据四川省医保政策,职工医保累计缴费年限需达到男职工30年、女职工25年。", 1)
+    other = passage("内蒙古医保缴费年限是多少年", "根据内蒙古规定,职工医保需累计缴费满25年才能终身享受医保待遇。", 2)
+    text = answer("职工医保要交够多少年才能终身享受", chengdu, other)
+    assert text.startswith("按地区不同：") and "[1]；" in text and text.endswith("[2]")
+    assert "成都" in text.split("[1]")[0] and "内蒙古" in text.split("[1]")[1]
+    # a place the question names is not a version: 四川 asked, 成都 (inside it) is not quoted as one
+    assert not answer("四川职工医保要交够多少年才能终身享受", sichuan, chengdu).startswith("按地区不同")
+
+
+def test_a_districts_passage_is_not_quoted_beside_the_city_asked_about():
+    city = passage("衡水市医保电话", "衡水市医保电话是0318-12333,这是衡水市人力资源和社会保障局的官方热线。", 0)
+    zone = passage("衡水高新区医保局电话", "衡水高新区医保局的官方电话号码为0318-2168618,工作时间为正常工作日。", 1)
+    text = answer("衡水市医保电话是多少", city, zone)
+    assert "0318-12333" in text and "2168618" not in text and "[2]" not in text
+
+
+def test_reading_measures_skip_markers_and_the_understood_as_line():
+    text = "（按“衡水市高新区医保电话是多少”理解）\n衡水高新区医保局的电话是0318-2168618。[1]"
+    assert reading_text(text) == "衡水高新区医保局的电话是0318-2168618。"
+    assert first_evidence_at(text, ["0318-2168618"]) == len("衡水高新区医保局的电话是")
+    assert first_evidence_at(text, ["不在这里"]) is None
