@@ -79,15 +79,30 @@ def test_build_with_nothing_readable_fails_clearly(tmp_path):
 
 def test_eval_json_prints_all_metrics(built):
     docs, emb, _ = built
-    if not SHARED_EVAL.exists():
-        pytest.skip("../shared/eval/dev.jsonl not present")
     result = run("eval", str(SHARED_EVAL), "--json", "--details", "--documents", str(docs), "--embeddings", str(emb))
     assert result.returncode == 0, result.stderr
     m = json.loads(result.stdout)
-    keys = {"n", "recall@1", "recall@3", "recall@5", "mrr", "answer_hit", "refusal_recall", "false_refusal"}
+    keys = {"n", "recall@1", "recall@3", "recall@5", "mrr", "answer_hit", "refusal_recall", "false_refusal",
+            "answer_chars_median", "fact_in_first_60"}
     assert keys <= set(m) and m["n"] == 64
     assert set(m["by_type"]) >= {"paraphrase", "english", "unanswerable"}
     assert keys <= set(m["by_type"]["english"])
     assert isinstance(m["misses"], list)
     for row in m["misses"]:
         assert {"query", "top", "gold", "problems"} <= set(row)
+
+
+def test_eval_answers_writes_what_the_product_said(built, tmp_path):
+    docs, emb, _ = built
+    out = tmp_path / "answers.jsonl"
+    conversations = SHARED_EVAL.parent / "conversations.jsonl"
+    result = run("eval", str(conversations), "--answers", str(out), "--documents", str(docs), "--embeddings", str(emb))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    asked = [json.loads(line) for line in conversations.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert [r["id"] for r in rows] == [a["id"] for a in asked]
+    for row, item in zip(rows, asked):
+        assert set(row) == {"id", "query", "history", "understood_as", "answer", "refused", "citations"}
+        assert row["query"] == item["query"] and row["history"] == item["history"]
+        assert row["refused"] or row["citations"] and "[1]" in row["answer"]
+    assert any(r["understood_as"] for r in rows)  # follow-ups say how they were understood

@@ -1,0 +1,56 @@
+"""Conversations written for the tests (eval/conversations.jsonl, not copied from a dev file),
+through the chat's own path with the real model: 2–3-message histories, topic shifts, pronouns,
+omitted subjects, English follow-ups, and a swapped-in place the documents do not cover."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chatbot import evaluation
+
+from ..helpers import EVAL
+
+CASES = {json.loads(line)["id"]: json.loads(line) for line in
+         (EVAL / "conversations.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()}
+
+
+def _run(real_qa, case_id):
+    item = CASES[case_id]
+    return evaluation.outcome(item, *real_qa.ask_with_hits(item["query"], 10, item["history"]))
+
+
+@pytest.mark.parametrize("case_id, what", [
+    ("t-30", "three messages: 吉林 and 新农合 from the first two, '能在手机上弄吗' asks how"),
+    ("t-33", "three messages: the subject of the first carried through an elliptical second"),
+    ("t-32", "a pronoun (他) after a topic of two messages"),
+    ("t-29", "the subject spread over two earlier messages"),
+    ("t-02", "an omitted subject after two messages"),
+    ("t-06", "a topic shift to another place after a swap"),
+    ("t-21", "a follow-up on the second of two topics"),
+    ("t-09", "an English follow-up"),
+    ("t-25", "an English follow-up swapping the office"),
+])
+def test_follow_ups_are_answered_from_the_right_passage(real_qa, case_id, what):
+    o = _run(real_qa, case_id)
+    assert o.rank == 1 and o.hit, (what, o.top_title, o.answer)
+
+
+@pytest.mark.parametrize("case_id", ["t-03", "t-23"])
+def test_a_new_subject_stands_alone(real_qa, case_id):
+    o = _run(real_qa, case_id)
+    assert o.understood_as is None, o.understood_as
+    assert ("0316" not in o.answer) and ("广阳道" not in o.answer)
+
+
+@pytest.mark.parametrize("case_id, place", [("t-07", "保定"), ("t-27", "郑州"), ("t-36", "秦皇岛"),
+                                            ("t-08", "石家庄")])
+def test_a_swapped_in_place_the_documents_do_not_cover_is_refused_by_name(real_qa, case_id, place):
+    o = _run(real_qa, case_id)
+    assert o.refused and place in o.answer, o.answer
+
+
+def test_another_scheme_in_a_follow_up_is_refused(real_qa):
+    o = _run(real_qa, "t-24")
+    assert o.refused and "养老保险" in o.answer
