@@ -14,7 +14,7 @@ from .quoting import can_open, units
 from .versions import another_place, versions
 from .policy import Policy
 from .retrieval import facts
-from .retrieval.checks import Gap, figure_missing, find_gap, sub_scheme_missing
+from .retrieval.checks import Gap, figure_missing, find_gap
 from .textnorm import normalize
 from .types import Answer, Citation, Hit, Passage, Retrieval
 
@@ -208,8 +208,6 @@ def refusal_for_gap(gap: Gap) -> str:
         return refusal_for_places((gap.missing,))
     if gap.reason == "scope":
         return f"资料只涉及医疗保险，没有找到关于{gap.missing}的内容。{_RELATED}"
-    if gap.reason == "subject":
-        return f"资料中没有找到关于「{gap.missing}」的内容。{_RELATED}"
     if gap.reason == "off_topic":
         return f"这个问题（{gap.missing}）不是医保问题，资料中没有找到相关内容。"
     if gap.reason == "population":
@@ -235,20 +233,6 @@ def prefer_stated_figure(retrieval: Retrieval, policy: Policy) -> Retrieval:
     return retrieval
 
 
-def prefer_named_part(retrieval: Retrieval, policy: Policy) -> Retrieval:
-    """A question naming a part of medical insurance (大额医保, 长护险) is answered from the first
-    passage found that speaks of it, when the best one does not."""
-    if not policy.check_sub_scheme or not retrieval.hits:
-        return retrieval
-    q = retrieval.normalized
-    if sub_scheme_missing(q, retrieval.hits[0].passage.embed_text_normalized, policy) is None:
-        return retrieval
-    for i, h in enumerate(retrieval.hits[1:], 1):
-        if not h.missing and sub_scheme_missing(q, h.passage.embed_text_normalized, policy) is None:
-            return replace(retrieval, hits=(h,) + retrieval.hits[:i] + retrieval.hits[i + 1:])
-    return retrieval
-
-
 def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy = Policy(),
             notice: str | None = None, similarity: Similarity | None = None) -> Answer:
     """Build the cited answer (or an honest refusal) from a retrieval. `similarity(question,
@@ -260,7 +244,7 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
         return Answer(question, REFUSAL_EMPTY, True, notice=notice, reason="empty")
     if not hits:
         return Answer(question, REFUSAL_NONE, True, notice=notice, reason="low_confidence")
-    retrieval = prefer_named_part(prefer_stated_figure(retrieval, policy), policy)
+    retrieval = prefer_stated_figure(retrieval, policy)
     hits = retrieval.hits
     top = hits[0]
     gap = find_gap(retrieval, top, policy)

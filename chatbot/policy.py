@@ -29,15 +29,6 @@ OTHER_SCHEMES: dict[str, str] = {
     "惠民保": r"惠民保",
     "商业保险": r"商业保险|车险|意外险|重疾险|寿险|car insurance|life insurance|commercial insurance",
 }
-# Named parts of medical insurance beyond the basic schemes (国家医保局's scheme list: 大额/大病
-# supplementary cover, long-term care, public-servant 公费医疗): a question naming one is answered
-# only by a passage that speaks of it.
-SUB_SCHEMES: dict[str, str] = {
-    "大额医保": r"大额医保|大额医疗|大额补充",
-    "大病保险": r"大病保险|大病医保|大病医疗保险",
-    "长期护理保险": r"长护险|长期护理保险|长期护理险",
-    "公费医疗": r"公费医疗",
-}
 # The two basic medical-insurance schemes by population: 城镇职工基本医疗保险 (国发〔1998〕44号) and
 # 城乡居民基本医疗保险 (国发〔2016〕3号, which merged 新农合 into it).
 POPULATIONS: dict[str, str] = {
@@ -158,7 +149,6 @@ class Policy:
     check_place: bool = True      # a local question about a place no retrieved passage covers
     check_fact_place: bool = True  # a phone/figure asked for a place; the passage states it for no such place
     check_scheme: bool = True     # another insurance scheme
-    check_sub_scheme: bool = True  # a named part of medical insurance (大额医保, 长护险) the passage never speaks of
     check_off_topic: bool = True  # an everyday subject, no insurance word
     check_population: bool = True  # 居民 asked, the passage only about 职工 (or the reverse)
     check_figure: bool = True     # a money/rate question, no such figure in the passage
@@ -178,7 +168,6 @@ class Policy:
     # -- lexicons (sources above) ---------------------------------------------------------
     other_schemes: dict = field(default_factory=lambda: dict(OTHER_SCHEMES))
     populations: dict = field(default_factory=lambda: dict(POPULATIONS))
-    sub_schemes: dict = field(default_factory=lambda: dict(SUB_SCHEMES))
     off_topic: str = OFF_TOPIC
     domain: str = DOMAIN
     local_service: str = LOCAL_SERVICE

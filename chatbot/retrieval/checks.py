@@ -48,14 +48,6 @@ def scheme_missing(question: str, passage: str, policy: Policy) -> str | None:
     return missing[0] if missing else None
 
 
-def sub_scheme_missing(question: str, passage: str, policy: Policy) -> str | None:
-    """A named part of medical insurance (大额医保, 长护险) the passage speaks of by no name."""
-    for name, pattern in policy.patterns("sub_schemes").items():
-        if pattern.search(question) and not pattern.search(passage):
-            return name
-    return None
-
-
 def population_missing(question: str, passage: str, policy: Policy) -> str | None:
     """The question names one population (城乡居民 / 职工); the passage names only the other."""
     pats = policy.patterns("populations")
@@ -125,10 +117,6 @@ def find_gap(retrieval: Retrieval, top: Hit, policy: Policy) -> Gap | None:
         missing = scheme_missing(q, passage, policy)
         if missing:
             return Gap("scope", missing, "scheme")
-    if policy.check_sub_scheme:
-        missing = sub_scheme_missing(q, passage, policy)
-        if missing:
-            return Gap("subject", missing, "sub_scheme")
     if policy.check_place and retrieval.place_mismatch and _local(q, retrieval, top, policy):
         return Gap("place", "、".join(dict.fromkeys(top.missing)), "place")
     if policy.check_fact_place:
