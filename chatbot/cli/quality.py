@@ -15,6 +15,9 @@ def register(sub) -> None:
     e.add_argument("file")
     e.add_argument("--json", action="store_true")
     e.add_argument("--details", action="store_true", help="list every miss (query, what ranked first, the gold)")
+    e.add_argument("--policy", metavar="FIELD=VALUE", action="append", default=[],
+                   help="evaluate with a Policy field changed (repeatable; JSON values, e.g. context_mode=\"rules\" "
+                        "neighbour_terms=0): how docs/quality.md measures each method with and without")
     e.add_argument("--answers", metavar="OUT.jsonl", help="write each question's answer (id, query, history, "
                    "understood_as, answer, refused, citations), one JSON object per line")
     e.set_defaults(func=cmd_eval)
@@ -33,6 +36,11 @@ def cmd_eval(args) -> int:
     from ..service import QA
 
     qa = QA(config_from(args))
+    if args.policy:
+        try:
+            qa.policy = qa.policy.with_values(**dict(_field(v) for v in args.policy))
+        except (TypeError, ValueError) as exc:
+            raise SystemExit(f"chatbot eval: --policy: {exc}") from None
     items = evaluation.load_questions(args.file)
     outcomes = evaluation.run(qa, items)
     result = evaluation.report(outcomes)
@@ -57,6 +65,17 @@ def cmd_eval(args) -> int:
         print(f"- {row['id']} [{row['type']}] {row['query']}\n    {'; '.join(row['problems'])}\n"
               f"    top:  {row['top']}\n    gold: {row['gold']}\n    answer: {row['answer']}")
     return 0
+
+
+def _field(text: str) -> tuple[str, object]:
+    """FIELD=VALUE with VALUE read as JSON when it is JSON (0.5, false, ["a"]), else as a string."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise ValueError(f"expected FIELD=VALUE, got {text!r}")
+    try:
+        return name, json.loads(value)
+    except ValueError:
+        return name, value
 
 
 def _finite(value):
