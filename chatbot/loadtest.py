@@ -29,7 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # httpx loads only when a load test runs, not with every `chatbot` command
+    import httpx
 
 MAX_USERS = 200
 MAX_REQUESTS = 10_000
@@ -143,6 +146,8 @@ class Outcome:
 
 def ask_once(client: httpx.Client, base: str, question: str, deadline: float) -> Outcome:
     """One question, one full round trip through the API; never raises."""
+    import httpx
+
     started = time.monotonic()
     remaining = deadline - started
     if remaining <= 0:
@@ -208,6 +213,8 @@ def percentile(values: list[float], q: float) -> float | None:
 
 def _probe_client(base: str) -> tuple[httpx.Client, str]:
     """A client bound to another loopback address when the server is on IPv4 loopback; else a plain one."""
+    import httpx
+
     host = urlsplit(base).hostname or ""
     if host == "localhost" or host.startswith("127."):
         client = httpx.Client(trust_env=False, transport=httpx.HTTPTransport(local_address=PROBE_ADDRESS))
@@ -261,6 +268,8 @@ def run_load(base: str, users: int, requests: int, seconds: float, questions: li
             return issued - 1
 
     def user() -> None:
+        import httpx
+
         with httpx.Client(trust_env=False) as client:  # no proxy may carry loopback traffic elsewhere
             while time.monotonic() < deadline and (i := take()) is not None:
                 outcome = ask_once(client, base, questions[i % len(questions)], deadline)
@@ -318,6 +327,8 @@ def run_load(base: str, users: int, requests: int, seconds: float, questions: li
 
 def _preflight(base: str) -> str | None:
     """A reason the server cannot be tested at all (nothing listening, not this app), or None."""
+    import httpx
+
     try:
         with httpx.Client(trust_env=False, timeout=10) as client:
             r = client.get(f"{base}/gradio_api/info")

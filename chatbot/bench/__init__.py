@@ -29,8 +29,6 @@ import tempfile
 from pathlib import Path
 
 from ..config import PROJECT_ROOT, Config
-from .report import as_text, plot, targets
-from .scenarios import collect
 
 DEFAULT_SIZES = "105,100000,1000000"
 
@@ -74,6 +72,8 @@ def parse_sizes(text: str) -> list[int]:
 
 def run(args, config: Config) -> int:
     from ..embedder import Embedder
+    from .report import as_text, plot, targets
+    from .scenarios import collect
 
     try:
         sizes = parse_sizes(args.sizes)

@@ -68,9 +68,10 @@ def embed_texts(embedder: "Embedder", texts: list[str], progress: bool, note: No
 
     batch = 256
     parts = []
+    encode = getattr(embedder, "encode_documents", embedder.encode)  # builds: through sentence-transformers
     with tqdm(total=len(texts), desc="embedding", unit="passage", disable=not progress) as bar:
         for i in range(0, len(texts), batch):
-            parts.append(embedder.encode(texts[i:i + batch]))
+            parts.append(encode(texts[i:i + batch]))
             bar.update(len(texts[i:i + batch]))
             note(0.1 + 0.8 * min(1.0, (i + batch) / len(texts)), f"embedded {min(i + batch, len(texts))}/{len(texts)}")
     return np.concatenate(parts).astype(np.float32)

