@@ -129,19 +129,23 @@ class Embedder:
             dim = int(self.encode(["维度"]).shape[1])
         return int(dim)
 
+    def _load_light(self) -> None:
+        if self._light_loaded:
+            return
+        from . import stages
+
+        with self._load_lock:
+            if not self._light_loaded:
+                stages.event("model_load")
+                shared_use()
+                self._light_loaded = True
+
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         texts = list(texts)
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         if self.light:
-            if not self._light_loaded:
-                from . import stages
-
-                with self._load_lock:
-                    if not self._light_loaded:
-                        stages.event("model_load")
-                        shared_use()
-                        self._light_loaded = True
+            self._load_light()
             return encode_builtin(texts, self.batch_size)
         return self.encode_documents(texts, show_progress)
 

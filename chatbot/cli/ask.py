@@ -20,7 +20,10 @@ def register(sub) -> None:
 
 
 def cmd_ask(args) -> int:
+    from ..lexicon import use_on_disk
     from ..service import QA
+
+    use_on_disk()  # one question: jieba looks its words up on disk instead of loading them all (issue 21)
 
     qa = QA(config_from(args))
     question = sys.stdin.read() if args.question == "-" else args.question

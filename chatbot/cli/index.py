@@ -27,5 +27,8 @@ def cmd_build(args) -> int:
         except IndexMismatchError as exc:  # built by another version or model: rebuild it
             print(f"{exc} — rebuilding")
     report = store.build(progress=not args.quiet)
+    from ..lexicon import ensure_copy
+
+    ensure_copy()  # jieba's dictionary on disk, for `chatbot ask` (once per jieba install)
     print(report.summary())
     return 0

@@ -52,30 +52,30 @@ def _prefix(code: str) -> str:
     return code[:6]
 
 
-def _jieba_tags() -> dict:
-    import jieba.posseg
+def _jieba_tags(words) -> dict:
+    from ..wordtags import word_tags  # jieba.posseg's tags, cached: importing it costs ~0.5 s (issue 21)
 
-    return jieba.posseg.dt.word_tag_tab if hasattr(jieba.posseg.dt, "word_tag_tab") else {}
+    return word_tags(words)
 
 
 @lru_cache(maxsize=1)
 def _automaton():
-    tags = _jieba_tags()
-    names: dict[str, set] = {}
     with open(_adcodes_path(), encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            full, code = row["name"].strip(), row["adcode"].strip()
-            prefix = _prefix(code)
-            forms = {full}
-            suffix = {2: _PROVINCE_SUFFIX, 4: _CITY_SUFFIX, 6: _COUNTY_SUFFIX}[len(prefix)]
-            short = suffix.sub("", full)
-            # Province and city short forms (保定, 周口) are unambiguous enough.
-            common = len(prefix) == 6 and tags.get(short) not in _NAME_TAGS
-            if len(short) >= 2 and short not in _NOT_PLACES and not common:
-                forms.add(short)
-            for form in forms:
-                if len(form) >= 2 and form not in _NOT_PLACES:
-                    names.setdefault(form, set()).add(prefix)
+        rows = [(row["name"].strip(), row["adcode"].strip()) for row in csv.DictReader(fh)]
+    tags = _jieba_tags(_COUNTY_SUFFIX.sub("", full) for full, code in rows if len(_prefix(code)) == 6)
+    names: dict[str, set] = {}
+    for full, code in rows:
+        prefix = _prefix(code)
+        forms = {full}
+        suffix = {2: _PROVINCE_SUFFIX, 4: _CITY_SUFFIX, 6: _COUNTY_SUFFIX}[len(prefix)]
+        short = suffix.sub("", full)
+        # Province and city short forms (保定, 周口) are unambiguous enough.
+        common = len(prefix) == 6 and tags.get(short) not in _NAME_TAGS
+        if len(short) >= 2 and short not in _NOT_PLACES and not common:
+            forms.add(short)
+        for form in forms:
+            if len(form) >= 2 and form not in _NOT_PLACES:
+                names.setdefault(form, set()).add(prefix)
     auto = ahocorasick.Automaton()
     for form, codes in names.items():
         auto.add_word(form, (form, frozenset(codes)))
