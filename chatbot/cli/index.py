@@ -21,7 +21,7 @@ def cmd_build(args) -> int:
     store = open_store(cfg)
     if args.if_missing and store.exists():
         try:
-            store.open()
+            store.check()  # the manifest only: the app loads the index itself (issue 21)
             print(f"index present in {cfg.embeddings_dir}; nothing to do")
             return 0
         except IndexMismatchError as exc:  # built by another version or model: rebuild it

@@ -91,6 +91,12 @@ class Store(Protocol):
     def open(self) -> SearchIndex:
         """Load the current index; named one-line errors (IndexMissingError, ...) when unusable."""
 
+    def check(self) -> dict:
+        """The current index's manifest, checked against this program (format version, model, text
+        normalisation) without loading passages, vectors or keyword index: what `build --if-missing`
+        needs. Raises IndexMissingError, IndexCorruptError (no readable manifest) or
+        IndexMismatchError as `open` would; damage to the other files shows only at `open`."""
+
 
 def check_manifest(manifest: dict, model: str | None, format_version: int) -> None:
     """IndexMismatchError when an index was written by another format version, model or text

@@ -172,3 +172,28 @@ def test_ivf_index_recall_against_numpy():
     ref_ids, _ = _brute_force(base, queries, 10)
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, ref_ids)])
     assert recall >= 0.9
+
+
+def test_store_check_reads_the_manifest_only(fake_config, fake_embedder, monkeypatch, tmp_path):
+    """`build --if-missing` (make run) checks the manifest without loading the index (issue 21)."""
+    from chatbot.store import open_store
+    from chatbot.store.base import Store
+
+    store = open_store(fake_config)
+    assert isinstance(store, Store)
+    with pytest.raises(IndexMissingError):
+        store.check()
+    build_index(fake_config, fake_embedder)
+
+    def no_load(*a, **k):
+        raise AssertionError("check() loaded the index")
+
+    monkeypatch.setattr(DenseIndex, "load", no_load)
+    monkeypatch.setattr(index_mod, "verify_files", no_load)
+    manifest = store.check()
+    assert manifest["model"] == fake_config.model and manifest["format_version"] == FORMAT_VERSION
+    with pytest.raises(IndexMismatchError):
+        open_store(fake_config.with_overrides(model="another-model")).check()
+    (current_folder(fake_config.embeddings_dir) / "manifest.json").write_text("{", encoding="utf-8")
+    with pytest.raises(IndexCorruptError):
+        store.check()

@@ -50,6 +50,16 @@ def index_exists(embeddings_dir: Path) -> bool:
     return folder is not None and (folder / "manifest.json").exists()
 
 
+def check_index(embeddings_dir: Path, model: str | None) -> dict:
+    """The current index's manifest, checked, without loading anything else (`Store.check`)."""
+    folder = current_folder(Path(embeddings_dir))
+    if folder is None or not folder.exists():
+        raise IndexMissingError(f"no index in {embeddings_dir}; {FIX}")
+    manifest = read_manifest(folder)
+    check_manifest(manifest, model)
+    return manifest
+
+
 def read_manifest(folder: Path) -> dict:
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -309,3 +319,6 @@ class FilesStore:
 
     def open(self) -> SearchIndex:
         return load_index(self.config.embeddings_dir, self.config.model)
+
+    def check(self) -> dict:
+        return check_index(self.config.embeddings_dir, self.config.model)

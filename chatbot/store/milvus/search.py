@@ -204,6 +204,21 @@ def keyword_mode(config: "Config", uri: str, manifest: dict) -> str:
     return mode
 
 
+def check_index(config: "Config") -> dict:
+    """The live collection's manifest, checked, without loading the collection (`Store.check`)."""
+    uri = milvus_uri(config)
+    client = connect(config)
+    with Guard("checking the index"):
+        name = schema.live_collection(client, collection_base(config))
+        if name is None:
+            raise IndexMissingError(f"no index in Milvus at {shown(uri)}; run `chatbot build --store milvus` to build it")
+        manifest = schema.read_manifest(client, name)
+        if manifest is None or not manifest.get("complete"):
+            raise IndexCorruptError(f"Milvus collection {name} at {shown(uri)} has no complete manifest; {FIX}")
+        check_manifest(manifest, config.model, schema.FORMAT_VERSION)
+    return manifest
+
+
 def open_index(config: "Config") -> MilvusIndex:
     """Open the live collection, check its manifest, load passages; named one-line errors."""
     stages.event("index_load")

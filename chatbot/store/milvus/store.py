@@ -31,3 +31,6 @@ class MilvusStore:
 
     def open(self) -> SearchIndex:
         return search.open_index(self.config)
+
+    def check(self) -> dict:
+        return search.check_index(self.config)
