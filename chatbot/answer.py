@@ -233,6 +233,17 @@ def prefer_stated_figure(retrieval: Retrieval, policy: Policy) -> Retrieval:
     return retrieval
 
 
+def gate(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy) -> tuple[Retrieval, float, float]:
+    """(the hits in the order an answer is composed from, the confidence of the first, its cosine):
+    the values compose's low-confidence refusal compares with `policy.threshold` and
+    `policy.dense_floor`. `chatbot tune` uses it too, so that it scores what the chat refuses."""
+    retrieval = prefer_stated_figure(retrieval, policy)
+    if not retrieval.hits:
+        return retrieval, 0.0, 0.0
+    top = retrieval.hits[0]
+    return retrieval, confidence(retrieval, top, keyword).value, top.dense_score
+
+
 def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy = Policy(),
             notice: str | None = None, similarity: Similarity | None = None) -> Answer:
     """Build the cited answer (or an honest refusal) from a retrieval. `similarity(question,
@@ -244,7 +255,7 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
         return Answer(question, REFUSAL_EMPTY, True, notice=notice, reason="empty")
     if not hits:
         return Answer(question, REFUSAL_NONE, True, notice=notice, reason="low_confidence")
-    retrieval = prefer_stated_figure(retrieval, policy)
+    retrieval, value, dense = gate(retrieval, keyword, policy)
     hits = retrieval.hits
     top = hits[0]
     gap = find_gap(retrieval, top, policy)
@@ -257,7 +268,7 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
         kinds = "、".join(_KIND_NAMES.get(k, k) for k in top.lacks)
         whose = f"「{'、'.join(retrieval.places)}」的" if retrieval.places else "这个问题所问的"
         return Answer(question, f"资料中没有找到{whose}{kinds}。", True, related=related, notice=notice, reason="no_fact")
-    if confidence(retrieval, top, keyword).value < policy.threshold or top.dense_score < policy.dense_floor:
+    if value < policy.threshold or dense < policy.dense_floor:
         return Answer(question, REFUSAL_NONE, True, related=related, notice=notice, reason="low_confidence")
 
     weights = _weights(retrieval.tokens, keyword) or {t: 1.0 for t in retrieval.tokens}

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import replace
 
 from . import evaluation
-from .answer import confidence, prefer_stated_figure
+from .answer import gate
 from .retrieval.retriever import order_key
 from .types import Retrieval
 from .service import QA, finish
@@ -144,9 +144,7 @@ def _scored(base: QA, asked: _Retrievals, i: int, retrieval: "Retrieval", policy
     _, resolved, notice = asked.understood[i]
     open_policy = replace(policy, threshold=-1.0, dense_floor=-1.0)
     answer, checked = finish(retrieval, resolved, item["query"], notice, open_policy, base.retriever)
-    top = prefer_stated_figure(replace(checked, hits=checked.hits[:policy.top_k]), policy)  # as compose ranks
-    value = confidence(top, top.hits[0], base.index.keyword).value if top.hits else 0.0
-    dense = top.hits[0].dense_score if top.hits else 0.0
+    _, value, dense = gate(replace(checked, hits=checked.hits[:policy.top_k]), base.index.keyword, policy)
     return evaluation.outcome(item, answer, checked), value, dense, checked
 
 

@@ -12,6 +12,7 @@ import re
 
 from ...errors import DocumentError
 from ..limits import Limits
+from ..plaintext import decode_bytes, parse_text
 from . import _markup
 from ._sections import Block, documents
 from .base import Parsed
@@ -35,8 +36,6 @@ def read(raw: bytes, source: str, limits: Limits) -> Parsed:
     """Documents of an HTML page and {"encoding": ...}. Raises DocumentError with the reason
     (LimitError for a page with too many elements or nested too deep)."""
     from selectolax.lexbor import LexborHTMLParser
-
-    from ..documents import parse_text
 
     text, encoding = _decode(raw)
     _markup.check_source(text, limits)
@@ -73,8 +72,6 @@ def _decode(raw: bytes) -> tuple[str, str]:
             return raw.decode(declared), declared
         except (LookupError, UnicodeDecodeError):
             pass  # a wrong declaration: detect instead
-    from ..documents import decode_bytes
-
     return decode_bytes(raw)
 
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from ...errors import DocumentError
+from ..plaintext import decode_bytes, parse_text
 from .base import Parsed
 
 SUFFIXES = (".txt", ".md")
 
 
 def read(raw: bytes, source: str, limits=None) -> Parsed:
-    """Decoded and split as `documents.parse_text` does; its cost is linear in the file's size,
+    """Decoded and split as `plaintext.parse_text` does; its cost is linear in the file's size,
     so no limit applies."""
-    from ..documents import decode_bytes, parse_text
-
     text, encoding = decode_bytes(raw)
     docs = parse_text(text, source)
     if not docs:
