@@ -7,18 +7,16 @@ Screenshots of the main states go to artifacts/screenshots/ (git-ignored) for a 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from ..helpers.servers import free_port
+from chatbot.config import Config
+
+from ..helpers.servers import App
 from ..helpers import DOCUMENTS, ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -43,78 +41,41 @@ LIKE = "#chat button[aria-label='赞'], #chat button[aria-label='Like']"
 DISLIKE = "#chat button[aria-label='踩'], #chat button[aria-label='Dislike']"
 
 
-class App:
-    """`python app.py` on a free local port, stopped at the end."""
-
-    def __init__(self, base: Path, documents: Path, embeddings: Path, feedback: Path):
-        self.base, self.feedback = base, feedback
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.log_path = base / f"app-{self.port}.log"
-        self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--port", str(self.port), "--documents", str(documents),
-             "--embeddings", str(embeddings), "--feedback", str(feedback)],
-            stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT,
-            env={**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
-
-    def wait(self, timeout: float = 240) -> "App":
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"app exited ({self.proc.returncode}):\n{self.log_path.read_text()}")
-            try:
-                if httpx.get(self.url, timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        self.stop()
-        pytest.fail(f"app did not answer on {self.url} within {timeout}s:\n{self.log_path.read_text()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._log.close()
-
-
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    """The app on the shipped corpus plus a document with markup in its title and text (index built on start)."""
+def app_base(tmp_path_factory) -> Path:
+    """The shipped corpus plus a document with markup in its title and text."""
     base = tmp_path_factory.mktemp("browser")
     docs = base / "documents"
     shutil.copytree(DOCUMENTS, docs)
     (docs / "hostile.txt").write_text(HOSTILE, encoding="utf-8")
-    server = App(base, docs, base / "embeddings", base / "feedback")
-    try:
-        yield server.wait()
-    finally:
-        server.stop()
+    return base
+
+
+def _config(documents: Path, embeddings: Path) -> Config:
+    return Config().with_overrides(documents_dir=documents, embeddings_dir=embeddings)
 
 
 @pytest.fixture(scope="module")
-def broken_app(app, tmp_path_factory):
+def app(app_base):
+    """The app (tests/helpers/servers.App) on that corpus; the index is built on start."""
+    with App(app_base, _config(app_base / "documents", app_base / "embeddings"),
+             "--feedback", str(app_base / "feedback"), env={"TOKENIZERS_PARALLELISM": "false"}) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def broken_app(app, app_base, tmp_path_factory):
     """The same corpus, but its index is damaged on disk, and the feedback folder cannot be created."""
     base = tmp_path_factory.mktemp("broken")
     embeddings = base / "embeddings"
-    shutil.copytree(app.base / "embeddings", embeddings, symlinks=True)
+    shutil.copytree(app_base / "embeddings", embeddings, symlinks=True)
     faiss_file = next(embeddings.glob("v-*/dense.faiss"))
     faiss_file.write_bytes(faiss_file.read_bytes()[:1000])
     blocker = base / "feedback-is-a-file"
     blocker.write_text("not a folder")
-    server = App(base, app.base / "documents", embeddings, blocker)
-    try:
-        yield server.wait()
-    finally:
-        server.stop()
+    with App(base, _config(app_base / "documents", embeddings), "--feedback", str(blocker),
+             env={"TOKENIZERS_PARALLELISM": "false"}) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +166,7 @@ def test_question_gets_a_streamed_cited_answer_with_sources(app, browser):
     assert not second.locator(".passage").is_visible()
     second.locator("summary").click()  # opens in place, without leaving the page
     assert second.locator(".passage").is_visible() and len(second.locator(".passage").inner_text()) > 20
-    assert page.url == app.url
+    assert page.url.rstrip("/") == app.url  # the page did not navigate away
     metas = [sources.nth(i).locator(".meta").inner_text() for i in range(sources.count())]
     assert all(".txt" in m for m in metas)
     assert any(re.search(r"\d{4}-\d{2}-\d{2}", m) for m in metas), metas  # dates are shown where known
@@ -228,7 +189,7 @@ def test_hengshui_city_number_is_answered_and_cited_in_the_page(app, browser):
     page.close()
 
 
-def test_example_question_and_feedback_reach_the_log(app, browser):
+def test_example_question_and_feedback_reach_the_log(app, app_base, browser):
     page = open_page(browser, app.url)
     examples = page.locator("#examples button")
     assert examples.count() >= 3
@@ -237,7 +198,7 @@ def test_example_question_and_feedback_reach_the_log(app, browser):
     reply = last_reply(page, 0)
     assert page.locator("#chat .question").first.inner_text() == question
     assert "[1]" in reply.locator(".answer").inner_text()
-    log = app.feedback / "feedback.jsonl"
+    log = app_base / "feedback" / "feedback.jsonl"
     before = len(log.read_text(encoding="utf-8").splitlines()) if log.exists() else 0
     page.locator(LIKE).last.click()
     page.wait_for_function("() => document.querySelector('#status').innerText.includes('感谢反馈')")
@@ -309,13 +270,13 @@ def test_phone_screen(app, browser):
 
 
 def test_server_failure_shows_a_message_not_a_spinner(broken_app, browser):
-    assert "damaged" in broken_app.log()  # the operator is told why, in the server log
+    assert "damaged" in broken_app.log  # the operator is told why, in the server log
     page = open_page(browser, broken_app.url)
     reply = ask(page, "医保卡丢了怎么挂失补办？")
     assert "error" in reply.get_attribute("class")
     assert reply.locator(".state").inner_text() == "出错了"
     text = page.locator("body").inner_text()
-    assert "Traceback" not in text and "damaged" not in text and str(broken_app.base) not in text
+    assert "Traceback" not in text and "damaged" not in text and str(broken_app.log_path.parent) not in text
     page.wait_for_function("() => !document.querySelector('#chat .generating, #chat .pending')", timeout=5_000)
     assert page.locator("#question textarea").is_editable()
     shot(page, "desktop-server-error")

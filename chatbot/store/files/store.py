@@ -31,6 +31,7 @@ from ... import stages
 from .. import base
 from ..base import FIX, SearchIndex
 from ..keyword import KeywordIndex, tokenize
+from ..passages import load_passages
 from ..plan import acquire_build_lock, chunking_params as _chunking, compatible, plan_build
 from .dense import DenseIndex
 
@@ -137,8 +138,7 @@ def _load_folder(folder: Path, model: str | None) -> SearchIndex:
     check_manifest(manifest, model)
     verify_files(folder, manifest)
     try:
-        with open(folder / "passages.jsonl", encoding="utf-8") as fh:
-            passages = [Passage.from_dict(json.loads(line)) for line in fh if line.strip()]
+        passages = load_passages(folder / "passages.jsonl", manifest.get("chunk_count"))  # large: read by position
         dense = DenseIndex.load(folder / "dense.faiss", manifest.get("index_type", "flat"))
         keyword = KeywordIndex.load(folder / "bm25", mmap=True)
     except Exception as exc:  # any damage to the files means the same thing to the user

@@ -1,0 +1,101 @@
+"""Passages read by position from their file above PASSAGES_IN_RAM_UP_TO (issue 21): the same
+passages and answers as the in-memory list, and a memory probe on a small synthetic index that
+the passages' text is not held by the process (only the few parsed passages it has used)."""
+
+import gc
+import sys
+
+import pytest
+
+from chatbot.store import passages as passages_mod
+from chatbot.store.files.store import build_index, load_index
+from chatbot.store.passages import DiskPassages
+
+MARK = "探针标记"
+
+
+def _synthetic_corpus(folder, files=6, articles=40):
+    """Portal-less text files, one passage-sized paragraph per article, each naming its own marker."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in range(files):
+        parts = []
+        for a in range(articles):
+            parts.append(f"第{f}号文件第{a}条{MARK}{f:02d}{a:03d}\n"
+                         + f"参保人员办理异地就医备案后，按规定报销医疗费用，{MARK}{f:02d}{a:03d}说明第{a}项。" * 5)
+        (folder / f"synthetic_{f}.txt").write_text("\n\n".join(parts), encoding="utf-8")
+
+
+@pytest.fixture
+def big_config(fake_config, fake_embedder, monkeypatch, tmp_path):
+    docs = tmp_path / "synthetic"
+    _synthetic_corpus(docs)
+    cfg = fake_config.with_overrides(documents_dir=docs)
+    build_index(cfg, fake_embedder)
+    return cfg
+
+
+def _strings_reachable(root, needle: str) -> int:
+    """Strings containing `needle` reachable from `root` (following every Python reference)."""
+    seen, stack, count = set(), [root], 0
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, type) or obj is sys.modules:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, str):
+            count += needle in obj
+            continue
+        if isinstance(obj, (bytes, bytearray, int, float)):
+            continue
+        stack.extend(gc.get_referents(obj))
+    return count
+
+
+def test_disk_passages_equal_the_list(big_config, monkeypatch):
+    in_ram = load_index(big_config.embeddings_dir, big_config.model)
+    assert isinstance(in_ram.passages, list)
+    monkeypatch.setattr(passages_mod, "PASSAGES_IN_RAM_UP_TO", 0)
+    on_disk = load_index(big_config.embeddings_dir, big_config.model)
+    ps = on_disk.passages
+    assert isinstance(ps, DiskPassages) and len(ps) == len(in_ram.passages) > 100
+    assert list(ps) == in_ram.passages
+    assert [ps[i] for i in range(len(ps))] == in_ram.passages
+    assert ps[-1] == in_ram.passages[-1] and ps[3:9] == in_ram.passages[3:9] and ps[:0] == []
+    with pytest.raises(IndexError):
+        ps[len(ps)]
+
+
+def test_answers_equal_with_passages_on_disk(big_config, fake_embedder, monkeypatch):
+    from chatbot.answer import compose
+    from chatbot.retrieval.retriever import Retriever
+
+    questions = ["异地就医备案怎么报销", "第3号文件第7条说了什么", "医保电话"]
+    def answers():
+        r = Retriever(load_index(big_config.embeddings_dir, big_config.model), fake_embedder)
+        out = []
+        for q in questions:
+            got = r.search(q, 8)
+            out.append(([h.passage for h in got.hits], compose(got, r.index.keyword).to_dict()))
+        return out
+
+    in_ram = answers()
+    monkeypatch.setattr(passages_mod, "PASSAGES_IN_RAM_UP_TO", 0)
+    assert answers() == in_ram
+
+
+def test_memory_probe_passage_text_is_not_held(big_config, fake_embedder, monkeypatch):
+    from chatbot.retrieval.retriever import Retriever
+
+    monkeypatch.setattr(passages_mod, "PASSAGES_IN_RAM_UP_TO", 0)
+    monkeypatch.setattr(passages_mod, "CACHED", 8)
+    index = load_index(big_config.embeddings_dir, big_config.model)
+    n = len(index.passages)
+    assert _strings_reachable(index, MARK) == 0  # loaded: no passage text in the process's objects
+    retriever = Retriever(index, fake_embedder)
+    hits = retriever.search("异地就医备案怎么报销", 5).hits
+    assert hits and MARK in hits[0].passage.text
+    held = _strings_reachable(index, MARK)
+    assert 0 < held <= 8 * 4 < n  # the index holds at most its cached passages' few fields, never the corpus
+    # the in-memory layout, for contrast, holds every passage
+    monkeypatch.setattr(passages_mod, "PASSAGES_IN_RAM_UP_TO", 10**9)
+    assert _strings_reachable(load_index(big_config.embeddings_dir, big_config.model), MARK) >= n
