@@ -60,3 +60,18 @@ def test_importing_the_answer_path_imports_nothing_heavy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"
+
+
+def test_bench_cold_prints_both_figures_and_their_ratio(small_index, capsys):
+    from chatbot.cli import main
+
+    docs, emb = small_index
+    assert main(["bench", "--cold", "--cold-runs", "1", "--no-make-run", "--json",
+                 "--documents", str(docs), "--embeddings", str(emb)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["cold_bare_model_s"] > 0 and result["cold_ask_s"] > 0 and result["cold_runs"] == 1
+    assert result["cold_ask_over_bare"] == pytest.approx(result["cold_ask_s"] / result["cold_bare_model_s"], rel=0.01)
+    assert result["targets"][0]["target"].startswith("cold start")
+    from chatbot.bench.cold import as_text
+
+    assert "ask ÷ bare" in as_text(result)
