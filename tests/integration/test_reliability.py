@@ -323,8 +323,9 @@ def test_the_app_writes_nothing_but_feedback_and_its_log(app):
     """After all the hostile questions, the app's working folder holds only its own log, and the
     API wrote no feedback (only a 👍/👎 click does)."""
     names = sorted(p.name for p in app.cwd.iterdir())
-    assert set(names) <= {app.log_path.name, "feedback"}, names
+    assert set(names) <= {app.log_path.name, "feedback", "uploads"}, names  # uploads: the App helper's upload folder
     assert not (app.cwd / "feedback").exists() or not any((app.cwd / "feedback").iterdir())
+    assert not (app.cwd / "uploads").exists() or not any((app.cwd / "uploads").rglob("*"))  # nobody could upload
     assert "Traceback" not in app.log
 
 
