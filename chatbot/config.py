@@ -67,6 +67,11 @@ class Config:
     upload_tmp_dir: Path | None = field(default_factory=lambda: _env_path("CHATBOT_UPLOAD_TMP", None))
     upload_quota_mb: float = field(default_factory=lambda: _env_number("CHATBOT_UPLOAD_QUOTA_MB", 300.0, float))
     upload_window_s: float = 600.0         # the quota is per client address per this window
+    # the operator's console (issue 20; chatbot/console): the question log beside the feedback, /metrics, the API
+    log_enabled: bool = field(default_factory=lambda: os.environ.get("CHATBOT_NO_LOG", "") in ("", "0"))
+    log_days: float = field(default_factory=lambda: _env_number("CHATBOT_LOG_DAYS", 90.0, float))
+    metrics_token: str | None = field(default_factory=lambda: os.environ.get("CHATBOT_METRICS_TOKEN") or None)
+    api_keys: tuple = ()                   # --api-key: turns on POST /v1/chat/completions (Bearer)
     admin_token_hours: float = 8.0         # the 资料库 login's upload permission (a cookie bound to the page)
     # reading a PDF, Word or HTML file (chatbot/ingest/limits.py): a file over any of these is refused
     # with the limit named, and remembered by its SHA-256 so a rebuild does not read it again

@@ -16,6 +16,16 @@ def register(sub) -> None:
     s.add_argument("--admin", metavar="USER:PASSWORD",
                    help="enable the 资料库 tab (upload, delete, rebuild) for this login (env CHATBOT_ADMIN)")
     s.add_argument("--feedback", metavar="DIR", help="folder for the 👍/👎 log feedback.jsonl (env CHATBOT_FEEDBACK)")
+    # issue 20: the operator's console
+    s.add_argument("--no-log", action="store_true",
+                   help="do not keep the question log (questions.sqlite3 beside the feedback; env CHATBOT_NO_LOG=1)")
+    s.add_argument("--log-days", type=float, metavar="N",
+                   help="delete logged questions older than N days (default 90; env CHATBOT_LOG_DAYS)")
+    s.add_argument("--api-key", action="append", metavar="KEY",
+                   help="turn on POST /v1/chat/completions (OpenAI-compatible) for this Bearer key (repeatable)")
+    s.add_argument("--metrics-token", metavar="TOKEN",
+                   help="GET /metrics needs Authorization: Bearer TOKEN (under --auth /metrics is off without it; "
+                        "env CHATBOT_METRICS_TOKEN)")
     s.add_argument("--trusted-proxy", metavar="ADDR[,ADDR]",
                    help="believe X-Forwarded-For only from these proxy addresses (env CHATBOT_TRUSTED_PROXY; "
                         "default: from nobody)")
@@ -37,5 +47,8 @@ def cmd_serve(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    config = config_from(args).with_overrides(feedback_dir=args.feedback, trusted_proxy=args.trusted_proxy)
+    config = config_from(args).with_overrides(feedback_dir=args.feedback, trusted_proxy=args.trusted_proxy,
+                                              log_days=args.log_days, metrics_token=args.metrics_token,
+                                              api_keys=tuple(k for k in args.api_key or () if k) or None,
+                                              log_enabled=False if args.no_log else None)
     return serve(config, host=args.host, port=args.port, share=args.share, auth=args.auth)

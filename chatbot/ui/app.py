@@ -5,18 +5,21 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from typing import Callable
 
 import gradio as gr
 from starlette.middleware import Middleware
 
 from ..config import Config
+from ..console import recorder as console
+from ..console.log import FEEDBACK_REASONS
 from ..errors import ChatbotError
 from ..render import answer_as_html, question_as_html
 from ..store import open_store
 from . import admin, guard
 from . import handler as chat
-from . import transport, uploads
+from . import console_http, transport, uploads
 from .edge import Edge, EdgeState
 
 log = logging.getLogger(__name__)
@@ -38,7 +41,8 @@ DISCLAIMER = "提示：本服务只提供资料中的信息，不构成医疗、
 FEEDBACK_THANKS = {"up": "感谢反馈（有帮助），已记录。", "down": "感谢反馈（没有帮助），已记录，我们会据此改进。",
                    "withdrawn": "已取消评价。"}
 FEEDBACK_FAILED = "反馈未能保存（服务器出错），请稍后再试。"
-FEEDBACK_UNKNOWN = "未能记录反馈：找不到对应的回答，请重新提问后再评价。"
+FEEDBACK_REASON_SAVED = "已记录原因：{}。谢谢！"
+FEEDBACK_UNKNOWN = ""未能记录反馈：找不到对应的回答，请重新提问后再评价。"
 
 CSS = """
 .gradio-container { max-width: 980px !important; margin: 0 auto !important; }
@@ -139,6 +143,7 @@ def build_ui(config: Config, admin_tokens: uploads.AdminTokens | None = None) ->
     message and like events, never a history for the server to work through. Every UI event is
     api_visibility="private"; the public API is exactly /ask and /ask_history."""
     feedback = chat.FeedbackLog(config.feedback_dir, config.feedback_row_bytes, config.feedback_up_row_bytes)
+    recorder = console.current() or console.install(console.Recorder.from_config(config))  # issue 20
     line = corpus_line(chat.get_qa(config))
     welcome = WELCOME + (f"\n\n{line}" if line else "")
     private = dict(api_visibility="private")
@@ -157,6 +162,7 @@ def build_ui(config: Config, admin_tokens: uploads.AdminTokens | None = None) ->
                              elem_id="question", max_length=config.max_message_chars, lines=1, max_lines=4)
             send = gr.Button("发送", variant="primary", scale=1, elem_id="send", min_width=72)
         status = gr.Markdown("", elem_id="status")
+        why = gr.Radio(list(FEEDBACK_REASONS), label="没有帮助的原因（可选）", visible=False, elem_id="feedback-reason")
         examples = gr.Dataset(components=[box], samples=[[q] for q in EXAMPLES], type="index",
                               label="示例问题（点击即问）", elem_id="examples")
         gr.Markdown(DISCLAIMER, elem_id="disclaimer")
@@ -165,6 +171,7 @@ def build_ui(config: Config, admin_tokens: uploads.AdminTokens | None = None) ->
         asked = gr.State([])      # the user's earlier questions, plain text, oldest first
         answers = gr.State({})    # assistant message index -> Answer, for feedback
         pending = gr.State(None)  # the question just asked, as typed
+        disliked = gr.State(None)  # the assistant message index of the last 👎 (its reason is asked)
 
         def add_user(message, messages, questions):
             text = guard.cap_message(message, config.max_message_chars)
@@ -181,7 +188,7 @@ def build_ui(config: Config, admin_tokens: uploads.AdminTokens | None = None) ->
                 return gr.update(), list(messages or []), list(messages or []), None, ""
             return add_user(EXAMPLES[index], messages, questions)
 
-        def bot(question, messages, questions, store):
+        def bot(question, messages, questions, store, request: gr.Request):
             messages, questions, store = list(messages or []), list(questions or []), dict(store or {})
             if not question:
                 yield messages, messages, questions, store
@@ -189,6 +196,7 @@ def build_ui(config: Config, admin_tokens: uploads.AdminTokens | None = None) ->
             earlier = questions[-config.max_history_turns:]
             messages.append({"role": "assistant", "content": ""})
             at = len(messages) - 1
+            started = time.monotonic()
             try:
                 for content, result in chat.respond_stream(question, earlier):
                     messages[at] = {"role": "assistant", "content": content}
@@ -198,6 +206,8 @@ def build_ui(config: Config, admin_tokens: uploads.AdminTokens | None = None) ->
                 result = chat.error_answer(question)
                 messages[at] = {"role": "assistant", "content": answer_as_html(result)}
             store[at] = result
+            recorder.note(result, time.monotonic() - started, "web", getattr(request, "session_hash", None), at,
+                          question)
             questions.append(question)
             yield messages, messages, questions, store
 
@@ -206,19 +216,30 @@ def build_ui(config: Config, admin_tokens: uploads.AdminTokens | None = None) ->
             index = guard.message_index(raw.get("index"))
             result = (store or {}).get(index) if index is not None else None
             if result is None:
-                return FEEDBACK_UNKNOWN
+                return FEEDBACK_UNKNOWN, gr.update(visible=False), None
             rating = _rating(raw.get("liked"))
+            session = getattr(request, "session_hash", None)
+            recorder.qlog.rate(rating=rating, session=session, message=index)
             try:
                 feedback.record(rating, result, session=getattr(request, "session_hash", None), message=index)
             except ValueError:
-                return FEEDBACK_UNKNOWN
+                return FEEDBACK_UNKNOWN, gr.update(visible=False), None
             except Exception:  # noqa: BLE001
                 log.exception("could not save feedback to %s", feedback.path)
-                return FEEDBACK_FAILED
-            return FEEDBACK_THANKS[rating]
+                return FEEDBACK_FAILED, gr.update(visible=False), None
+            if rating == "down":
+                return FEEDBACK_THANKS[rating], gr.update(visible=True, value=None), index
+            return FEEDBACK_THANKS[rating], gr.update(visible=False, value=None), None
+
+        def on_reason(reason, index, request: gr.Request):
+            if reason not in FEEDBACK_REASONS or guard.message_index(index) is None:
+                return gr.update()
+            recorder.qlog.rate(rating="down", reason=reason, session=getattr(request, "session_hash", None),
+                               message=index)
+            return FEEDBACK_REASON_SAVED.format(reason)
 
         def reset():
-            return [], [], [], {}, None, "", ""
+            return [], [], [], {}, None, "", "", gr.update(visible=False, value=None), None
 
         ask = dict(outputs=[box, chatbot, shown, pending, status], queue=False, **private)
         answer = dict(fn=bot, inputs=[pending, shown, asked, answers], outputs=[chatbot, shown, asked, answers],
@@ -227,20 +248,27 @@ def build_ui(config: Config, admin_tokens: uploads.AdminTokens | None = None) ->
         box.submit(add_user, [box, shown, asked], **ask).then(**scroll).then(**answer).then(**scroll)
         send.click(add_user, [box, shown, asked], **ask).then(**scroll).then(**answer).then(**scroll)
         examples.click(add_example, [examples, shown, asked], **ask).then(**scroll).then(**answer).then(**scroll)
-        cleared = [chatbot, shown, asked, answers, pending, box, status]
+        cleared = [chatbot, shown, asked, answers, pending, box, status, why, disliked]
         new.click(reset, None, cleared, queue=False, **private)
         chatbot.clear(reset, None, cleared, queue=False, **private)
-        chatbot.like(on_like, [answers], [status], **private)
+        chatbot.like(on_like, [answers], [status, why, disliked], **private)
+        why.input(on_reason, [why, disliked], [status], **private)
 
         def ask_api(question: str) -> dict:
             """Answer one question as JSON (same shape as `chatbot ask --json`); the question is cut
             to the server's limit."""
-            return chat.answer(question).to_dict()
+            started = time.monotonic()
+            result = chat.answer(question)
+            recorder.note(result, time.monotonic() - started, "api", question=question)
+            return result.to_dict()
 
         def ask_history_api(question: str, history: list[str]) -> dict:
             """Answer a follow-up question as JSON: `history` is the user's earlier messages in this
             conversation, oldest first (the last few are used, each cut to the server's limit)."""
-            return chat.answer(question, history).to_dict()
+            started = time.monotonic()
+            result = chat.answer(question, history)
+            recorder.note(result, time.monotonic() - started, "api", question=question)
+            return result.to_dict()
 
         gr.api(ask_api, api_name="ask", concurrency_id="answer", concurrency_limit=config.answer_concurrency)
         gr.api(ask_history_api, api_name="ask_history", concurrency_id="answer",
@@ -309,6 +337,9 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool
         print(f"warning: {exc}\nwarning: serving anyway; users are told the chat cannot answer until the "
               f"index is fixed", file=sys.stderr)
     print(f"feedback is appended to {chat.FeedbackLog(config.feedback_dir).path}", file=sys.stderr)
+    recorder = console.install(console.Recorder.from_config(config, qa))  # issue 20: question log, metrics
+    print(f"question log: {recorder.qlog.path} (kept {config.log_days:g} days)" if recorder.qlog.enabled
+          else "question log: off (--no-log)", file=sys.stderr)
     edge = EdgeState(config)
     edge.uploads.tokens = uploads.AdminTokens(config.admin_token_hours * 3600) if admin.admin_spec(config) else None
     demo = build_ui(config, edge.uploads.tokens)
@@ -316,6 +347,7 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool
     edge.public = {fn.api_name for fn in demo.fns.values() if fn.api_visibility in ("public", "undocumented")}
     edge.unqueued = {fn_id for fn_id, fn in demo.fns.items() if not fn.queue}
     edge.auth = credentials is not None
+    edge.console = console_http.ConsoleRoutes(config, qa, recorder, chat.answer, auth=edge.auth)
     # The chat takes no files: uploads are capped at 1 byte (the admin's limit with --admin), and the
     # edge refuses every upload without the 资料库 sign-in.
     demo.launch(server_name=host, server_port=port, share=share, auth=admin.with_admin(credentials, config),

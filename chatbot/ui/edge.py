@@ -72,6 +72,7 @@ class EdgeState:
         self.user_of: Callable[[str], str | None] = lambda token: None
         self.started = False  # until then Gradio's own start-up check may call /startup-events
         self.refused_busy = 0
+        self.console = None  # issue 20: /healthz, /metrics, /v1/… (console_http.ConsoleRoutes), before the login
 
     @property
     def revoke(self):
@@ -104,6 +105,8 @@ class Edge:
         scope = self._clean_query(scope)
         state.login.expire(scope)
         path, method = scope.get("path", ""), scope.get("method", "GET")
+        if state.console is not None and (path in ("/healthz", "/metrics") or path.startswith("/v1/")):
+            return await state.console(self, scope, receive, send)  # each proves its own key (console_http.py)
         if state.auth and not self._open(path) and not self._logged_in(scope):
             return await reply(send, 401, NEED_LOGIN)
         if path.rstrip("/").endswith("/logout"):
