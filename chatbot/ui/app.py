@@ -42,7 +42,7 @@ FEEDBACK_THANKS = {"up": "感谢反馈（有帮助），已记录。", "down": "
                    "withdrawn": "已取消评价。"}
 FEEDBACK_FAILED = "反馈未能保存（服务器出错），请稍后再试。"
 FEEDBACK_REASON_SAVED = "已记录原因：{}。谢谢！"
-FEEDBACK_UNKNOWN = ""未能记录反馈：找不到对应的回答，请重新提问后再评价。"
+FEEDBACK_UNKNOWN = "未能记录反馈：找不到对应的回答，请重新提问后再评价。"
 
 CSS = """
 .gradio-container { max-width: 980px !important; margin: 0 auto !important; }

@@ -1,0 +1,133 @@
+"""The operator's console against the real app (issue 20): questions asked over HTTP land in the
+question log with outcome and 👎 reason; /healthz; /metrics; the OpenAI-compatible API through the
+official openai client (streamed and not, with a follow-up); a wrong key gets 401."""
+
+from __future__ import annotations
+
+import shutil
+
+import httpx
+import openai
+import pytest
+
+from chatbot.console.log import QuestionLog
+
+from ..helpers.servers import App, ask_http
+from .test_web_surface import Browser
+
+QUESTION = "衡水市医保电话是多少"
+KEY = "test-key-0123456789"
+# one question the documents cannot answer (eval/refusals.jsonl u-02), three ways
+PARAPHRASES = ["大额医保一年最高能报销多少万？", "大额医保每年最多报销多少万元", "请问大额医保一年最高报多少万"]
+
+
+@pytest.fixture(scope="module")
+def app(real_config, tmp_path_factory):
+    base = tmp_path_factory.mktemp("console")
+    server = App(base, real_config, "--api-key", KEY, "--api-key", "second-key-xyz").wait_ready()
+    server.qlog = QuestionLog(base / "feedback")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_questions_over_http_are_logged_with_outcome_and_feedback_reason(app):
+    assert "question log:" in app.log
+    ask_http(app.url, QUESTION)
+    for q in PARAPHRASES:
+        ask_http(app.url, q)
+    page = Browser(app.url, "consolelog001")
+    page.ask(QUESTION)
+    status, msg = page.join("on_like", [None], {"index": 1, "value": "", "liked": False})
+    assert status == 200 and msg["success"]
+    status, msg = page.join("on_reason", ["不完整", 1])
+    assert status == 200 and msg["success"], msg
+    rows = app.qlog.rows()
+    by_channel = {(r["channel"], r["question"]) for r in rows}
+    assert ("api", QUESTION) in by_channel and ("web", QUESTION) in by_channel
+    refused = [r for r in rows if r["question"] in PARAPHRASES]
+    assert len(refused) == 3 and all(r["refused"] and r["reason"] for r in refused), refused
+    gaps = app.qlog.gaps()
+    assert gaps[0]["count"] == 3 and set(gaps[0]["questions"]) == set(PARAPHRASES), gaps
+    web = [r for r in rows if r["channel"] == "web"][0]
+    assert web["rating"] == "down" and web["rating_reason"] == "不完整" and web["citations"]
+    assert web["latency_ms"] > 0 and not web["refused"]
+
+
+def test_healthz_and_metrics(app):
+    r = httpx.get(f"{app.url}/healthz", timeout=60)
+    assert r.status_code == 200 and r.json()["status"] == "ok" and r.json()["passages"] > 0
+    before = httpx.get(f"{app.url}/metrics", timeout=30)
+    assert before.status_code == 200 and "chatbot_questions_total" in before.text
+    ask_http(app.url, QUESTION)
+    after = httpx.get(f"{app.url}/metrics", timeout=30).text
+
+    def answered(text):
+        line = [x for x in text.splitlines() if x.startswith('chatbot_questions_total{channel="api",outcome="answered"}')]
+        return float(line[0].split()[-1])
+    assert answered(after) == answered(before.text) + 1
+    assert "chatbot_answer_latency_seconds_bucket" in after and "chatbot_index_passages" in after
+
+
+def test_the_openai_client_gets_answers_with_citations_streamed_and_not(app):
+    client = openai.OpenAI(base_url=f"{app.url}/v1", api_key=KEY, max_retries=0, timeout=120)
+    reply = client.chat.completions.create(model="chatbot", messages=[{"role": "user", "content": QUESTION}])
+    text = reply.choices[0].message.content
+    assert "[1]" in text and reply.citations and reply.citations[0]["source"] and reply.citations[0]["quote"]
+    assert {"source", "title", "page", "section", "date", "quote"} <= set(reply.citations[0])
+    parts, last = [], None
+    for chunk in client.chat.completions.create(model="chatbot", stream=True,
+                                                messages=[{"role": "user", "content": QUESTION}]):
+        parts.append(chunk.choices[0].delta.content or "")
+        last = chunk
+    assert "".join(parts) == text and last.choices[0].finish_reason == "stop" and last.citations
+    # a follow-up: the earlier user message is its history
+    follow = client.chat.completions.create(model="chatbot", messages=[
+        {"role": "user", "content": "医保卡丢了怎么挂失补办？"},
+        {"role": "assistant", "content": "……"},
+        {"role": "user", "content": "在衡水呢"}])
+    extra = follow.model_extra
+    assert follow.choices[0].message.content and "citations" in extra
+    assert extra.get("understood_as"), extra
+    assert any(r["channel"] == "openai" for r in app.qlog.rows())
+
+
+def test_a_wrong_or_missing_key_gets_401(app):
+    for key in ("wrong", ""):
+        client = openai.OpenAI(base_url=f"{app.url}/v1", api_key=key or "x", max_retries=0)
+        if not key:
+            r = httpx.post(f"{app.url}/v1/chat/completions", json={"messages": [{"role": "user", "content": "x"}]})
+            assert r.status_code == 401
+            continue
+        with pytest.raises(openai.AuthenticationError):
+            client.chat.completions.create(model="chatbot", messages=[{"role": "user", "content": QUESTION}])
+    ok = openai.OpenAI(base_url=f"{app.url}/v1", api_key="second-key-xyz", max_retries=0, timeout=120)
+    assert ok.chat.completions.create(model="chatbot", messages=[{"role": "user", "content": QUESTION}]).citations
+
+
+def test_without_api_key_the_api_is_off_and_under_auth_metrics_need_a_token(real_config, tmp_path):
+    with App(tmp_path, real_config, "--auth", "user:pw-123456", "--metrics-token", "tok-abc") as server:
+        r = httpx.post(f"{server.url}/v1/chat/completions", json={"messages": [{"role": "user", "content": "x"}]},
+                       headers={"authorization": "Bearer anything"})
+        assert r.status_code == 404
+        assert httpx.get(f"{server.url}/metrics").status_code == 401
+        assert httpx.get(f"{server.url}/metrics", headers={"authorization": "Bearer tok-abc"}).status_code == 200
+        assert httpx.get(f"{server.url}/healthz", timeout=60).status_code == 200
+
+
+def test_healthz_503_when_the_index_folder_is_broken_and_the_chat_keeps_answering(real_config, tmp_path):
+    broken = tmp_path / "embeddings"
+    shutil.copytree(real_config.embeddings_dir, broken)
+    for f in broken.rglob("*"):
+        if f.is_file() and f.suffix in (".faiss", ".npy", ".json", ".jsonl", ".index"):
+            f.write_bytes(b"broken")
+    (tmp_path / "feedback").mkdir()
+    (tmp_path / "feedback" / "questions.sqlite3").write_bytes(b"not a database" * 100)
+    cfg = real_config.with_overrides(embeddings_dir=broken)
+    with App(tmp_path, cfg) as server:
+        r = httpx.get(f"{server.url}/healthz", timeout=60)
+        assert r.status_code == 503 and r.json()["reason"], r.text
+        event, data = ask_http(server.url, QUESTION)
+        assert event == "complete" and data[0]["refused"]  # an honest "cannot answer", not a crash
+    assert list((tmp_path / "feedback").glob("questions.sqlite3.corrupt-*"))
