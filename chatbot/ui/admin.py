@@ -247,4 +247,8 @@ def add_tab(config, qa, tokens: AdminTokens | None = None) -> gr.Tab | None:
     rebuild.click(do_rebuild, creds, [progress, table, name, message], api_name="admin_rebuild", **hidden)
     gr.api(do_list, api_name="admin_documents", **hidden)
     gr.on(triggers=None, fn=on_load, inputs=None, outputs=[tab], api_visibility="private")  # on page load
+    # issue 20: 问答记录 / 知识缺口 / 检索测试, with the same login fields checked on every call
+    from . import console_admin
+
+    console_admin.add_tabs(config, qa, guard, creds, lambda request: on_load(request)["visible"])
     return tab

@@ -13,10 +13,12 @@ import pytest
 from chatbot.console.log import QuestionLog
 
 from ..helpers.servers import App, ask_http
+from .test_web_attacks import call
 from .test_web_surface import Browser
 
 QUESTION = "衡水市医保电话是多少"
 KEY = "test-key-0123456789"
+ADMIN = ("boss", "boss-pw-98765")
 # one question the documents cannot answer (eval/refusals.jsonl u-02), three ways
 PARAPHRASES = ["大额医保一年最高能报销多少万？", "大额医保每年最多报销多少万元", "请问大额医保一年最高报多少万"]
 
@@ -24,7 +26,7 @@ PARAPHRASES = ["大额医保一年最高能报销多少万？", "大额医保每
 @pytest.fixture(scope="module")
 def app(real_config, tmp_path_factory):
     base = tmp_path_factory.mktemp("console")
-    server = App(base, real_config, "--api-key", KEY, "--api-key", "second-key-xyz").wait_ready()
+    server = App(base, real_config, "--api-key", KEY, "--api-key", "second-key-xyz", "--admin", ":".join(ADMIN)).wait_ready()
     server.qlog = QuestionLog(base / "feedback")
     try:
         yield server
@@ -131,3 +133,25 @@ def test_healthz_503_when_the_index_folder_is_broken_and_the_chat_keeps_answerin
         event, data = ask_http(server.url, QUESTION)
         assert event == "complete" and data[0]["refused"]  # an honest "cannot answer", not a crash
     assert list((tmp_path / "feedback").glob("questions.sqlite3.corrupt-*"))
+
+
+def test_the_admin_views_need_the_admin_login_and_show_the_log_gaps_and_scores(app):
+    with httpx.Client(timeout=120) as c:
+        for name, data in (("admin_log", ["", "", False, False, "", "", ""]), ("admin_gaps", ["", ""]),
+                           ("admin_log_csv", [ADMIN[0], "wrong"]), ("admin_hit_test", ["", "", QUESTION])):
+            event, _ = call(c, app.url, name, data)
+            assert event == "error", name
+        for q in PARAPHRASES:
+            ask_http(app.url, q)
+        event, (note, table, disliked) = call(c, app.url, "admin_log", [*ADMIN, True, False, "", "", "大额医保"])
+        assert event == "complete" and table["data"] and all(row[5] == "拒答" for row in table["data"])
+        event, (gaps,) = call(c, app.url, "admin_gaps", list(ADMIN))
+        assert event == "complete" and gaps["data"][0][0] >= 3 and "大额医保" in gaps["data"][0][1]
+        event, (verdict, hits) = call(c, app.url, "admin_hit_test", [*ADMIN, PARAPHRASES[0]])
+        assert event == "complete" and "拒答" in verdict and hits["data"]
+        top = hits["data"][0]
+        assert isinstance(top[1], float) and isinstance(top[2], float) and isinstance(top[3], float)
+        event, (verdict, hits) = call(c, app.url, "admin_hit_test", [*ADMIN, QUESTION])
+        assert event == "complete" and "回答" in verdict
+        event, (csv_file,) = call(c, app.url, "admin_log_csv", list(ADMIN))
+        assert event == "complete" and csv_file["path"].endswith("questions.csv")

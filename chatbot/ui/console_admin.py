@@ -1,0 +1,143 @@
+"""问答记录, 知识缺口 and 检索测试 (issue 20): admin tabs beside 资料库, behind the same admin login.
+
+Every action proves the admin on that very call (the 资料库 login fields are sent with each one
+and checked by its `_Guard`: constant time, throttled); without them the page shows nothing and
+the HTTP endpoints (`admin_log`, `admin_gaps`, `admin_log_csv`, `admin_hit_test`) refuse."""
+
+from __future__ import annotations
+
+import html
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from ..console import recorder as console
+
+LOG_HEADERS = ["编号", "时间", "渠道", "问题", "理解为", "结果", "原因", "评价", "评价原因", "耗时(ms)"]
+GAP_HEADERS = ["次数", "问题", "其他问法"]
+HIT_HEADERS = ["排名", "融合分", "向量分", "关键词分", "向量排名", "关键词排名", "标题", "来源", "缺少地点", "缺少事实", "段落"]
+OUTCOME = {True: "拒答", False: "已回答"}
+RATING = {"up": "👍", "down": "👎", None: ""}
+
+
+def _qlog():
+    rec = console.current()
+    return rec.qlog if rec is not None else None
+
+
+def log_rows(rows: list[dict]) -> list[list]:
+    return [[r["id"], r["time"], r["channel"], r["question"], r.get("understood_as") or "",
+             "出错" if r.get("reason") == "error" else OUTCOME[bool(r["refused"])], r.get("reason") or "",
+             RATING.get(r.get("rating"), ""), r.get("rating_reason") or "", r.get("latency_ms") or ""] for r in rows]
+
+
+def disliked_html(rows: list[dict]) -> str:
+    """Each 👎 with its reason and the passages the answer cited."""
+    parts = []
+    for r in rows:
+        if r.get("rating") != "down":
+            continue
+        cites = "".join(
+            f"<li><b>[{c.get('n')}] {html.escape(str(c.get('title') or ''))}</b> "
+            f"<small>{html.escape(str(c.get('source') or ''))} {html.escape(str(c.get('date') or ''))}</small>"
+            f"<blockquote>{html.escape(str(c.get('text') or '')[:600])}</blockquote></li>" for c in r.get("citations") or [])
+        parts.append(f"<details class='disliked'><summary>👎 {html.escape(r['question'])} — "
+                     f"<b>{html.escape(r.get('rating_reason') or '未选原因')}</b> · {html.escape(r['time'])}</summary>"
+                     f"<p>{html.escape(r.get('answer') or '')}</p><ol>{cites or '<li>（没有引用）</li>'}</ol></details>")
+    return "".join(parts) or "<p>没有 👎 记录。</p>"
+
+
+def hit_rows(retrieval) -> list[list]:
+    rows = []
+    for i, h in enumerate(retrieval.hits, 1):
+        p = h.passage
+        rows.append([i, round(h.score, 4), round(h.dense_score, 4), round(h.keyword_score, 4), h.dense_rank or "",
+                     h.keyword_rank or "", p.title, p.source, "、".join(h.missing), "、".join(h.lacks), p.text[:200]])
+    return rows
+
+
+def add_tabs(config, qa, guard, creds: list, is_admin) -> list[gr.Tab]:
+    """The tabs (hidden until the page is the admin's, like 资料库); `creds`: the 资料库 login fields."""
+
+    def check(u, p, request) -> None:
+        denied = guard.deny(u, p, request)
+        if denied:
+            raise gr.Error(denied)
+
+    with gr.Tab("问答记录", visible=False, elem_id="log-tab") as log_tab:
+        gr.Markdown("用 **资料库** 页的管理员账号登录后查询。问题记录保存在服务器本地，不含 IP 地址。")
+        with gr.Row():
+            refused = gr.Checkbox(label="只看拒答", elem_id="log-refused")
+            down = gr.Checkbox(label="只看 👎", elem_id="log-down")
+            since = gr.Textbox(label="起始日期", placeholder="YYYY-MM-DD", elem_id="log-since")
+            until = gr.Textbox(label="截止日期", placeholder="YYYY-MM-DD", elem_id="log-until")
+            text = gr.Textbox(label="包含文字", elem_id="log-text")
+        with gr.Row():
+            search = gr.Button("查询", variant="primary", elem_id="log-search")
+            gaps_button = gr.Button("知识缺口", elem_id="log-gaps")
+            export = gr.Button("导出 CSV", elem_id="log-export")
+        summary = gr.Markdown("", elem_id="log-summary")
+        table = gr.Dataframe(headers=LOG_HEADERS, value=[], interactive=False, wrap=True, elem_id="log-table")
+        disliked = gr.HTML("", elem_id="log-disliked")
+        gr.Markdown("### 知识缺口（拒答的问题，按相似度归组，问得最多的在前）")
+        gaps = gr.Dataframe(headers=GAP_HEADERS, value=[], interactive=False, wrap=True, elem_id="log-gaps-table")
+        csv_file = gr.File(label="CSV", elem_id="log-csv", interactive=False)
+
+    with gr.Tab("检索测试", visible=False, elem_id="hit-tab") as hit_tab:
+        hit_question = gr.Textbox(label="问题", elem_id="hit-question")
+        hit_go = gr.Button("测试", variant="primary", elem_id="hit-go")
+        verdict = gr.Markdown("", elem_id="hit-verdict")
+        hits = gr.Dataframe(headers=HIT_HEADERS, value=[], interactive=False, wrap=True, elem_id="hit-table")
+
+    def do_log(u, p, only_refused, only_down, start, end, words, request: gr.Request):
+        check(u, p, request)
+        qlog = _qlog()
+        if qlog is None or not qlog.enabled:
+            return "问答记录已关闭（--no-log）。", [], ""
+        rows = qlog.rows(refused=True if only_refused else None, down=bool(only_down), since=(start or "").strip() or None,
+                         until=(end or "").strip() or None, text=(words or "").strip()[:200] or None)
+        note = f"共 {len(rows)} 条" + (f"。⚠️ {html.escape(qlog.problem)}" if qlog.problem else "")
+        return note, log_rows(rows), disliked_html(rows)
+
+    def do_gaps(u, p, request: gr.Request):
+        check(u, p, request)
+        qlog = _qlog()
+        groups = qlog.gaps() if qlog is not None else []
+        return [[g["count"], g["question"], "；".join(q for q in g["questions"] if q != g["question"])] for g in groups]
+
+    def do_csv(u, p, request: gr.Request):
+        check(u, p, request)
+        qlog = _qlog()
+        folder = Path(tempfile.mkdtemp(prefix="qlog-"))
+        path = folder / "questions.csv"
+        path.write_text("\ufeff" + (qlog.csv() if qlog is not None else ""), encoding="utf-8")
+        return str(path)
+
+    def do_hit_test(u, p, question, request: gr.Request):
+        check(u, p, request)
+        question = str(question or "").strip()[: config.max_message_chars]
+        if not question:
+            return "请输入问题。", []
+        answer, retrieval = qa.ask_with_hits(question, 10)
+        if answer.refused:
+            line = f"**拒答**（检查：`{html.escape(str(answer.reason))}`）：{html.escape(answer.text[:300])}"
+        else:
+            line = f"**回答**（引用 {len(answer.citations)} 段）：{html.escape(answer.text[:300])}"
+        if answer.understood_as:
+            line += f"\n\n理解为：{html.escape(answer.understood_as)}"
+        return line, hit_rows(retrieval)
+
+    hidden = dict(api_visibility="undocumented")
+    filters = [refused, down, since, until, text]
+    search.click(do_log, creds + filters, [summary, table, disliked], api_name="admin_log", **hidden)
+    gaps_button.click(do_gaps, creds, [gaps], api_name="admin_gaps", **hidden)
+    export.click(do_csv, creds, [csv_file], api_name="admin_log_csv", **hidden)
+    hit_go.click(do_hit_test, creds + [hit_question], [verdict, hits], api_name="admin_hit_test",
+                 concurrency_id="answer", concurrency_limit=config.answer_concurrency, **hidden)
+
+    def on_load(request: gr.Request):
+        shown = is_admin(request)
+        return gr.update(visible=shown), gr.update(visible=shown)
+    gr.on(triggers=None, fn=on_load, inputs=None, outputs=[log_tab, hit_tab], api_visibility="private")
+    return [log_tab, hit_tab]
