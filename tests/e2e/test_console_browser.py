@@ -1,0 +1,68 @@
+"""The operator's console in Chromium (issue 20): the admin sees 问答记录, 知识缺口 and 检索测试 after
+the 资料库 login; a chat user sees none of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.documents import CHROMIUM
+from tests.helpers.servers import App, ask_http
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium: run `make browsers`")
+
+ADMIN = ("boss", "s3cret-console")
+REFUSED = ["大额医保一年最高能报销多少万？", "大额医保每年最多报销多少万元", "请问大额医保一年最高报多少万"]
+
+
+@pytest.fixture(scope="module")
+def app(real_config, tmp_path_factory):
+    server = App(tmp_path_factory.mktemp("console-browser"), real_config, "--admin", ":".join(ADMIN)).wait_ready()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless"])
+        yield b
+        b.close()
+
+
+def test_a_chat_user_sees_no_console_tab(app, browser):
+    page = browser.new_page()
+    page.goto(app.url)
+    page.wait_for_selector("#question")
+    page.wait_for_timeout(1500)
+    for name in ("资料库", "问答记录", "检索测试"):
+        assert page.get_by_role("tab", name=name).count() == 0, name
+    assert page.locator("#log-table").count() == 0 or not page.locator("#log-table").is_visible()
+    page.close()
+
+
+def test_the_admin_sees_the_log_the_gaps_and_the_hit_test(app, browser):
+    for q in REFUSED:
+        ask_http(app.url, q)
+    page = browser.new_page()
+    page.goto(app.url + "?admin")
+    page.get_by_role("tab", name="资料库").click()
+    page.locator("#admin-user textarea, #admin-user input").first.fill(ADMIN[0])
+    page.locator("#admin-password input").fill(ADMIN[1])
+    page.locator("#admin-login").click()
+    page.wait_for_selector("#admin-table")
+    page.get_by_role("tab", name="问答记录").click()
+    page.locator("#log-search").click()
+    page.wait_for_function("document.querySelector('#log-table')?.innerText.includes('大额医保')", timeout=60000)
+    page.locator("#log-gaps").click()
+    page.wait_for_function("document.querySelector('#log-gaps-table')?.innerText.includes('大额医保')", timeout=60000)
+    assert "3" in page.locator("#log-gaps-table").inner_text()
+    page.get_by_role("tab", name="检索测试").click()
+    page.locator("#hit-question textarea, #hit-question input").first.fill(REFUSED[0])
+    page.locator("#hit-go").click()
+    page.wait_for_function("document.querySelector('#hit-verdict')?.innerText.includes('拒答')", timeout=60000)
+    assert page.locator("#hit-table").inner_text().count("\n") > 3
+    page.close()
