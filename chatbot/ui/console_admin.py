@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import tempfile
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -90,6 +91,53 @@ def add_tabs(config, qa, guard, creds: list, is_admin) -> list[gr.Tab]:
         verdict = gr.Markdown("", elem_id="hit-verdict")
         hits = gr.Dataframe(headers=HIT_HEADERS, value=[], interactive=False, wrap=True, elem_id="hit-table")
 
+    from ..console.batch import BatchEval, figures_table, read_gold
+
+    batch = BatchEval(qa, Path(config.feedback_dir))
+    with gr.Tab("批量评测", visible=False, elem_id="eval-tab") as eval_tab:
+        gr.Markdown("上传标准答案文件：dev 文件的 JSONL（query、evidence、history），或 CSV（列 query,evidence；"
+                    "多个 evidence 用 | 分隔）。评测在后台进行，结果与上一次比较。")
+        gold = gr.File(label="标准答案文件", file_types=[".jsonl", ".csv"], elem_id="eval-file")
+        eval_go = gr.Button("开始评测", variant="primary", elem_id="eval-go")
+        eval_progress = gr.HTML("", elem_id="eval-progress")
+        eval_figures = gr.Dataframe(headers=["指标", "本次", "上次", "变化"], value=[], interactive=False,
+                                    elem_id="eval-figures")
+        eval_misses = gr.JSON(label="未命中", elem_id="eval-misses")
+
+    def _eval_progress() -> str:
+        st = batch.state
+        if st.error:
+            return f"<div id='eval-label'>评测失败：{html.escape(st.error)}</div>"
+        pct = int(100 * st.done / st.total) if st.total else 0
+        label = f"评测中 {st.done}/{st.total}" if st.running else (f"完成：{st.total} 题，用时 {st.seconds} 秒" if st.report else "")
+        return f"<progress max='100' value='{pct}' style='width:100%'></progress><div id='eval-label'>{label}</div>"
+
+    def do_eval(u, p, uploaded, request: gr.Request):
+        check(u, p, request)
+        path = getattr(uploaded, "path", None) or getattr(uploaded, "name", None) or (uploaded if isinstance(uploaded, str) else None)
+        if not path:
+            yield "<div id='eval-label'>请先选择文件。</div>", gr.update(), gr.update()
+            return
+        try:
+            items = read_gold(Path(path))
+        except (OSError, ValueError) as exc:
+            yield f"<div id='eval-label'>文件无法读取：{html.escape(str(exc))}</div>", gr.update(), gr.update()
+            return
+        finally:
+            Path(path).unlink(missing_ok=True)
+        if not items:
+            yield "<div id='eval-label'>文件中没有问题。</div>", gr.update(), gr.update()
+            return
+        if not batch.start(items, Path(path).name):
+            yield "<div id='eval-label'>已有评测在进行。</div>", gr.update(), gr.update()
+            return
+        while batch.state.running:
+            yield _eval_progress(), gr.update(), gr.update()
+            time.sleep(0.5)
+        st = batch.state
+        yield (_eval_progress(), figures_table(st.report, (st.previous or {}).get("report")),
+               {"report": st.report, "misses": st.misses})
+
     def do_log(u, p, only_refused, only_down, start, end, words, request: gr.Request):
         check(u, p, request)
         qlog = _qlog()
@@ -136,8 +184,11 @@ def add_tabs(config, qa, guard, creds: list, is_admin) -> list[gr.Tab]:
     hit_go.click(do_hit_test, creds + [hit_question], [verdict, hits], api_name="admin_hit_test",
                  concurrency_id="answer", concurrency_limit=config.answer_concurrency, **hidden)
 
+    eval_go.click(do_eval, creds + [gold], [eval_progress, eval_figures, eval_misses], api_name="admin_eval",
+                  concurrency_limit=1, **hidden)
+
     def on_load(request: gr.Request):
         shown = is_admin(request)
-        return gr.update(visible=shown), gr.update(visible=shown)
-    gr.on(triggers=None, fn=on_load, inputs=None, outputs=[log_tab, hit_tab], api_visibility="private")
-    return [log_tab, hit_tab]
+        return gr.update(visible=shown), gr.update(visible=shown), gr.update(visible=shown)
+    gr.on(triggers=None, fn=on_load, inputs=None, outputs=[log_tab, hit_tab, eval_tab], api_visibility="private")
+    return [log_tab, hit_tab, eval_tab]

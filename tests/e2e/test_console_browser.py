@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import json
+
 import pytest
 
+from tests.helpers import ROOT
 from tests.helpers.documents import CHROMIUM
 from tests.helpers.servers import App, ask_http
 
@@ -18,7 +21,9 @@ REFUSED = ["大额医保一年最高能报销多少万？", "大额医保每年�
 
 @pytest.fixture(scope="module")
 def app(real_config, tmp_path_factory):
-    server = App(tmp_path_factory.mktemp("console-browser"), real_config, "--admin", ":".join(ADMIN)).wait_ready()
+    base = tmp_path_factory.mktemp("console-browser")
+    server = App(base, real_config, "--admin", ":".join(ADMIN)).wait_ready()
+    server.feedback = base / "feedback"
     yield server
     server.stop()
 
@@ -66,3 +71,27 @@ def test_the_admin_sees_the_log_the_gaps_and_the_hit_test(app, browser):
     page.wait_for_function("document.querySelector('#hit-verdict')?.innerText.includes('拒答')", timeout=60000)
     assert page.locator("#hit-table").inner_text().count("\n") > 3
     page.close()
+
+
+def test_a_batch_run_of_dev_jsonl_in_the_ui_gives_the_figures_chatbot_eval_gives(app, browser, real_qa):
+    from chatbot import evaluation
+
+    page = browser.new_page()
+    page.goto(app.url + "?admin")
+    page.get_by_role("tab", name="资料库").click()
+    page.locator("#admin-user textarea, #admin-user input").first.fill(ADMIN[0])
+    page.locator("#admin-password input").fill(ADMIN[1])
+    page.locator("#admin-login").click()
+    page.wait_for_selector("#admin-table")
+    page.get_by_role("tab", name="批量评测").click()
+    page.locator("#eval-file input[type=file]").set_input_files(str(ROOT / "eval" / "dev.jsonl"))
+    page.wait_for_timeout(1500)
+    page.locator("#eval-go").click()
+    page.wait_for_function("document.querySelector('#eval-label')?.innerText.includes('完成')", timeout=600000)
+    assert "recall@1" in page.locator("#eval-figures").inner_text()
+    page.close()
+    runs = json.loads((app.feedback / "eval-runs.json").read_text(encoding="utf-8"))
+    expected = evaluation.report(evaluation.run(real_qa, evaluation.load_questions(ROOT / "eval" / "dev.jsonl")))
+    got = runs[-1]["report"]
+    for key in ("n", "recall@1", "recall@5", "mrr", "answer_hit", "refusal_recall", "false_refusal"):
+        assert got[key] == expected[key], (key, got[key], expected[key])
