@@ -84,6 +84,12 @@ def add_tabs(config, qa, guard, creds: list, is_admin) -> list[gr.Tab]:
         gr.Markdown("### 知识缺口（拒答的问题，按相似度归组，问得最多的在前）")
         gaps = gr.Dataframe(headers=GAP_HEADERS, value=[], interactive=False, wrap=True, elem_id="log-gaps-table")
         csv_file = gr.File(label="CSV", elem_id="log-csv", interactive=False)
+        gr.Markdown("### 标注：为某条记录写答复（存为资料库中的「管理员答复」文档，重建索引后生效）")
+        with gr.Row():
+            curate_id = gr.Number(label="编号", precision=0, elem_id="curate-id")
+            curate_answer = gr.Textbox(label="答复", lines=3, elem_id="curate-answer", scale=4)
+        curate = gr.Button("保存标注", elem_id="curate-save")
+        curate_msg = gr.Markdown("", elem_id="curate-msg")
 
     with gr.Tab("检索测试", visible=False, elem_id="hit-tab") as hit_tab:
         hit_question = gr.Textbox(label="问题", elem_id="hit-question")
@@ -148,6 +154,25 @@ def add_tabs(config, qa, guard, creds: list, is_admin) -> list[gr.Tab]:
         note = f"共 {len(rows)} 条" + (f"。⚠️ {html.escape(qlog.problem)}" if qlog.problem else "")
         return note, log_rows(rows), disliked_html(rows)
 
+    def do_curate(u, p, rowid, answer, request: gr.Request):
+        check(u, p, request)
+        from ..console import curated
+
+        qlog = _qlog()
+        try:
+            rowid = int(rowid)
+        except (TypeError, ValueError):
+            return "请填写编号。"
+        rows = [r for r in (qlog.rows(limit=100_000) if qlog is not None else []) if r["id"] == rowid]
+        if not rows:
+            return f"没有编号 {rowid} 的记录。"
+        question = rows[0].get("understood_as") or rows[0]["question"]
+        try:
+            path = curated.write(Path(config.documents_dir), question, answer)
+        except ValueError as exc:
+            return str(exc)
+        return f"已保存为 {html.escape(path.name)}。请在资料库点击「重建索引」让对话使用它。"
+
     def do_gaps(u, p, request: gr.Request):
         check(u, p, request)
         qlog = _qlog()
@@ -179,6 +204,8 @@ def add_tabs(config, qa, guard, creds: list, is_admin) -> list[gr.Tab]:
     hidden = dict(api_visibility="undocumented")
     filters = [refused, down, since, until, text]
     search.click(do_log, creds + filters, [summary, table, disliked], api_name="admin_log", **hidden)
+    curate.click(do_curate, creds + [curate_id, curate_answer], [curate_msg], api_name="admin_curate",
+                 concurrency_limit=1, **hidden)
     gaps_button.click(do_gaps, creds, [gaps], api_name="admin_gaps", **hidden)
     export.click(do_csv, creds, [csv_file], api_name="admin_log_csv", **hidden)
     hit_go.click(do_hit_test, creds + [hit_question], [verdict, hits], api_name="admin_hit_test",

@@ -155,3 +155,28 @@ def test_the_admin_views_need_the_admin_login_and_show_the_log_gaps_and_scores(a
         assert event == "complete" and "回答" in verdict
         event, (csv_file,) = call(c, app.url, "admin_log_csv", list(ADMIN))
         assert event == "complete" and csv_file["path"].endswith("questions.csv")
+
+
+def test_a_curated_answer_answers_the_question_after_the_rebuild_cited_as_admin_reply(real_config, tmp_path):
+    docs, index = tmp_path / "documents", tmp_path / "embeddings"
+    shutil.copytree(real_config.documents_dir, docs)
+    shutil.copytree(real_config.embeddings_dir, index, symlinks=True)
+    cfg = real_config.with_overrides(documents_dir=docs, embeddings_dir=index)
+    question = PARAPHRASES[0]
+    with App(tmp_path, cfg, "--admin", ":".join(ADMIN)) as server, httpx.Client(timeout=600) as c:
+        event, data = ask_http(server.url, question)
+        assert data[0]["refused"]
+        rowid = QuestionLog(tmp_path / "feedback").rows(text=question)[0]["id"]
+        reply = "本市大额医保（职工大额医疗费用补助）每年最高支付限额为 30 万元，超过部分不予报销。"
+        event, _ = call(c, server.url, "admin_curate", ["", "", rowid, reply])
+        assert event == "error" and not list(docs.glob("管理员答复_*"))
+        event, (note,) = call(c, server.url, "admin_curate", [*ADMIN, rowid, reply])
+        assert event == "complete" and "已保存" in note and list(docs.glob("管理员答复_*.txt"))
+        event, listed = call(c, server.url, "admin_documents", list(ADMIN))
+        assert any(e["name"].startswith("管理员答复_") for e in listed[0]), listed
+        event, _ = call(c, server.url, "admin_rebuild", list(ADMIN))
+        assert event == "complete"
+        event, data = ask_http(server.url, question)
+        answer = data[0]
+        assert not answer["refused"] and "30" in answer["answer"], answer
+        assert answer["citations"][0]["title"].startswith("管理员答复"), answer["citations"]
