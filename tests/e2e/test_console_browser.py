@@ -16,7 +16,7 @@ from tests.helpers.servers import App, ask_http
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium: run `make browsers`")
 
 ADMIN = ("boss", "s3cret-console")
-REFUSED = ["大额医保一年最高能报销多少万？", "大额医保每年最多报销多少万元", "请问大额医保一年最高报多少万"]
+REFUSED = ["糖尿病人平时吃饭要注意什么？", "糖尿病患者日常饮食该注意什么", "糖尿病人饮食上要注意哪些"]
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +61,9 @@ def test_the_admin_sees_the_log_the_gaps_and_the_hit_test(app, browser):
     page.wait_for_selector("#admin-table")
     page.get_by_role("tab", name="问答记录").click()
     page.locator("#log-search").click()
-    page.wait_for_function("document.querySelector('#log-table')?.innerText.includes('大额医保')", timeout=60000)
+    page.wait_for_function("document.querySelector('#log-table')?.innerText.includes('糖尿病')", timeout=60000)
     page.locator("#log-gaps").click()
-    page.wait_for_function("document.querySelector('#log-gaps-table')?.innerText.includes('大额医保')", timeout=60000)
+    page.wait_for_function("document.querySelector('#log-gaps-table')?.innerText.includes('糖尿病')", timeout=60000)
     assert "3" in page.locator("#log-gaps-table").inner_text()
     page.get_by_role("tab", name="检索测试").click()
     page.locator("#hit-question textarea, #hit-question input").first.fill(REFUSED[0])

@@ -19,8 +19,8 @@ from .test_web_surface import Browser
 QUESTION = "衡水市医保电话是多少"
 KEY = "test-key-0123456789"
 ADMIN = ("boss", "boss-pw-98765")
-# one question the documents cannot answer (eval/refusals.jsonl u-02), three ways
-PARAPHRASES = ["大额医保一年最高能报销多少万？", "大额医保每年最多报销多少万元", "请问大额医保一年最高报多少万"]
+# one question the documents cannot answer (eval/refusals.jsonl u-05), three ways
+PARAPHRASES = ["糖尿病人平时吃饭要注意什么？", "糖尿病患者日常饮食该注意什么", "糖尿病人饮食上要注意哪些"]
 
 
 @pytest.fixture(scope="module")
@@ -143,10 +143,10 @@ def test_the_admin_views_need_the_admin_login_and_show_the_log_gaps_and_scores(a
             assert event == "error", name
         for q in PARAPHRASES:
             ask_http(app.url, q)
-        event, (note, table, disliked) = call(c, app.url, "admin_log", [*ADMIN, True, False, "", "", "大额医保"])
+        event, (note, table, disliked) = call(c, app.url, "admin_log", [*ADMIN, True, False, "", "", "糖尿病"])
         assert event == "complete" and table["data"] and all(row[5] == "拒答" for row in table["data"])
         event, (gaps,) = call(c, app.url, "admin_gaps", list(ADMIN))
-        assert event == "complete" and gaps["data"][0][0] >= 3 and "大额医保" in gaps["data"][0][1]
+        assert event == "complete" and gaps["data"][0][0] >= 3 and "糖尿病" in gaps["data"][0][1]
         event, (verdict, hits) = call(c, app.url, "admin_hit_test", [*ADMIN, PARAPHRASES[0]])
         assert event == "complete" and "拒答" in verdict and hits["data"]
         top = hits["data"][0]
@@ -167,7 +167,7 @@ def test_a_curated_answer_answers_the_question_after_the_rebuild_cited_as_admin_
         event, data = ask_http(server.url, question)
         assert data[0]["refused"]
         rowid = QuestionLog(tmp_path / "feedback").rows(text=question)[0]["id"]
-        reply = "本市大额医保（职工大额医疗费用补助）每年最高支付限额为 30 万元，超过部分不予报销。"
+        reply = "糖尿病人饮食要控制总热量，少吃含糖食物，主食定时定量，多吃蔬菜。"
         event, _ = call(c, server.url, "admin_curate", ["", "", rowid, reply])
         assert event == "error" and not list(docs.glob("管理员答复_*"))
         event, (note,) = call(c, server.url, "admin_curate", [*ADMIN, rowid, reply])
@@ -178,5 +178,5 @@ def test_a_curated_answer_answers_the_question_after_the_rebuild_cited_as_admin_
         assert event == "complete"
         event, data = ask_http(server.url, question)
         answer = data[0]
-        assert not answer["refused"] and "30" in answer["answer"], answer
+        assert not answer["refused"] and "含糖" in answer["answer"], answer
         assert answer["citations"][0]["title"].startswith("管理员答复"), answer["citations"]
