@@ -180,3 +180,5 @@ def test_a_curated_answer_answers_the_question_after_the_rebuild_cited_as_admin_
         answer = data[0]
         assert not answer["refused"] and "含糖" in answer["answer"], answer
         assert answer["citations"][0]["title"].startswith("管理员答复"), answer["citations"]
+        metrics = httpx.get(f"{server.url}/metrics").text
+        assert "chatbot_index_rebuilds_total 1.0" in metrics
