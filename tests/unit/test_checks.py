@@ -7,24 +7,13 @@ import pytest
 from chatbot.answer import compose
 from chatbot.policy import Policy
 from chatbot.retrieval import checks, facts
-from chatbot.retrieval.places import find_places, missing_places
-from chatbot.textnorm import normalize, tokenize
-from chatbot.types import Hit, Passage, Retrieval
+from chatbot.retrieval.places import find_places
+from chatbot.textnorm import normalize
+from chatbot.types import Passage
+
+from ..helpers.hits import passage, retrieval
 
 POLICY = Policy()
-
-
-def passage(title: str, text: str, n: int = 0) -> Passage:
-    return Passage(f"f.txt#{n}:0", f"f.txt#{n}", "f.txt", title, None, n, "article", text)
-
-
-def retrieval(question: str, *passages: Passage) -> Retrieval:
-    norm = normalize(question)
-    qplaces = find_places(norm, original=question)
-    hits = tuple(Hit(p, 1.0 - 0.1 * i, 0.8 - 0.1 * i, 5.0, i + 1, i + 1,
-                     tuple(x.name for x in missing_places(qplaces, find_places(p.embed_text_normalized))))
-                 for i, p in enumerate(passages))
-    return Retrieval(question, norm, tuple(tokenize(norm, normalized=True)), tuple(p.name for p in qplaces), hits)
 
 
 def gap(question: str, *passages: Passage):

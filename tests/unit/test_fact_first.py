@@ -13,29 +13,14 @@ from chatbot.answer import compose
 from chatbot.evaluation import first_evidence_at, reading_text
 from chatbot.policy import Policy
 from chatbot.quoting import can_open, units
-from chatbot.retrieval.places import find_places, missing_places
-from chatbot.textnorm import normalize, tokenize
-from chatbot.types import Hit, Passage, Retrieval
+
+from ..helpers.hits import passage, retrieval
 
 POLICY = Policy()
 
 
-def passage(title: str, text: str, n: int = 0, doc: int | None = None) -> Passage:
-    d = n if doc is None else doc
-    return Passage(f"f.txt#{d}:{n}", f"f.txt#{d}", "f.txt", title, None, n, "article", text)
-
-
-def retrieval(question: str, *passages: Passage) -> Retrieval:
-    norm = normalize(question)
-    qplaces = find_places(norm, original=question)
-    hits = tuple(Hit(p, 1.0 - 0.05 * i, 0.8 - 0.05 * i, 5.0, i + 1, i + 1,
-                     tuple(x.name for x in missing_places(qplaces, find_places(p.embed_text_normalized))))
-                 for i, p in enumerate(passages))
-    return Retrieval(question, norm, tuple(tokenize(norm, normalized=True)), tuple(p.name for p in qplaces), hits)
-
-
 def answer(question: str, *passages: Passage) -> str:
-    a = compose(retrieval(question, *passages), None, POLICY)
+    a = compose(retrieval(question, *passages, step=0.05), None, POLICY)
     assert not a.refused, a.text
     return a.text
 
