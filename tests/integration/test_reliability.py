@@ -320,12 +320,13 @@ def test_config_and_api_description_reveal_no_server_paths(app, real_config):
 
 @pytest.mark.slow
 def test_the_app_writes_nothing_but_feedback_and_its_log(app):
-    """After all the hostile questions, the app's working folder holds only its own log, and the
-    API wrote no feedback (only a 👍/👎 click does)."""
+    """After all the hostile questions, the app's working folder holds only its own log, the
+    question log (issue 20) and no feedback rows (only a 👍/👎 click writes one)."""
     names = sorted(p.name for p in app.cwd.iterdir())
     assert set(names) <= {app.log_path.name, "feedback", "uploads"}, names  # uploads: the App helper's upload folder
-    assert not (app.cwd / "feedback").exists() or not any((app.cwd / "feedback").iterdir())
-    assert not (app.cwd / "uploads").exists() or not any((app.cwd / "uploads").rglob("*"))  # nobody could upload
+    kept = sorted(p.name for p in (app.cwd / "feedback").iterdir()) if (app.cwd / "feedback").exists() else []
+    assert all(n.startswith("questions.sqlite3") for n in kept), kept  # the question log, WAL files included
+    assert not any(p.is_file() for p in (app.cwd / "uploads").rglob("*"))  # nobody could upload
     assert "Traceback" not in app.log
 
 
