@@ -1,18 +1,23 @@
 """Conversation-aware reading of a chat message: alone, or in the light of the conversation.
 
-What the chat already knows is evidence for what a message means: the user's earlier messages
-and the passages the bot itself cited when answering them. Each earlier turn is replayed (as the
-chat answered it: its own reading, then its first passage), and the message gets two readings:
+What the chat already knows is evidence for what a message means. Each earlier user message is
+replayed as the chat answered it (its own reading, the text it was ranked with, the passage it
+cited first), and the message gets one of three readings:
 
-- alone: the message as typed;
-- in context: the explicit slot swap of `conversation.resolve` when there is one ("那高新区的呢？"),
-  else the message after the last turn's subject — the title of the passage cited for it and its
-  own searched text — with the passages cited for that turn given a prior (`context_prior`).
+- alone, when it names a subject of its own (by `conversation.resolve`) and its stand-alone match
+  is confident (`context_alone_confidence`), or when it is about another scheme or no insurance
+  subject at all (to be refused as such): a topic shift is a new question;
+- the explicit slot swap of `conversation.resolve` ("那高新区的呢？"), so a swapped-in place or
+  year the documents do not cover is refused by name;
+- in context, for any other message (pronouns, 也, an omitted subject, a 2–3-message chain): it is
+  ranked by its own match plus `context_blend` times the match of the earlier turn's text with it,
+  and checked (places, schemes, figures asked) and shown with the conversation's subject, so what
+  the earlier question asked does not leak in and the message's own place replaces the earlier one.
 
-A message with a subject of its own (by `conversation.resolve`) whose stand-alone match is
-confident (`context_alone_confidence`) stands alone; any other message is read in context. So a
-topic shift stays a new question, and "他去的话得带啥？" or "随便找家医院做都行？" lean on what
-came before. Web chat, HTTP API, terminal chat and `chatbot eval` all come through `QA.understand`.
+`context_mode` keeps the variants measured in docs/quality.md ("text", "subject", "title",
+"both", "rules"); `context_prior` (0: measured, no gain) would favour the passage cited for the
+previous turn. Web chat, HTTP API, terminal chat and `chatbot eval` all come through
+`QA.understand`.
 """
 
 from __future__ import annotations
