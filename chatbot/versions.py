@@ -55,6 +55,9 @@ def another_place(question_norm: str, passage: Passage) -> bool:
     if not asked:
         return False
     title = normalize(passage.title)
-    zones = {m.group(0) for m in _ZONE.finditer(title)} - {m.group(0) for m in _ZONE.finditer(question_norm)}
-    return bool(zones) or any(not any(bool(t.codes & q.codes) or q.within(t) for q in asked)
+    in_title = {m.group(0) for m in _ZONE.finditer(title)}
+    asked_zones = {m.group(0) for m in _ZONE.finditer(question_norm)}
+    # a zone the title names and the question does not, or the zone asked missing from the title
+    # (the city's number for a 高新区 question answers another question)
+    return bool(in_title ^ asked_zones) or any(not any(bool(t.codes & q.codes) or q.within(t) for q in asked)
                               for t in _title_places(passage))

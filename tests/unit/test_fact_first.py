@@ -104,6 +104,8 @@ def test_a_districts_passage_is_not_quoted_beside_the_city_asked_about():
     zone = passage("衡水高新区医保局电话", "衡水高新区医保局的官方电话号码为0318-2168618,工作时间为正常工作日。", 1)
     text = answer("衡水市医保电话是多少", city, zone)
     assert "0318-12333" in text and "2168618" not in text and "[2]" not in text
+    text = answer("衡水市高新区医保电话是多少", zone, city)  # and the city's number is not quoted for the zone
+    assert "0318-2168618" in text and "12333" not in text and "[2]" not in text
 
 
 def test_reading_measures_skip_markers_and_the_understood_as_line():
