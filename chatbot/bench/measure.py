@@ -216,15 +216,9 @@ def point_from_timings(t: Timings) -> dict:
 
 def cold_start(cfg: Config, question: str, runs: int = 1) -> dict:
     """Seconds from spawning `chatbot ask` (index present) to its answer on stdout."""
-    cmd = [sys.executable, "-m", "chatbot.cli", "ask", "--json", "--documents", str(cfg.documents_dir),
-           "--embeddings", str(cfg.embeddings_dir), "--model", cfg.model]
-    if (cfg.store or "faiss") != "faiss":
-        cmd += ["--store", cfg.store]
-        if cfg.milvus_uri:
-            cmd += ["--milvus-uri", cfg.milvus_uri]
-        if cfg.milvus_token:
-            cmd += ["--milvus-token", cfg.milvus_token]
-    cmd.append(question)
+    from .cold import ask_command
+
+    cmd = ask_command(cfg, question)
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
     times = []
     for _ in range(max(1, runs)):
