@@ -49,16 +49,6 @@ def app(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless"])
-        yield b
-        b.close()
-
-
 def test_chat_user_sees_no_tab_and_cannot_manage_over_http(app, browser):
     server, _, docs = app
     page = browser.new_page()

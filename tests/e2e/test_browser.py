@@ -21,8 +21,6 @@ from ..helpers import DOCUMENTS, ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "artifacts" / "screenshots"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run", "--disable-quic"]
 
 pytestmark = [
     pytest.mark.browser,
@@ -78,17 +76,6 @@ def broken_app(app, app_base, tmp_path_factory):
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        yield b
-        b.close()
-
-
 def open_page(browser, url, phone=False):
     if phone:
         context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
@@ -124,6 +111,7 @@ def last_reply(page, before: int):
 
 
 def shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 

@@ -28,16 +28,6 @@ def app(real_config, tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless"])
-        yield b
-        b.close()
-
-
 def test_a_chat_user_sees_no_console_tab(app, browser):
     page = browser.new_page()
     page.goto(app.url)

@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 from ..helpers import ROOT
+from ..helpers.documents import LAUNCH_ARGS
 from ..helpers.servers import App
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "artifacts" / "screenshots"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run", "--disable-quic"]
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium: run `make browsers`")
 
