@@ -210,6 +210,8 @@ def refusal_for_gap(gap: Gap) -> str:
         return f"资料只涉及医疗保险，没有找到关于{gap.missing}的内容。{_RELATED}"
     if gap.reason == "off_topic":
         return f"这个问题（{gap.missing}）不是医保问题，资料中没有找到相关内容。"
+    if gap.reason == "medical":
+        return "这是看病用药的问题，不是医保问题：资料只涉及医疗保险，不能代替医生的诊断和用药建议，请咨询医生或药师。"
     if gap.reason == "population":
         return f"资料中相近的内容说的不是{gap.missing}医保，没有找到{gap.missing}医保的规定。{_RELATED}"
     return f"资料中没有找到这个问题所问的{gap.missing}。{_RELATED}"
@@ -272,6 +274,11 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
         return Answer(question, REFUSAL_NONE, True, related=related, notice=notice, reason="low_confidence")
 
     weights = _weights(retrieval.tokens, keyword) or {t: 1.0 for t in retrieval.tokens}
+    if retrieval.alone_tokens and policy.subject_share < 1:
+        # Read in context: the passage was found with the conversation's subject, whose words recur
+        # across its units; the message's own words tell which unit answers what it asks.
+        own = set(retrieval.alone_tokens)
+        weights = {t: w * (1.0 if t in own else policy.subject_share) for t, w in weights.items()}
     quotes, lead_score = scored_pick(retrieval.normalized, top.passage, weights, similarity=similarity, policy=policy)
     parts = [_sentences_text(quotes) + "[1]"]
     citations = [Citation(1, top.passage, top.score, tuple(quotes))]

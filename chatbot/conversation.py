@@ -348,10 +348,15 @@ def speaks_of(title: str, text: str, value: str, question: str = "") -> bool:
     return mentions(title + "\n" + text, value)
 
 
+_RELATIVE_YEAR = re.compile(r"今年|去年|明年|前年|往年|历年|上一年|下一年")
+
+
 def mentions(passage_text: str, value: str) -> bool:
     """Does a passage speak of a swapped-in value (2025年 → 2025, 一级医院 → 一级/1级)?"""
+    if _RELATIVE_YEAR.fullmatch(normalize(value)):
+        return True  # 今年/去年 name no year a passage could state: the answer's own dates show which
     text = normalize(passage_text)
-    stem = re.sub(r"(年度|年|医院|医疗机构|人员|的)$", "", normalize(value)) or value
+    stem = re.sub(r"(年度|年|医院|医疗机构|人员|户|的)$", "", normalize(value)) or value
     variants = {stem, stem.translate(str.maketrans("一二三", "123")), stem.translate(str.maketrans("123", "一二三"))}
     return any(v and v in text for v in variants)
 

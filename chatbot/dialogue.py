@@ -156,12 +156,12 @@ def search(retriever: "Retriever", resolved: Resolved, text: str, k: int, policy
 
 
 def _out_of_scope(alone: "Retrieval", policy: "Policy") -> bool:
-    """A message whose own subject is another scheme or not insurance at all (养老保险, 饭店)
+    """A message whose own subject is another scheme, a doctor's question or not insurance at all (养老保险, 挂什么科, 饭店)
     stands alone, to be refused as such: the conversation's 医保 must not make it in scope."""
     from .retrieval.checks import find_gap
 
     gap = find_gap(alone, alone.hits[0], policy) if alone.hits else None
-    return gap is not None and gap.reason in ("off_topic", "scope")
+    return gap is not None and gap.reason in ("off_topic", "scope", "medical")
 
 
 def prior_sorted(retrieval: "Retrieval", prior: tuple[str, ...], policy: "Policy") -> "Retrieval":

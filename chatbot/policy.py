@@ -27,7 +27,7 @@ OTHER_SCHEMES: dict[str, str] = {
     "工伤保险": r"工伤|伤残津贴|工亡|work injury",
     "住房公积金": r"公积金|housing fund",
     "惠民保": r"惠民保",
-    "商业保险": r"商业保险|车险|意外险|重疾险|寿险|car insurance|life insurance|commercial insurance",
+    "商业保险": r"商业保险|商保|车险|意外险|重疾险|寿险|百万医疗|医疗险|保险公司|car insurance|life insurance|commercial insurance",
 }
 # The two basic medical-insurance schemes by population: 城镇职工基本医疗保险 (国发〔1998〕44号) and
 # 城乡居民基本医疗保险 (国发〔2016〕3号, which merged 新农合 into it).
@@ -44,6 +44,12 @@ OFF_TOPIC = (r"高铁|火车|动车|飞机|航班|机票|地铁|公交|坐车|"
              r"驾照|驾驶证|driver'?s licen[cs]e|"
              r"房价|买房|首付|"
              r"\btrain\b|flight|weather")
+# Medical advice (which department, which medicine, whether a symptom is serious, how to treat it):
+# a doctor's question, not an insurance one, unless it also names an insurance matter (INSURANCE).
+MEDICAL_ADVICE = (r"挂(什么|哪个|哪一?个?|啥)科|挂.{0,6}科还是|(吃|用)(什么|啥|哪种|哪个)药|要不要(吃|用)药|要不要吃|"
+                  r"吃.{0,6}药好|怎么治|如何治疗|严不严重|要不要紧|which department|what medicine|should i take")
+INSURANCE = (r"医保|保险|社保|参保|缴费|交费|报销|报|统筹|账户|共济|备案|定点|起付|封顶|目录|甲类|乙类|自付|"
+             r"insurance|reimburs|covered")
 # Words of the medical-insurance domain: an off-topic subject with one of these is still in scope
 # (住院 … 坐车 is a question about hospital stays).
 DOMAIN = (r"医保|保险|社保|参保|缴费|交费|报销|统筹|账户|共济|备案|异地就医|定点|医疗|门诊|住院|"
@@ -52,17 +58,20 @@ DOMAIN = (r"医保|保险|社保|参保|缴费|交费|报销|统筹|账户|共�
 LOCAL_SERVICE = r"医保局|医保中心|社保局|经办|窗口|办事处|服务中心|地址|在哪|电话|热线|office|address|hotline|phone"
 # Kinds of figure a question may ask for (money, rate), and what states one.
 FIGURE_ASKED: dict[str, str] = {
-    "money": r"(交|缴|付|花|卖|收|要|补|退|领|贵|便宜)[了个人一年每月]{0,3}多少钱?|多少钱一|几块钱|价格|"
+    "money": r"(交|缴|付|花|卖|收|要|补|退|领|贵|便宜|按|算|发|给)[了个人一年每月天日]{0,3}多少钱?|多少钱一|几块钱|价格|"
+             r"(一|每)(天|日|个?月|年)[^，。？?]{0,3}多少钱|"
              r"费用是多少|多少元|how much (does|is|do|will|would)|\bcost|\bprice|\bfee",
     "rate": r"百分之|比例|几成|percent|\brate\b|proportion",
     "cap": r"(最高|最多|上限|封顶|限额)[^，。？?]{0,8}(多少|几)|maximum|\bcap\b",
+    "interest": r"利率|利息[^，。？?]{0,6}(多少|几)|interest rate",
 }
 FIGURE_STATED: dict[str, str] = {
     "money": r"\d+(\.\d+)?\s*(元|万元|块)",
     "rate": r"\d+(\.\d+)?\s*%|百分之|[一二三四五六七八九]成",
     "cap": r"(最高|最多|上限|封顶|限额)[^。；;]{0,30}\d+(\.\d+)?\s*(元|万|%)",
+    "interest": r"(利率|利息)[^。；;，,]{0,20}\d+(\.\d+)?\s*%",
 }
-FIGURE_NAMES = {"money": "金额", "rate": "比例", "cap": "上限"}
+FIGURE_NAMES = {"money": "金额", "rate": "比例", "cap": "上限", "interest": "利率"}
 # What kind of fact a question asks for (chatbot/retrieval/facts.py): the general kinds of an
 # insurance question — a phone number, an office's address, an amount (money, rate, duration), a date. "多少 / 几"
 # alone asks for an amount only when no phone number is asked (电话是多少).
@@ -87,7 +96,7 @@ SLOTS: dict[str, str] = {
               r"|新型农村合作医疗|公费医疗|大额医保|大病保险|生育保险|长护险|长期护理保险|惠民保|少儿医保|学生医保"
               r"|养老保险|失业保险|工伤保险|住房公积金|公积金|商业保险",
     "population": r"新生儿|婴儿|宝宝|儿童|少儿|中小学生|大学生|学生|老年人|老人|退休人员|退休职工|退休|在职职工|在职人员|在职"
-                  r"|灵活就业人员|灵活就业|低保户|低保|低收入人员|低收入人口|低边人员|特困人员|残疾人|孕妇|农民工|个体户"
+                  r"|灵活就业人员|灵活就业|退役军人|优抚对象|低保户|低保|低收入人员|低收入人口|低边人员|特困人员|残疾人|孕妇|农民工|个体户"
                   r"|retirees?|newborns?|students?",
     "year": r"(?:19|20)\d{2}\s*年度?|今年|去年|明年|前年|往年|历年|上一年|下一年|\b(?:19|20)\d{2}\b",
     "level": rf"[{_NUM}]级(?:甲等|乙等)?(?:医院|医疗机构|定点医院)?|[三二]甲(?:医院)?|[三二]乙(?:医院)?|社区医院"
@@ -150,6 +159,7 @@ class Policy:
     check_fact_place: bool = True  # a phone/figure asked for a place; the passage states it for no such place
     check_scheme: bool = True     # another insurance scheme
     check_off_topic: bool = True  # an everyday subject, no insurance word
+    check_medical: bool = True    # medical advice (which department or medicine), no insurance word
     check_population: bool = True  # 居民 asked, the passage only about 职工 (or the reverse)
     check_figure: bool = True     # a money/rate question, no such figure in the passage
     check_year: bool = True       # a figure for year Y, the passage gives other years only
@@ -159,6 +169,7 @@ class Policy:
     # choosing the quoted units (answer.scored_pick): a unit's score is its features
     # (answer.UNIT_FEATURES) weighted by these
     unit_weights: dict = field(default_factory=lambda: dict(UNIT_WEIGHTS))
+    subject_share: float = 0.2     # a message read in context: weight of the conversation's subject words in choosing what to quote (dev + dev2, dev4, conversations.jsonl: plateau 0–0.2, follow-up hit on dev4 0.73 → 0.80)
     support_share: float = 0.05    # a supporting unit's share of the passage's answering probability (softmax of unit scores)
     versions: bool = True         # two passages for different places/groups/years the question left open: one line per version (chatbot/versions.py)
     repeat_share: float = 0.6     # a supporting unit sharing this share of its character pairs with what is quoted repeats it (by hand)
@@ -169,6 +180,8 @@ class Policy:
     other_schemes: dict = field(default_factory=lambda: dict(OTHER_SCHEMES))
     populations: dict = field(default_factory=lambda: dict(POPULATIONS))
     off_topic: str = OFF_TOPIC
+    medical_advice: str = MEDICAL_ADVICE
+    insurance: str = INSURANCE
     domain: str = DOMAIN
     local_service: str = LOCAL_SERVICE
     figure_asked: dict = field(default_factory=lambda: dict(FIGURE_ASKED))

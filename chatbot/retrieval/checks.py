@@ -25,7 +25,7 @@ _YEAR = re.compile(r"(20\d{2})\s*年")
 @dataclass(frozen=True)
 class Gap:
     """Why the best passage does not answer: `reason` (place | scope | population | no_fact |
-    off_topic) and `missing`, what to name in the refusal (a place, a scheme, a figure)."""
+    off_topic | medical) and `missing`, what to name in the refusal (a place, a scheme, a figure)."""
 
     reason: str
     missing: str
@@ -62,6 +62,12 @@ def off_topic(question: str, policy: Policy) -> str | None:
     """An everyday subject (trains, weather, restaurants …) and no medical-insurance word."""
     m = policy.pattern("off_topic").search(question)
     return m.group(0) if m and not policy.pattern("domain").search(question) else None
+
+
+def medical_advice(question: str, policy: Policy) -> str | None:
+    """A doctor's question (which department, which medicine, is it serious) and no insurance word."""
+    m = policy.pattern("medical_advice").search(question)
+    return m.group(0) if m and not policy.pattern("insurance").search(question) else None
 
 
 def figures_asked(question: str, policy: Policy) -> list[str]:
@@ -127,6 +133,10 @@ def find_gap(retrieval: Retrieval, top: Hit, policy: Policy) -> Gap | None:
         missing = off_topic(q, policy)
         if missing:
             return Gap("off_topic", missing, "off_topic")
+    if policy.check_medical:
+        missing = medical_advice(q, policy)
+        if missing:
+            return Gap("medical", missing, "medical")
     if policy.check_population:
         missing = population_missing(q, passage, policy)
         if missing:

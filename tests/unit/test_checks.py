@@ -158,3 +158,41 @@ def test_a_near_equal_passage_stating_the_asked_figure_answers():
     assert prefer_stated_figure(r, POLICY).hits[0].passage.title == JILIN.title
     far = POLICY.with_values(second_ratio=0.95)
     assert prefer_stated_figure(r, far).hits[0].passage.title == FAMILY.title
+
+
+# --- medical advice, interest, per-day money (session 5) -------------------------------------
+CHILDREN = passage("广州市妇女儿童医疗中心", "广州市妇女儿童医疗中心是全国领先的儿科专科医院,设有儿科、呼吸科。", 8)
+BALANCE = passage("医保余额怎么多出来的", "医保个人账户每年会产生利息,例如某地退休人员个人账户按养老金的4%划入。", 9)
+MATERNITY = passage("长沙生育津贴怎么申请", "生育津贴由用人单位在生育次月起1年内申请,最长不超过自分娩之日起的8个月。", 10)
+
+
+@pytest.mark.parametrize("question", ["娃咳嗽一个礼拜了,该挂呼吸科还是儿科?要不要吃消炎药",
+                                      "感冒发烧吃什么药好得快", "Which department should I go to for a cough?"])
+def test_medical_advice_is_refused_as_a_doctors_question(question):
+    g = gap(question, CHILDREN)
+    assert g is not None and g.reason == "medical"
+    answer = compose(retrieval(question, CHILDREN), None, POLICY)
+    assert answer.refused and "医生" in answer.text
+
+
+@pytest.mark.parametrize("question", ["感冒吃什么药医保能报销", "门诊买药用医保个人账户要不要吃亏", "挂什么科能用医保卡"])
+def test_medical_words_in_an_insurance_question_are_in_scope(question):
+    assert checks.medical_advice(normalize(question), POLICY) is None
+
+
+def test_interest_rate_not_stated_is_refused_even_beside_other_percentages():
+    g = gap("医保个人账户余额的年利率是多少", BALANCE)
+    assert g is not None and g.reason == "no_fact" and g.missing == "利率"
+    stated = passage("个人账户计息", "个人账户按年计息,利率为1.5%。", 11)
+    assert gap("医保个人账户余额的年利率是多少", stated) is None
+
+
+@pytest.mark.parametrize("question", ["长沙生育津贴一天按多少钱算", "生育津贴每天多少钱"])
+def test_money_per_day_needs_an_amount_not_a_duration(question):
+    g = gap(question, MATERNITY)
+    assert g is not None and g.reason == "no_fact" and g.missing == "金额"
+
+
+def test_commercial_medical_cover_is_another_scheme():
+    g = gap("我买的百万医疗险住院了,找保险公司理赔要准备哪些材料", MATERNITY)
+    assert g is not None and g.reason == "scope" and g.missing == "商业保险"

@@ -98,6 +98,20 @@ def test_check_reports_a_value_no_passage_speaks_of():
     assert answer.refused and "2025年" in answer.text
 
 
+@pytest.mark.parametrize("value,text", [("今年", "2025年度个人缴费标准为400元/人。"), ("去年", "缴费380元。")])
+def test_a_relative_year_names_no_year_to_check(value, text):
+    resolved = Resolved("广西城乡居民医保今年一个人交多少", True, "…", (value,))
+    assert conversation.check(_retrieval(_hit("广西城乡居民医保缴费", text)), resolved)[1] == ()
+
+
+def test_a_group_is_found_by_its_stem():
+    resolved = Resolved("吉林市低保户2024年居民医保交多少", True, "…", ("低保户",))
+    found = _hit("吉林市医保2024年交多少钱", "低保对象个人缴费由财政全额资助。")
+    assert conversation.check(_retrieval(found), resolved)[1] == ()
+    resolved = Resolved("河北低保边缘户退役军人医保交多少", True, "…", ("退役军人",))
+    assert conversation.check(_retrieval(found), resolved)[1] == ("退役军人",)
+
+
 def test_a_swapped_place_must_be_what_the_passage_is_about():
     listed = _hit("河北省内医保卡怎么更换参保地", "可以从石家庄转到沧州。")
     resolved = Resolved("石家庄职工医保住院报销比例是多少", True, "…", ("石家庄",))

@@ -113,3 +113,25 @@ def test_reading_measures_skip_markers_and_the_understood_as_line():
     assert reading_text(text) == "衡水高新区医保局的电话是0318-2168618。"
     assert first_evidence_at(text, ["0318-2168618"]) == len("衡水高新区医保局的电话是")
     assert first_evidence_at(text, ["不在这里"]) is None
+
+
+def test_a_follow_up_quotes_what_the_message_itself_asks():
+    """Read in context ("统筹那部分呢？" after a question on the personal account at year-end), the
+    passage is found with the conversation's subject, whose words recur across its units; with
+    them at `subject_share` weight the unit on 统筹 is quoted, at full weight it is crowded out."""
+    from dataclasses import replace
+
+    from chatbot.answer import compose
+    from chatbot.policy import Policy
+    from chatbot.textnorm import normalize, tokenize
+
+    from ..helpers.hits import passage, retrieval
+
+    text = ("职工医保个人账户采用年度结转机制,12月底不会清零。"
+            "统筹基金按年度结算,未使用的统筹额度会结转至下一年度。"
+            "个人账户的钱由单位缴费和个人缴费共同构成。")
+    r = retrieval("个人账户12月底会清零吗 统筹那部分呢", passage("医保卡12月底要结算吗", text))
+    r = replace(r, alone_tokens=tuple(tokenize(normalize("统筹那部分呢"), normalized=True)))
+    own = compose(r, None, Policy(answer_chars=60)).text
+    shared = compose(r, None, Policy(answer_chars=60, subject_share=1.0)).text
+    assert "统筹额度" in own and "统筹额度" not in shared
