@@ -4,13 +4,16 @@ Gradio's /gradio_api/upload stores any file anyone posts. Here only the administ
 post: signing in on the 资料库 tab issues an admin token that the page keeps as a SameSite=Strict
 cookie (`ADMIN_COOKIE`); the edge refuses an upload without a live token (403), over the client's
 quota (429: `upload_quota_mb` per `upload_window_s` per address), or whose body stalls for
-`body_timeout_s`. Uploaded files live in a folder of their own, emptied at start and after each
-admin upload. Pure Python, no Gradio.
+`body_timeout_s`; only the admin app (mounted under ADMIN_PATH behind its own login) takes uploads.
+Uploaded files live in a folder of their own, emptied at start and after each admin upload. The
+upload route's answer names each file by an opaque id (`UploadNames`), never by the server's path;
+the edge turns the ids back into paths in the admin app's next calls. Pure Python, no Gradio.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 import shutil
@@ -55,6 +58,44 @@ class AdminTokens:
         return until is not None
 
 
+class UploadNames:
+    """Opaque ids for uploaded files: the client sees `upload-<random>` (no server path), the app gets
+    the path back when a later JSON body names the id as a file's "path". At most `max_names` kept."""
+
+    PREFIX = "upload-"
+
+    def __init__(self, max_names: int = 10000):
+        self.max_names = max_names
+        self._paths: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def hide(self, path: str) -> str:
+        name = self.PREFIX + secrets.token_urlsafe(18)
+        with self._lock:
+            self._paths[name] = path
+            while len(self._paths) > self.max_names:
+                self._paths.pop(next(iter(self._paths)))
+        return name
+
+    def path_of(self, name) -> str | None:
+        if not isinstance(name, str) or not name.startswith(self.PREFIX):
+            return None
+        with self._lock:
+            return self._paths.get(name)
+
+    def reveal(self, value, depth: int = 0):
+        """`value` (decoded JSON) with every {"path": <id>} (and a bare id) given its server path."""
+        if isinstance(value, str):
+            return self.path_of(value) or value
+        if depth > 64:
+            return value
+        if isinstance(value, list):
+            return [self.reveal(v, depth + 1) for v in value]
+        if isinstance(value, dict):
+            return {k: self.reveal(v, depth + 1) for k, v in value.items()}
+        return value
+
+
 def upload_dir(config, port: int) -> Path:
     """This server's own upload folder (not Gradio's shared /tmp/gradio)."""
     return Path(config.upload_tmp_dir or Path(tempfile.gettempdir()) / "chatbot-uploads") / str(port)
@@ -95,6 +136,7 @@ class UploadGate:
 
     def __init__(self, config, tokens: AdminTokens | None = None):
         self.config, self.tokens = config, tokens
+        self.names = UploadNames()
         self._used: dict[str, deque] = {}  # address -> (time, bytes) within the window
 
     def _spent(self, address: str, now: float) -> int:
@@ -105,8 +147,9 @@ class UploadGate:
             self._used.pop(address, None)
         return sum(b for _, b in q)
 
-    async def __call__(self, app, scope, receive, send):
-        if self.tokens is None or not self.tokens.valid(cookies(scope).get(ADMIN_COOKIE)):
+    async def __call__(self, app, scope, receive, send, admin: bool = False):
+        """`admin`: the request is for the admin app (the only one that takes files)."""
+        if not admin or self.tokens is None or not self.tokens.valid(cookies(scope).get(ADMIN_COOKIE)):
             log.warning("upload refused from %s: no admin login", host(scope))
             return await reply(send, 403, NO_UPLOAD)
         address, now = host(scope), time.monotonic()
@@ -133,4 +176,38 @@ class UploadGate:
                     return {"type": "http.disconnect"}
             return message
 
-        await app(scope, guarded, send)
+        # the answer lists the stored files: ids instead of paths (uncompressed, to be read here)
+        headers = [(k, v) for k, v in scope.get("headers") or [] if k.lower() != b"accept-encoding"]
+        await app({**scope, "headers": headers}, guarded, self._hiding(send))
+
+    def _hiding(self, send):
+        """A send() that replaces the server paths in the upload route's JSON answer by opaque ids."""
+        start, chunks = None, []
+
+        async def send_hidden(message):
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body" or start is None:
+                return await send(message)
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = b"".join(chunks)
+            if start.get("status") == 200:
+                try:
+                    paths = json.loads(body)
+                except ValueError:
+                    paths = None
+                if isinstance(paths, list) and all(isinstance(p, str) for p in paths):
+                    body = json.dumps([self.names.hide(p) for p in paths]).encode()
+                else:  # never pass on an answer that could hold a path
+                    log.warning("upload answer not understood: withheld")
+                    body = b"[]"
+            headers = [(k, v) for k, v in start.get("headers") or [] if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+
+        return send_hidden
