@@ -165,9 +165,23 @@ class QA:
 
         text, notice = self.prepare(question)
         resolved = dialogue.read(text, history or [], self.retriever, self.policy, self.prepare)
+        if resolved.changed and history and self.config.llm_enabled:
+            resolved = self._rewritten(text, history, resolved)
         if resolved.changed:
             text, _ = self.prepare(resolved.question)
         return text, resolved, notice
+
+    def _rewritten(self, message: str, history: Sequence[str], resolved: "Resolved") -> "Resolved":
+        """With a model configured, its stand-alone rewrite of a follow-up (issue 19, item 6), kept
+        only when it names exactly the places and groups of the offline reading; else `resolved`."""
+        from .conversation import _short, _user_text
+        from .generation.rewrite import rewrite
+
+        earlier = [self.prepare(_user_text(h) or "")[0] for h in history][-self.policy.context_turns:]
+        text, _ = rewrite(self.generator.client, message, [h for h in earlier if h], resolved.question)
+        if text is None:
+            return resolved
+        return replace(resolved, question=text, understood_as=_short(text), kind="model", alone=None, ranked_by=None)
 
     def safe_ask(self, question: str, history: Sequence[str] | None = None, on_sentence=None) -> Answer:
         """Like `ask`, but any failure becomes an honest answer instead of a traceback.

@@ -5,6 +5,7 @@ official openai client (streamed and not, with a follow-up); a wrong key gets 40
 from __future__ import annotations
 
 import shutil
+from contextlib import closing
 
 import httpx
 import openai
@@ -136,10 +137,10 @@ def test_healthz_503_when_the_index_folder_is_broken_and_the_chat_keeps_answerin
 
 
 def test_the_admin_views_need_the_admin_login_and_show_the_log_gaps_and_scores(app):
-    assert call(httpx.Client(timeout=60), f"{app.url}/admin", "admin_log", [*ADMIN, True, False, "", "", ""]) == (
-        "http", 401)  # the admin app needs its own login first
+    with httpx.Client(timeout=60, trust_env=False) as anon:  # the admin app needs its own login first
+        assert call(anon, f"{app.url}/admin", "admin_log", [*ADMIN, True, False, "", "", ""]) == ("http", 401)
     url = f"{app.url}/admin"
-    with session(url, *ADMIN) as c:
+    with closing(session(url, *ADMIN)) as c:
         for name, data in (("admin_log", ["", "", False, False, "", "", ""]), ("admin_gaps", ["", ""]),
                            ("admin_log_csv", [ADMIN[0], "wrong"]), ("admin_hit_test", ["", "", QUESTION])):
             event, _ = call(c, url, name, data)
@@ -166,7 +167,7 @@ def test_a_curated_answer_answers_the_question_after_the_rebuild_cited_as_admin_
     shutil.copytree(real_config.embeddings_dir, index, symlinks=True)
     cfg = real_config.with_overrides(documents_dir=docs, embeddings_dir=index)
     question = PARAPHRASES[0]
-    with App(tmp_path, cfg, "--admin", ":".join(ADMIN)) as server, session(f"{server.url}/admin", *ADMIN) as c:
+    with App(tmp_path, cfg, "--admin", ":".join(ADMIN)) as server, closing(session(f"{server.url}/admin", *ADMIN)) as c:
         url = f"{server.url}/admin"
         event, data = ask_http(server.url, question)
         assert data[0]["refused"]
