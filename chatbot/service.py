@@ -131,9 +131,10 @@ class QA:
         return self.ask_with_hits(question, self.policy.top_k, history, on_sentence)[0]
 
     def ask_with_hits(self, question: str, k: int, history: Sequence[str] | None = None,
-                      on_sentence=None) -> tuple[Answer, Retrieval]:
+                      on_sentence=None, generate: bool = True) -> tuple[Answer, Retrieval]:
         """(answer, retrieval of the top k): one search serves both (evaluation needs the deeper
         ranking; the answer is composed from the first `top_k` hits, exactly as `ask` does).
+        `generate=False`: never the language model (a warm-up must not spend a call or mark it down).
         `history`: the user's earlier messages in this conversation, oldest first."""
         text, resolved, notice = self.understand(question, history)
         retriever = self.retriever  # one index for the whole question, even if a reload happens meanwhile
@@ -142,7 +143,7 @@ class QA:
         retrieval = dialogue.search(retriever, resolved, text, max(k, self.policy.top_k), self.policy)
         answer, retrieval = finish(retrieval, resolved, question, notice, self.policy, retriever)
         # -- optional LLM answer (issue 19, chatbot/generation): only with a model configured ----
-        if self.config.llm_enabled:
+        if self.config.llm_enabled and generate:
             answer = self.generator.answer(text, retrieval.hits[:self.policy.top_k], answer, on_sentence)
         return answer, retrieval
 

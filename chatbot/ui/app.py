@@ -358,7 +358,7 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool
     qa = chat.configure(config)
     try:
         qa.retriever  # load model and index before the first user arrives
-        qa.safe_ask("医保")  # warm up
+        qa.ask_with_hits("医保", qa.policy.top_k, generate=False)  # warm up (not the language model)
     except ChatbotError as exc:
         print(f"warning: {exc}\nwarning: serving anyway; users are told the chat cannot answer until the "
               f"index is fixed", file=sys.stderr)
@@ -367,6 +367,7 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool
     print(f"question log: {recorder.qlog.path} (kept {config.log_days:g} days)" if recorder.qlog.enabled
           else "question log: off (--no-log)", file=sys.stderr)
     edge = EdgeState(config)
+    edge.paths.set_root(upload_dir)
     edge.uploads.tokens = uploads.AdminTokens(config.admin_token_hours * 3600) if admin.admin_spec(config) else None
     demo = build_ui(config)
     edge.inflight = queued_by(demo)

@@ -30,7 +30,7 @@ from .asgi import ADMIN_PATH, cookies, header, host, reply, replay, with_body
 from .guard import BUSY, TOO_LARGE, clean_json, clean_text
 from .origin import CROSS_ORIGIN, foreign_origin
 from .signin import TOKEN_COOKIE, LoginGate
-from .uploads import UploadGate
+from .uploads import PathHider, UploadGate
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ class EdgeState:
         # the admin app mounted at ADMIN_PATH (its own Gradio login, endpoints and queue), when --admin
         self.admin_app = None
         self.admin_public: set[str] = set()
+        self.paths = PathHider(self.uploads.names)  # serve() sets its root (the upload folder)
 
     @property
     def revoke(self):
@@ -118,6 +119,8 @@ class Edge:
             return await reply(send, 401, NEED_LOGIN)
         if path.rstrip("/").endswith("/logout"):
             scope = state.login.logout(scope)
+        if admin is not None and admin.startswith("/gradio_api/"):  # no server path in its answers
+            scope, send = state.paths.wrap(state.paths.file_scope(scope) or scope, send)
         if method not in ("POST", "PUT", "PATCH"):
             return await self.app(scope, receive, send)
         if path.rstrip("/").endswith("/upload"):

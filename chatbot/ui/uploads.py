@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import secrets
 import shutil
 import tempfile
@@ -22,6 +23,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
+from urllib.parse import quote
 
 from .asgi import cookies, header, host, reply
 
@@ -94,6 +96,58 @@ class UploadNames:
         if isinstance(value, dict):
             return {k: self.reveal(v, depth + 1) for k, v in value.items()}
         return value
+
+
+class PathHider:
+    """Server paths under `root` (Gradio's cache: uploads and files the admin app returns, such as
+    the console's CSV) replaced by `UploadNames` ids in the admin app's JSON and event-stream
+    answers; the edge maps GET …/file=<id> back to the file."""
+
+    FILE_ID = re.compile(r"/file=(" + re.escape(UploadNames.PREFIX) + r"[A-Za-z0-9_-]+)$")
+
+    def __init__(self, names: UploadNames, root: str | Path | None = None):
+        self.names = names
+        self.root = None
+        if root:
+            self.set_root(root)
+
+    def set_root(self, root: str | Path) -> None:
+        forms = sorted({json.dumps(str(p))[1:-1] for p in (Path(root), Path(root).resolve())}, key=len, reverse=True)
+        self.root = re.compile("(?:" + "|".join(map(re.escape, forms)) + r')(?:[^"\\]|\\.)*')
+
+    def hide(self, text: str) -> str:
+        if self.root is None:
+            return text
+        return self.root.sub(lambda m: self.names.hide(json.loads(f'"{m.group(0)}"')), text)
+
+    def file_scope(self, scope):
+        """GET …/file=<id>: the scope for the file's real path (None when no such id)."""
+        m = self.FILE_ID.search(scope.get("path", ""))
+        path = self.names.path_of(m.group(1)) if m else None
+        if path is None:
+            return None
+        new = scope["path"][:m.start(1)] + path
+        return {**scope, "path": new, "raw_path": quote(new, safe="/=").encode("ascii")}
+
+    def wrap(self, scope, send):
+        """(scope without compression, a send() hiding paths in JSON or event-stream bodies)."""
+        headers = [(k, v) for k, v in scope.get("headers") or [] if k.lower() != b"accept-encoding"]
+        textual = False
+
+        async def send_hidden(message):
+            nonlocal textual
+            if message["type"] == "http.response.start":
+                kind = next((v for k, v in message.get("headers") or [] if k.lower() == b"content-type"), b"")
+                textual = kind.startswith((b"application/json", b"text/event-stream"))
+                if textual:  # the length changes: send the body as it comes, without one
+                    message = {**message, "headers": [(k, v) for k, v in message.get("headers") or []
+                                                      if k.lower() != b"content-length"]}
+            elif message["type"] == "http.response.body" and textual and message.get("body"):
+                body = message["body"].decode("utf-8", errors="surrogateescape")
+                message = {**message, "body": self.hide(body).encode("utf-8", errors="surrogateescape")}
+            await send(message)
+
+        return {**scope, "headers": headers}, send_hidden
 
 
 def upload_dir(config, port: int) -> Path:

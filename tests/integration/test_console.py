@@ -158,7 +158,12 @@ def test_the_admin_views_need_the_admin_login_and_show_the_log_gaps_and_scores(a
         event, (verdict, hits) = call(c, url, "admin_hit_test", [*ADMIN, QUESTION])
         assert event == "complete" and "回答" in verdict
         event, (csv_file,) = call(c, url, "admin_log_csv", list(ADMIN))
-        assert event == "complete" and csv_file["path"].endswith("questions.csv")
+        # the file is named by an opaque id, never by the server's path, and downloads by it
+        assert event == "complete" and csv_file["path"].startswith("upload-") and csv_file["orig_name"] == "questions.csv"
+        assert "/tmp" not in str(csv_file) and "chatbot-uploads" not in str(csv_file), csv_file
+        got = c.get(csv_file["url"])
+        assert got.status_code == 200 and "糖尿病" in got.text
+        assert c.get(f"{url}/gradio_api/file=upload-nosuchid").status_code in (403, 404)
 
 
 def test_a_curated_answer_answers_the_question_after_the_rebuild_cited_as_admin_reply(real_config, tmp_path):

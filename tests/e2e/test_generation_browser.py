@@ -1,0 +1,92 @@
+"""LLM answers in the web chat, in Debian's Chromium (issue 19): the app talks to a scripted
+OpenAI-compatible server (tests/helpers/llm_server.py; no real model runs) that types a faithful
+sentence, one with a changed phone number, then another faithful one. The verified sentences
+stream in as they pass; the changed one is never in the shown answer and is listed, collapsed,
+under "未采用的生成内容"."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT
+from tests.helpers.documents import CHROMIUM
+from tests.helpers.llm_server import ScriptedLLM
+from tests.helpers.servers import App
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium: run `make browsers`")
+
+QUESTION = "衡水高新区医保局电话是多少"
+PHONE, WRONG = "0318-2168618", "0318-2168619"
+SHOTS = ROOT / "artifacts" / "screenshots"
+
+
+def number_of(messages, needle: str) -> int:
+    """The [n] of the passage holding `needle` in the prompt (as a model would cite it)."""
+    user = messages[-1]["content"]
+    for block in re.split(r"\n\n(?=\[\d+\] )", user.split("资料：\n", 1)[1]):
+        m = re.match(r"\[(\d+)\] ", block)
+        if m and needle in block.replace(" ", ""):
+            return int(m.group(1))
+    raise AssertionError(f"{needle} not in the prompt")
+
+
+def reply(messages) -> str:
+    if PHONE not in messages[-1]["content"]:
+        return "资料中没有找到这个问题的答案。"
+    n = number_of(messages, PHONE)
+    return (f"衡水高新区医保局的电话是{PHONE}。[{n}]"
+            f"衡水高新区医保局的电话是{WRONG}。[{n}]"      # a changed phone number: must be dropped
+            f"这个电话可以咨询衡水高新区的医保相关政策。[{n}]")
+
+
+@pytest.fixture(scope="module")
+def app(real_config, tmp_path_factory):
+    model = ScriptedLLM(reply, chunk_chars=4, chunk_delay_s=0.25).start()
+    server = App(tmp_path_factory.mktemp("generation-browser"), real_config, "--llm-base-url", model.base_url,
+                 "--llm-model", "scripted-qwen", "--llm-timeout-s", "60")
+    try:
+        server.wait_ready()
+        yield server, model
+    finally:
+        server.stop()
+        model.stop()
+
+
+def test_the_web_chat_streams_verified_sentences_and_keeps_the_dropped_one_apart(app, browser):
+    server, model = app
+    page = browser.new_page()
+    page.goto(server.url)
+    page.wait_for_selector("#question textarea", timeout=30_000)
+    page.locator("#question textarea").first.fill(QUESTION)
+    page.locator("#send").click()
+    seen = []  # the assistant message's text while it streams
+    for _ in range(600):
+        bots = page.locator("#chat .bot")
+        text = bots.last.inner_text() if bots.count() else ""
+        if text and (not seen or seen[-1] != text):
+            seen.append(text)
+        if "未采用的生成内容" in text:
+            break
+        page.wait_for_timeout(50)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "generated-answer.png"), full_page=True)
+    final = seen[-1]
+    assert len(model.requests) == 1 and PHONE in final, seen  # the start-up warm-up did not call the model
+    answers = [t.split("来源（点击展开原文）")[0] for t in seen]  # the answer above its sources panel
+    # it streamed: the first verified sentence was on screen before the answer was complete
+    early = [a for a in answers if PHONE in a and "▌" in a]
+    assert early and "可以咨询" not in early[0], answers
+    # the changed number is in no shown state, and the final answer is the two verified sentences
+    assert not any(WRONG in t for t in seen), seen
+    assert "▌" not in answers[-1] and "这个电话可以咨询衡水高新区的医保相关政策。" in answers[-1], answers
+    # listed apart, collapsed: opening "未采用的生成内容" shows the dropped sentence
+    dropped = page.locator("#chat .bot").last.locator("details", has_text="未采用的生成内容")
+    assert dropped.count() == 1 and dropped.get_attribute("open") is None
+    dropped.locator("summary").click()
+    page.wait_for_function(f"document.querySelector('#chat').innerText.includes('{WRONG}')", timeout=10_000)
+    # sources and citation markers as for an extractive answer
+    assert "[1]" in final and "000_91c1583d48168d56.txt" in page.locator("#chat").inner_text()
+    page.close()
