@@ -290,6 +290,7 @@ def _mount_admin(admin_demo: gr.Blocks, config: Config, edge: EdgeState, demo: g
         gr.mount_gradio_app(app, admin_demo, admin.ADMIN_PATH, auth=login, show_error=False, css=CSS,
                             max_file_size=admin.max_file_size(config), theme=gr.themes.Soft(font=THEME_FONTS),
                             footer_links=[], run_history=False)
+        admin_demo.config["version"] = gr.__version__.split(".")[0]  # the major version only, as the chat's
         mounted = app.router.routes.pop()  # before Gradio's own routes, so none of them can shadow it
         app.router.routes.insert(0, mounted)
         admin_demo._queue.set_server_app(mounted.app)

@@ -10,6 +10,9 @@
 - a call by name must name a callable endpoint through /call (404 otherwise, without listing
   names); /run and /api take only the page's un-queued UI events, so every answer goes through the
   queue and its limits;
+- the admin app mounted at ADMIN_PATH (when --admin) needs its own login for everything but its
+  login page and static files (401), takes no /run or /api call, is the only app that takes uploads,
+  and its answers name files by opaque ids (`uploads.PathHider`), never by server paths;
 - POST /login and GET /logout go through `signin.LoginGate`; uploads through `uploads.UploadGate`;
 - every response carries security headers (no framing, nosniff, no referrer).
 

@@ -354,6 +354,7 @@ def test_nothing_leaks_to_anonymous_users_and_messages_are_clear(locked):
         assert me.post(f"{url}/gradio_api/call/admin_documents", json={"data": list(ADMIN)}).status_code == 404
     with closing(admin_session(url)) as boss:
         assert "管理员登录" in boss.get(f"{url}/admin/config").text
+        assert boss.get(f"{url}/admin/config").json()["version"] == "6" and "6.31" not in boss.get(f"{url}/admin/").text
         for name in ("x" * 5000, "evil\u202egnp.txt", "\u2066a\u2069.txt"):
             event, data = call(boss, f"{url}/admin", "admin_delete", [*ADMIN, name])
             assert event == "complete", (event, data)
