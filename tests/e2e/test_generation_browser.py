@@ -11,14 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from chatbot.generation import rewrite
 from tests.helpers import ROOT
 from tests.helpers.documents import CHROMIUM
 from tests.helpers.llm_server import ScriptedLLM
-from tests.helpers.servers import App
+from tests.helpers.servers import App, call_http
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium: run `make browsers`")
 
 QUESTION = "衡水高新区医保局电话是多少"
+FIRST, FOLLOW_UP, REWRITE = "衡水市医保电话是多少", "那高新区的呢", "衡水高新区医保局的联系电话是多少？"
 PHONE, WRONG = "0318-2168618", "0318-2168619"
 SHOTS = ROOT / "artifacts" / "screenshots"
 
@@ -34,6 +36,8 @@ def number_of(messages, needle: str) -> int:
 
 
 def reply(messages) -> str:
+    if messages[0]["content"] == rewrite.SYSTEM:  # a follow-up to write as one question (item 6)
+        return REWRITE
     if PHONE not in messages[-1]["content"]:
         return "资料中没有找到这个问题的答案。"
     n = number_of(messages, PHONE)
@@ -90,3 +94,17 @@ def test_the_web_chat_streams_verified_sentences_and_keeps_the_dropped_one_apart
     # sources and citation markers as for an extractive answer
     assert "[1]" in final and "000_91c1583d48168d56.txt" in page.locator("#chat").inner_text()
     page.close()
+
+
+def test_over_http_a_follow_up_is_rewritten_by_the_model_and_answered_from_verified_sentences(app):
+    server, model = app
+    before = len(model.requests)
+    event, data = call_http(server.url, "ask_history", [FOLLOW_UP, [FIRST]])
+    result = data[0]
+    assert event == "complete" and result["understood_as"] == REWRITE.rstrip("？")
+    asked = model.requests[before:]
+    assert asked[0]["messages"][0]["content"] == rewrite.SYSTEM and FOLLOW_UP in asked[0]["messages"][-1]["content"]
+    assert f"问题：{REWRITE.rstrip('？')}" in asked[-1]["messages"][-1]["content"]  # the answer used the rewrite
+    assert result["generated"] and PHONE in result["answer"] and WRONG not in result["answer"]
+    assert result["answer"].startswith(f"（按“{REWRITE.rstrip('？')}”理解）")
+    assert any(WRONG in d for d in result["dropped"]) and result["model"] == "scripted-qwen"
