@@ -294,14 +294,15 @@ def _mount_admin(admin_demo: gr.Blocks, config: Config, edge: EdgeState, demo: g
         mounted = app.router.routes.pop()  # before Gradio's own routes, so none of them can shadow it
         app.router.routes.insert(0, mounted)
         admin_demo._queue.set_server_app(mounted.app)
-        admin_demo.run_startup_events()
-        await admin_demo.run_extra_startup_events()
-        edge.admin_app = mounted.app
-        edge.admin_public = {fn.api_name for fn in admin_demo.fns.values()
-                             if fn.api_visibility in ("public", "undocumented")}
-        chat_queue, admin_queue = queued_by(demo), queued_by(admin_demo)
-        edge.inflight = lambda host: chat_queue(host) + admin_queue(host)
-        yield
+        async with mounted.app.router.lifespan_context(mounted.app):  # its own (cache cleaning), as Gradio mounts do
+            admin_demo.run_startup_events()
+            await admin_demo.run_extra_startup_events()
+            edge.admin_app = mounted.app
+            edge.admin_public = {fn.api_name for fn in admin_demo.fns.values()
+                                 if fn.api_visibility in ("public", "undocumented")}
+            chat_queue, admin_queue = queued_by(demo), queued_by(admin_demo)
+            edge.inflight = lambda host: chat_queue(host) + admin_queue(host)
+            yield
 
     return lifespan
 
