@@ -131,9 +131,10 @@ class QA:
         return self.ask_with_hits(question, self.policy.top_k, history, on_sentence)[0]
 
     def ask_with_hits(self, question: str, k: int, history: Sequence[str] | None = None,
-                      on_sentence=None) -> tuple[Answer, Retrieval]:
+                      on_sentence=None, generate: bool = True) -> tuple[Answer, Retrieval]:
         """(answer, retrieval of the top k): one search serves both (evaluation needs the deeper
         ranking; the answer is composed from the first `top_k` hits, exactly as `ask` does).
+        `generate=False`: never the language model (a warm-up must not spend a call or mark it down).
         `history`: the user's earlier messages in this conversation, oldest first."""
         text, resolved, notice = self.understand(question, history)
         retriever = self.retriever  # one index for the whole question, even if a reload happens meanwhile
@@ -142,7 +143,7 @@ class QA:
         retrieval = dialogue.search(retriever, resolved, text, max(k, self.policy.top_k), self.policy)
         answer, retrieval = finish(retrieval, resolved, question, notice, self.policy, retriever)
         # -- optional LLM answer (issue 19, chatbot/generation): only with a model configured ----
-        if self.config.llm_enabled:
+        if self.config.llm_enabled and generate:
             answer = self.generator.answer(text, retrieval.hits[:self.policy.top_k], answer, on_sentence)
         return answer, retrieval
 
@@ -165,9 +166,23 @@ class QA:
 
         text, notice = self.prepare(question)
         resolved = dialogue.read(text, history or [], self.retriever, self.policy, self.prepare)
+        if resolved.changed and history and self.config.llm_enabled:
+            resolved = self._rewritten(text, history, resolved)
         if resolved.changed:
             text, _ = self.prepare(resolved.question)
         return text, resolved, notice
+
+    def _rewritten(self, message: str, history: Sequence[str], resolved: "Resolved") -> "Resolved":
+        """With a model configured, its stand-alone rewrite of a follow-up (issue 19, item 6), kept
+        only when it names exactly the places and groups of the offline reading; else `resolved`."""
+        from .conversation import _short, _user_text
+        from .generation.rewrite import rewrite
+
+        earlier = [self.prepare(_user_text(h) or "")[0] for h in history][-self.policy.context_turns:]
+        text, _ = rewrite(self.generator.client, message, [h for h in earlier if h], resolved.question)
+        if text is None:
+            return resolved
+        return replace(resolved, question=text, understood_as=_short(text), kind="model", alone=None, ranked_by=None)
 
     def safe_ask(self, question: str, history: Sequence[str] | None = None, on_sentence=None) -> Answer:
         """Like `ask`, but any failure becomes an honest answer instead of a traceback.

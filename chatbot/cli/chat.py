@@ -69,10 +69,20 @@ class Session:
         if text.startswith("/"):
             self.command(text)
             return
-        answer = self.qa.safe_ask(text, list(self.history))
+        printed = ""
+
+        def on_sentence(_sentence, partial) -> None:  # a generated sentence passed the check: print it now
+            nonlocal printed
+            if partial.text.startswith(printed):
+                self.out.write(partial.text[len(printed):])
+                self.out.flush()
+                printed = partial.text
+
+        live = self.stream and getattr(getattr(self.qa, "config", None), "llm_enabled", False)
+        answer = self.qa.safe_ask(text, list(self.history), on_sentence if live else None)
         self.history.append(text)
         self.last = answer
-        self.show(answer)
+        self.show(answer, printed)
 
     def command(self, text: str) -> None:
         name, _, arg = text.partition(" ")
@@ -100,10 +110,22 @@ class Session:
         self.say(f"[{arg}] {source_meta(c)}")
         self.say(c.passage.text)
 
-    def show(self, answer) -> None:
+    def show(self, answer, printed: str = "") -> None:
+        """The answer; `printed`: the part of a generated answer already printed as its sentences
+        passed the check (issue 19)."""
+        rest = printed and answer.generated and answer.text.startswith(printed)
+        if rest:
+            self.say(answer.text[len(printed):])
+        elif printed:  # the model failed after some sentences: the answer follows on its own
+            self.say()
         if answer.notice:
             self.say(f"（{answer.notice}）")
-        self._stream(answer.text)
+        if not rest:
+            self._stream(answer.text)
+        if answer.dropped:
+            self.say(f"未采用的生成内容（{len(answer.dropped)} 句，未通过与资料的核对）：")
+            for sentence in answer.dropped:
+                self.say(f"  × {sentence}")
         from ..render import source_lines
 
         sources = source_lines(answer, passages=False)

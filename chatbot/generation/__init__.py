@@ -134,7 +134,9 @@ class Generator:
         for body, numbers in kept:
             parts.append(body + "".join(f"[{order[n]}]" for n in dict.fromkeys(numbers)))
         citations = tuple(Citation(order[n], by_n[n].passage, by_n[n].score) for n in order)
-        return Answer(extractive.question, "".join(parts), False, citations=citations, notice=extractive.notice,
+        # a follow-up says how it was understood, as the extractive answer does (conversation.annotate)
+        line = f"（按“{extractive.understood_as}”理解）\n" if extractive.understood_as else ""
+        return Answer(extractive.question, line + "".join(parts), False, citations=citations, notice=extractive.notice,
                       reason=None, understood_as=extractive.understood_as, generated=True,
                       dropped=tuple(dropped), model=self.model)
 

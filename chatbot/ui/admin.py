@@ -1,7 +1,8 @@
 """The 资料库 tab: the administrator lists, uploads and deletes documents and rebuilds the index.
 
-Present only when the server runs with `--admin USER:PASSWORD` (config.admin). The tab shows at
-`/?admin` (or for a Gradio login as the admin user), and then only as a login form. Every action —
+Present only when the server runs with `--admin USER:PASSWORD` (config.admin), as a Gradio app of
+its own (`build_admin`) that the server mounts at `/admin` behind a Gradio login with the admin's
+credentials: the chat's page and `/config` never describe it. Every action —
 in the page or over HTTP (`admin_documents`, `admin_upload`, `admin_delete`, `admin_rebuild`,
 undocumented endpoints) — proves the admin on that very request: the credentials are two of each
 action's inputs, checked on the server (a Gradio login cookie proves nothing here, so another
@@ -28,6 +29,7 @@ from ..ingest.limits import Limits
 from ..ingest.readers import SUFFIXES
 from ..ingest.refusals import Refusals
 from ..ingest.sandbox import Sandbox
+from .asgi import ADMIN_PATH  # noqa: F401 - where serve() mounts build_admin()
 from .logins import TOO_MANY_LOGINS, USER_SLOWED, LoginThrottle
 from .uploads import ADMIN_COOKIE, AdminTokens, remove_uploaded
 
@@ -151,7 +153,7 @@ def add_tab(config, qa, tokens: AdminTokens | None = None) -> gr.Tab | None:
     folder = Path(config.documents_dir)
     limit = _limit(config)
 
-    with gr.Tab("资料库", visible=False, elem_id="admin-tab") as tab:
+    with gr.Tab("资料库", elem_id="admin-tab") as tab:
         with gr.Group(visible=True) as login_box:
             gr.Markdown("### 管理员登录")
             user = gr.Textbox(label="用户名", elem_id="admin-user")
@@ -174,11 +176,6 @@ def add_tab(config, qa, tokens: AdminTokens | None = None) -> gr.Tab | None:
     def refreshed(note: str = ""):
         rows = table_rows(config)
         return rows, gr.update(choices=[r[0] for r in rows if r[2]], value=None), note
-
-    def on_load(request: gr.Request):
-        is_admin = getattr(request, "username", None) == guard.user
-        asked = "admin" in dict(getattr(request, "query_params", {}) or {})
-        return gr.update(visible=is_admin or asked)
 
     def check(u, p, request) -> None:
         denied = guard.deny(u, p, request)
@@ -246,9 +243,20 @@ def add_tab(config, qa, tokens: AdminTokens | None = None) -> gr.Tab | None:
                  **hidden)
     rebuild.click(do_rebuild, creds, [progress, table, name, message], api_name="admin_rebuild", **hidden)
     gr.api(do_list, api_name="admin_documents", **hidden)
-    gr.on(triggers=None, fn=on_load, inputs=None, outputs=[tab], api_visibility="private")  # on page load
     # issue 20: 问答记录 / 知识缺口 / 检索测试, with the same login fields checked on every call
     from . import console_admin
 
-    console_admin.add_tabs(config, qa, guard, creds, lambda request: on_load(request)["visible"])
+    console_admin.add_tabs(config, qa, guard, creds)
     return tab
+
+
+def build_admin(config, qa, tokens: AdminTokens | None = None) -> gr.Blocks | None:
+    """The administrator's app (资料库 and the console tabs) as a Blocks of its own, or None without
+    --admin. Every event is queued (the edge lets /run take none of them)."""
+    if parse_admin(admin_spec(config)) is None:
+        return None
+    with gr.Blocks(title="医保问答 · 管理", delete_cache=(3600, 3600)) as demo:
+        gr.Markdown("# 医保问答 · 管理", elem_id="admin-title")
+        add_tab(config, qa, tokens)
+    demo.queue(max_size=config.queue_max_size, default_concurrency_limit=config.answer_concurrency)
+    return demo

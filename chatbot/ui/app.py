@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -138,7 +139,7 @@ def queued_by(demo: gr.Blocks) -> Callable[[str], int]:
     return count
 
 
-def build_ui(config: Config, admin_tokens: uploads.AdminTokens | None = None) -> gr.Blocks:
+def build_ui(config: Config) -> gr.Blocks:
     """The chat page. The conversation lives on the server (gr.State): a client sends only its new
     message and like events, never a history for the server to work through. Every UI event is
     api_visibility="private"; the public API is exactly /ask and /ask_history."""
@@ -273,10 +274,37 @@ def build_ui(config: Config, admin_tokens: uploads.AdminTokens | None = None) ->
         gr.api(ask_api, api_name="ask", concurrency_id="answer", concurrency_limit=config.answer_concurrency)
         gr.api(ask_history_api, api_name="ask_history", concurrency_id="answer",
                concurrency_limit=config.answer_concurrency)
-        # 资料库 admin tab (issue 12, chatbot/ui/admin.py): nothing without --admin; its API is admin_*
-        admin.add_tab(config, chat.get_qa(config), admin_tokens)
+        # the administrator's app (资料库 and the console) is another Blocks, mounted at /admin by serve()
     demo.queue(max_size=config.queue_max_size, default_concurrency_limit=config.answer_concurrency)
     return demo
+
+
+def _mount_admin(admin_demo: gr.Blocks, config: Config, edge: EdgeState, demo: gr.Blocks):
+    """A lifespan for the chat's server that mounts the admin app at admin.ADMIN_PATH behind a Gradio
+    login with the admin's credentials (so a chat user's page and /config never describe it) and
+    starts its queue; the edge learns its login tokens, endpoints and queue."""
+    login = admin.parse_admin(admin.admin_spec(config))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        gr.mount_gradio_app(app, admin_demo, admin.ADMIN_PATH, auth=login, show_error=False, css=CSS,
+                            max_file_size=admin.max_file_size(config), theme=gr.themes.Soft(font=THEME_FONTS),
+                            footer_links=[], run_history=False)
+        admin_demo.config["version"] = gr.__version__.split(".")[0]  # the major version only, as the chat's
+        mounted = app.router.routes.pop()  # before Gradio's own routes, so none of them can shadow it
+        app.router.routes.insert(0, mounted)
+        admin_demo._queue.set_server_app(mounted.app)
+        async with mounted.app.router.lifespan_context(mounted.app):  # its own (cache cleaning), as Gradio mounts do
+            admin_demo.run_startup_events()
+            await admin_demo.run_extra_startup_events()
+            edge.admin_app = mounted.app
+            edge.admin_public = {fn.api_name for fn in admin_demo.fns.values()
+                                 if fn.api_visibility in ("public", "undocumented")}
+            chat_queue, admin_queue = queued_by(demo), queued_by(admin_demo)
+            edge.inflight = lambda host: chat_queue(host) + admin_queue(host)
+            yield
+
+    return lifespan
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -332,7 +360,7 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool
     qa = chat.configure(config)
     try:
         qa.retriever  # load model and index before the first user arrives
-        qa.safe_ask("医保")  # warm up
+        qa.ask_with_hits("医保", qa.policy.top_k, generate=False)  # warm up (not the language model)
     except ChatbotError as exc:
         print(f"warning: {exc}\nwarning: serving anyway; users are told the chat cannot answer until the "
               f"index is fixed", file=sys.stderr)
@@ -341,21 +369,26 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool
     print(f"question log: {recorder.qlog.path} (kept {config.log_days:g} days)" if recorder.qlog.enabled
           else "question log: off (--no-log)", file=sys.stderr)
     edge = EdgeState(config)
+    edge.paths.set_root(upload_dir)
     edge.uploads.tokens = uploads.AdminTokens(config.admin_token_hours * 3600) if admin.admin_spec(config) else None
-    demo = build_ui(config, edge.uploads.tokens)
+    demo = build_ui(config)
     edge.inflight = queued_by(demo)
     edge.public = {fn.api_name for fn in demo.fns.values() if fn.api_visibility in ("public", "undocumented")}
     edge.unqueued = {fn_id for fn_id, fn in demo.fns.items() if not fn.queue}
+    admin_demo = admin.build_admin(config, qa, edge.uploads.tokens)
+    app_kwargs = {"middleware": [Middleware(Edge, state=edge)]}
+    if admin_demo is not None:
+        app_kwargs["lifespan"] = _mount_admin(admin_demo, config, edge, demo)
     edge.auth = credentials is not None
     edge.console = console_http.ConsoleRoutes(config, qa, recorder, chat.answer, auth=edge.auth)
-    # The chat takes no files: uploads are capped at 1 byte (the admin's limit with --admin), and the
-    # edge refuses every upload without the 资料库 sign-in.
+    # The chat takes no files: its uploads are capped at 1 byte, and the edge refuses every upload but
+    # the admin app's (under /admin, with the 资料库 sign-in).
     demo.launch(server_name=host, server_port=port, share=share, auth=admin.with_admin(credentials, config),
-                prevent_thread_lock=True, show_error=False, css=CSS, max_file_size=admin.max_file_size(config),
+                prevent_thread_lock=True, show_error=False, css=CSS, max_file_size=1,
                 theme=gr.themes.Soft(font=THEME_FONTS), footer_links=["api"],
                 state_session_capacity=config.max_sessions,
-                app_kwargs={"middleware": [Middleware(Edge, state=edge)]})
-    edge.revoke = lambda token: demo.server_app.tokens.pop(token, None)
+                app_kwargs=app_kwargs)
+    edge.revoke = lambda token: [a.tokens.pop(token, None) for a in (demo.server_app, edge.admin_app) if a]
     edge.user_of = lambda token: demo.server_app.tokens.get(token)
     edge.started = True
     demo.config["version"] = gr.__version__.split(".")[0]  # the major version only (gradio_client needs one)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+ADMIN_PATH = "/admin"  # where the admin app is mounted (behind its own login), when --admin
+
 
 def host(scope) -> str:
     """The client address (uvicorn has already applied X-Forwarded-For, from a trusted proxy only)."""

@@ -58,15 +58,15 @@ def hit_rows(retrieval) -> list[list]:
     return rows
 
 
-def add_tabs(config, qa, guard, creds: list, is_admin) -> list[gr.Tab]:
-    """The tabs (hidden until the page is the admin's, like 资料库); `creds`: the 资料库 login fields."""
+def add_tabs(config, qa, guard, creds: list) -> list[gr.Tab]:
+    """The tabs of the admin app, beside 资料库; `creds`: the 资料库 login fields."""
 
     def check(u, p, request) -> None:
         denied = guard.deny(u, p, request)
         if denied:
             raise gr.Error(denied)
 
-    with gr.Tab("问答记录", visible=False, elem_id="log-tab") as log_tab:
+    with gr.Tab("问答记录", elem_id="log-tab") as log_tab:
         gr.Markdown("用 **资料库** 页的管理员账号登录后查询。问题记录保存在服务器本地，不含 IP 地址。")
         with gr.Row():
             refused = gr.Checkbox(label="只看拒答", elem_id="log-refused")
@@ -91,7 +91,7 @@ def add_tabs(config, qa, guard, creds: list, is_admin) -> list[gr.Tab]:
         curate = gr.Button("保存标注", elem_id="curate-save")
         curate_msg = gr.Markdown("", elem_id="curate-msg")
 
-    with gr.Tab("检索测试", visible=False, elem_id="hit-tab") as hit_tab:
+    with gr.Tab("检索测试", elem_id="hit-tab") as hit_tab:
         hit_question = gr.Textbox(label="问题", elem_id="hit-question")
         hit_go = gr.Button("测试", variant="primary", elem_id="hit-go")
         verdict = gr.Markdown("", elem_id="hit-verdict")
@@ -100,7 +100,7 @@ def add_tabs(config, qa, guard, creds: list, is_admin) -> list[gr.Tab]:
     from ..console.batch import BatchEval, figures_table, read_gold
 
     batch = BatchEval(qa, Path(config.feedback_dir))
-    with gr.Tab("批量评测", visible=False, elem_id="eval-tab") as eval_tab:
+    with gr.Tab("批量评测", elem_id="eval-tab") as eval_tab:
         gr.Markdown("上传标准答案文件：dev 文件的 JSONL（query、evidence、history），或 CSV（列 query,evidence；"
                     "多个 evidence 用 | 分隔）。评测在后台进行，结果与上一次比较。")
         gold = gr.File(label="标准答案文件", file_types=[".jsonl", ".csv"], elem_id="eval-file")
@@ -214,8 +214,4 @@ def add_tabs(config, qa, guard, creds: list, is_admin) -> list[gr.Tab]:
     eval_go.click(do_eval, creds + [gold], [eval_progress, eval_figures, eval_misses], api_name="admin_eval",
                   concurrency_limit=1, **hidden)
 
-    def on_load(request: gr.Request):
-        shown = is_admin(request)
-        return gr.update(visible=shown), gr.update(visible=shown), gr.update(visible=shown)
-    gr.on(triggers=None, fn=on_load, inputs=None, outputs=[log_tab, hit_tab, eval_tab], api_visibility="private")
     return [log_tab, hit_tab, eval_tab]

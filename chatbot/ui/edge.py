@@ -10,6 +10,9 @@
 - a call by name must name a callable endpoint through /call (404 otherwise, without listing
   names); /run and /api take only the page's un-queued UI events, so every answer goes through the
   queue and its limits;
+- the admin app mounted at ADMIN_PATH (when --admin) needs its own login for everything but its
+  login page and static files (401), takes no /run or /api call, is the only app that takes uploads,
+  and its answers name files by opaque ids (`uploads.PathHider`), never by server paths;
 - POST /login and GET /logout go through `signin.LoginGate`; uploads through `uploads.UploadGate`;
 - every response carries security headers (no framing, nosniff, no referrer).
 
@@ -26,11 +29,11 @@ from typing import Callable
 from urllib.parse import parse_qsl, urlencode
 
 from ..config import Config
-from .asgi import cookies, header, host, reply, replay, with_body
+from .asgi import ADMIN_PATH, cookies, header, host, reply, replay, with_body
 from .guard import BUSY, TOO_LARGE, clean_json, clean_text
 from .origin import CROSS_ORIGIN, foreign_origin
 from .signin import TOKEN_COOKIE, LoginGate
-from .uploads import UploadGate
+from .uploads import PathHider, UploadGate
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,10 @@ class EdgeState:
         self.started = False  # until then Gradio's own start-up check may call /startup-events
         self.refused_busy = 0
         self.console = None  # issue 20: /healthz, /metrics, /v1/… (console_http.ConsoleRoutes), before the login
+        # the admin app mounted at ADMIN_PATH (its own Gradio login, endpoints and queue), when --admin
+        self.admin_app = None
+        self.admin_public: set[str] = set()
+        self.paths = PathHider(self.uploads.names)  # serve() sets its root (the upload folder)
 
     @property
     def revoke(self):
@@ -107,14 +114,20 @@ class Edge:
         path, method = scope.get("path", ""), scope.get("method", "GET")
         if state.console is not None and (path in ("/healthz", "/metrics") or path.startswith("/v1/")):
             return await state.console(self, scope, receive, send)  # each proves its own key (console_http.py)
-        if state.auth and not self._open(path) and not self._logged_in(scope):
+        admin = self._admin_path(path)
+        if admin is not None:  # the admin app: only its login page and static files without its login
+            if not self._open(admin) and not self._logged_in(scope, state.admin_app):
+                return await reply(send, 401, NEED_LOGIN)
+        elif state.auth and not self._open(path) and not self._logged_in(scope):
             return await reply(send, 401, NEED_LOGIN)
         if path.rstrip("/").endswith("/logout"):
             scope = state.login.logout(scope)
+        if admin is not None and admin.startswith("/gradio_api/"):  # no server path in its answers
+            scope, send = state.paths.wrap(state.paths.file_scope(scope) or scope, send)
         if method not in ("POST", "PUT", "PATCH"):
             return await self.app(scope, receive, send)
         if path.rstrip("/").endswith("/upload"):
-            return await state.uploads(self.app, scope, receive, send)
+            return await state.uploads(self.app, scope, receive, send, admin=admin is not None)
         body = await self._read(scope, receive)
         if body is None:
             return await reply(send, 413, TOO_LARGE)
@@ -125,15 +138,16 @@ class Edge:
         value = None
         if looks_json(header(scope, b"content-type"), body):
             try:
-                value, body, scope = self._clean(scope, body)
+                value, body, scope = self._clean(scope, body, state.uploads.names if admin is not None else None)
             except RecursionError:
                 return await reply(send, 400, TOO_DEEP)
         named = BY_NAME.search(path)
         if named:
             name, direct = named.group(1), "/run/" in path or "/api/" in path
-            if direct and (name != "predict" or not self._unqueued(value)):
-                return await reply(send, 404, NOT_HERE if name in state.public else NOT_PUBLIC)
-            if not direct and name not in state.public:
+            public = state.admin_public if admin is not None else state.public
+            if direct and (admin is not None or name != "predict" or not self._unqueued(value)):
+                return await reply(send, 404, NOT_HERE if name in public else NOT_PUBLIC)
+            if not direct and name not in public:
                 return await reply(send, 404, NOT_PUBLIC)
         if path.endswith("/queue/join") or named:
             return await self._limited(scope, body, receive, send)
@@ -144,8 +158,19 @@ class Edge:
             return True
         return not self.state.started and path.rstrip("/").endswith("/startup-events")
 
-    def _logged_in(self, scope) -> bool:
-        return any(name.startswith(TOKEN_COOKIE) and value and self.state.user_of(value) is not None
+    def _admin_path(self, path: str) -> str | None:
+        """The path inside the admin app when `path` is under ADMIN_PATH (and there is one), else None."""
+        if self.state.admin_app is None or not (path == ADMIN_PATH or path.startswith(ADMIN_PATH + "/")):
+            return None
+        return path[len(ADMIN_PATH):] or "/"
+
+    def _logged_in(self, scope, app=None) -> bool:
+        """A login cookie of the chat (or, with `app`, of that mounted Gradio app) that it knows."""
+        if app is not None:
+            user_of = lambda token: app.tokens.get(token)  # noqa: E731
+        else:
+            user_of = self.state.user_of
+        return any(name.startswith(TOKEN_COOKIE) and value and user_of(value) is not None
                    for name, value in cookies(scope).items())
 
     def _unqueued(self, value) -> bool:
@@ -198,9 +223,10 @@ class Edge:
         return b"".join(chunks)
 
     @staticmethod
-    def _clean(scope, body: bytes):
+    def _clean(scope, body: bytes, names=None):
         """(decoded value, body, scope) with every JSON string cleaned; a body that is not JSON
-        passes unchanged (Gradio refuses it). RecursionError when nested too deeply."""
+        passes unchanged (Gradio refuses it). RecursionError when nested too deeply. With `names`
+        (uploads.UploadNames), the upload ids the client was given become the server's paths again."""
         try:
             value = json.loads(body)
         except UnicodeDecodeError:
@@ -211,6 +237,8 @@ class Edge:
         except ValueError:
             return None, body, scope
         value = clean_json(value)
+        if names is not None:
+            value = names.reveal(value)
         body = json.dumps(value, ensure_ascii=False).encode("utf-8")
         return value, body, with_body(scope, body)
 

@@ -13,7 +13,7 @@ import pytest
 from chatbot.config import Config
 from tests.helpers import DOCUMENTS, ROOT
 from tests.helpers.documents import CHROMIUM, POLICY_HTML, print_pdf
-from tests.helpers.servers import App
+from tests.helpers.servers import App, open_admin
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium: run `make browsers`")
 
@@ -56,14 +56,18 @@ def test_chat_user_sees_no_tab_and_cannot_manage_over_http(app, browser):
     page.wait_for_selector("#question")
     page.wait_for_timeout(1500)
     assert page.get_by_role("tab", name="资料库").count() == 0
+    page.goto(f"{server.url}/admin/")  # the admin app shows a chat user its login page only
+    page.wait_for_timeout(1500)
+    assert page.get_by_role("tab", name="资料库").count() == 0 and page.locator("#admin-table").count() == 0
     page.close()
     before = sorted(p.name for p in docs.iterdir())
     for name, data in [("admin_delete", ["", "", "000_91c1583d48168d56.txt"]),
                        ("admin_delete", [ADMIN[0], "wrong", "000_91c1583d48168d56.txt"]),
                        ("admin_upload", ["", "", []]), ("admin_rebuild", ["", ""]),
                        ("admin_documents", [ADMIN[0], ""])]:
-        event, _ = _call(server.url, name, data)
-        assert event in ("error", "http"), name
+        for url in (server.url, f"{server.url}/admin"):  # the chat has no admin_*; the admin app needs its login
+            event, _ = _call(url, name, data)
+            assert event in ("error", "http"), name
     assert sorted(p.name for p in docs.iterdir()) == before
 
 
@@ -89,12 +93,7 @@ def test_a_200_mb_upload_is_refused_by_the_server(app):
 def test_admin_uploads_a_pdf_and_the_chat_cites_its_page(app, browser):
     server, pdf, docs = app
     page = browser.new_page()
-    page.goto(server.url + "?admin")
-    page.get_by_role("tab", name="资料库").click()
-    page.locator("#admin-user textarea, #admin-user input").first.fill(ADMIN[0])
-    page.locator("#admin-password input").fill(ADMIN[1])
-    page.locator("#admin-login").click()
-    page.wait_for_selector("#admin-table")
+    open_admin(page, server.url, *ADMIN)
     page.locator("#admin-files input[type=file]").set_input_files(str(pdf))
     page.wait_for_timeout(1500)
     page.locator("#admin-upload").click()
@@ -118,6 +117,8 @@ def test_admin_uploads_a_pdf_and_the_chat_cites_its_page(app, browser):
     assert page.locator("#rebuild-bar").get_attribute("value") == "100"
     assert "baolu.pdf" in page.locator("#admin-table").inner_text()
 
+    page.goto(server.url)  # the chat, as any user sees it
+    page.wait_for_selector("#question")
     page.locator("#question textarea, #question input").first.fill(f"{CITY}医保服务热线工作时间")
     page.locator("#send").click()
     page.wait_for_function("document.querySelector('#chat')?.innerText.includes('baolu.pdf · p. 2')", timeout=120000)

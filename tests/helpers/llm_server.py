@@ -3,7 +3,7 @@
 `ScriptedLLM(reply)` serves POST /v1/chat/completions, streaming (SSE `data:` chunks, then
 `data: [DONE]`) or not, with a scripted reply: a string, or a function of the request's messages.
 It records every request's Authorization header and body. `delay_s` holds the reply back (a slow
-model); `status` answers with an HTTP error instead. No real model runs anywhere in the tests.
+model), `chunk_delay_s` spaces the streamed chunks (a model that types); `status` answers with an HTTP error instead. No real model runs anywhere in the tests.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ import pytest
 
 class ScriptedLLM:
     def __init__(self, reply: str | Callable[[list], str] = "", delay_s: float = 0.0, status: int = 200,
-                 chunk_chars: int = 7, model: str = "scripted-qwen"):
+                 chunk_chars: int = 7, model: str = "scripted-qwen", chunk_delay_s: float = 0.0):
         self.reply = reply
+        self.chunk_delay_s = chunk_delay_s
         self.delay_s = delay_s
         self.status = status
         self.chunk_chars = chunk_chars
@@ -90,6 +91,7 @@ class ScriptedLLM:
                                           "finish_reason": None}]}
                     self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
                     self.wfile.flush()
+                    time.sleep(script.chunk_delay_s)
                 end = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": script.model,
                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
                 self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())

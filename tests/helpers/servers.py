@@ -79,13 +79,31 @@ class App:
         self._log.close()
 
 
+def open_admin(page, url: str, user: str, password: str) -> None:
+    """Log in to the admin app (mounted at /admin behind its own login) in this page's browser
+    context, open it and sign in on its 资料库 form."""
+    r = page.request.post(f"{url}/admin/login", form={"username": user, "password": password})
+    assert r.ok, r.text()
+    page.goto(f"{url}/admin/")
+    page.get_by_role("tab", name="资料库").click()
+    page.locator("#admin-user textarea, #admin-user input").first.fill(user)
+    page.locator("#admin-password input").fill(password)
+    page.locator("#admin-login").click()
+    page.wait_for_selector("#admin-table")
+
+
 def ask_http(url: str, question, timeout: float = 120) -> tuple[str, object]:
     """One question through the JSON API: (final event name, parsed data)."""
-    r = httpx.post(f"{url}/gradio_api/call/ask", json={"data": [question]}, timeout=timeout, trust_env=False)
+    return call_http(url, "ask", [question], timeout)
+
+
+def call_http(url: str, name: str, data: list, timeout: float = 120) -> tuple[str, object]:
+    """One call of a public endpoint (`ask`, `ask_history`): (final event name, parsed data)."""
+    r = httpx.post(f"{url}/gradio_api/call/{name}", json={"data": data}, timeout=timeout, trust_env=False)
     assert r.status_code == 200, r.text
     event_id = r.json()["event_id"]
     event = None
-    with httpx.stream("GET", f"{url}/gradio_api/call/ask/{event_id}", timeout=timeout, trust_env=False) as s:
+    with httpx.stream("GET", f"{url}/gradio_api/call/{name}/{event_id}", timeout=timeout, trust_env=False) as s:
         for line in s.iter_lines():
             if line.startswith("event:"):
                 event = line.split(":", 1)[1].strip()

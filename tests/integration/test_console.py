@@ -5,6 +5,7 @@ official openai client (streamed and not, with a follow-up); a wrong key gets 40
 from __future__ import annotations
 
 import shutil
+from contextlib import closing
 
 import httpx
 import openai
@@ -13,7 +14,7 @@ import pytest
 from chatbot.console.log import QuestionLog
 
 from ..helpers.servers import App, ask_http
-from .test_web_attacks import call
+from .test_web_attacks import call, session
 from .test_web_surface import Browser
 
 QUESTION = "衡水市医保电话是多少"
@@ -136,25 +137,33 @@ def test_healthz_503_when_the_index_folder_is_broken_and_the_chat_keeps_answerin
 
 
 def test_the_admin_views_need_the_admin_login_and_show_the_log_gaps_and_scores(app):
-    with httpx.Client(timeout=120) as c:
+    with httpx.Client(timeout=60, trust_env=False) as anon:  # the admin app needs its own login first
+        assert call(anon, f"{app.url}/admin", "admin_log", [*ADMIN, True, False, "", "", ""]) == ("http", 401)
+    url = f"{app.url}/admin"
+    with closing(session(url, *ADMIN)) as c:
         for name, data in (("admin_log", ["", "", False, False, "", "", ""]), ("admin_gaps", ["", ""]),
                            ("admin_log_csv", [ADMIN[0], "wrong"]), ("admin_hit_test", ["", "", QUESTION])):
-            event, _ = call(c, app.url, name, data)
+            event, _ = call(c, url, name, data)
             assert event == "error", name
         for q in PARAPHRASES:
             ask_http(app.url, q)
-        event, (note, table, disliked) = call(c, app.url, "admin_log", [*ADMIN, True, False, "", "", "糖尿病"])
+        event, (note, table, disliked) = call(c, url, "admin_log", [*ADMIN, True, False, "", "", "糖尿病"])
         assert event == "complete" and table["data"] and all(row[5] == "拒答" for row in table["data"])
-        event, (gaps,) = call(c, app.url, "admin_gaps", list(ADMIN))
+        event, (gaps,) = call(c, url, "admin_gaps", list(ADMIN))
         assert event == "complete" and gaps["data"][0][0] >= 3 and "糖尿病" in gaps["data"][0][1]
-        event, (verdict, hits) = call(c, app.url, "admin_hit_test", [*ADMIN, PARAPHRASES[0]])
+        event, (verdict, hits) = call(c, url, "admin_hit_test", [*ADMIN, PARAPHRASES[0]])
         assert event == "complete" and "拒答" in verdict and hits["data"]
         top = hits["data"][0]
         assert isinstance(top[1], float) and isinstance(top[2], float) and isinstance(top[3], float)
-        event, (verdict, hits) = call(c, app.url, "admin_hit_test", [*ADMIN, QUESTION])
+        event, (verdict, hits) = call(c, url, "admin_hit_test", [*ADMIN, QUESTION])
         assert event == "complete" and "回答" in verdict
-        event, (csv_file,) = call(c, app.url, "admin_log_csv", list(ADMIN))
-        assert event == "complete" and csv_file["path"].endswith("questions.csv")
+        event, (csv_file,) = call(c, url, "admin_log_csv", list(ADMIN))
+        # the file is named by an opaque id, never by the server's path, and downloads by it
+        assert event == "complete" and csv_file["path"].startswith("upload-") and csv_file["orig_name"] == "questions.csv"
+        assert "/tmp" not in str(csv_file) and "chatbot-uploads" not in str(csv_file), csv_file
+        got = c.get(csv_file["url"])
+        assert got.status_code == 200 and "糖尿病" in got.text
+        assert c.get(f"{url}/gradio_api/file=upload-nosuchid").status_code in (403, 404)
 
 
 def test_a_curated_answer_answers_the_question_after_the_rebuild_cited_as_admin_reply(real_config, tmp_path):
@@ -163,18 +172,19 @@ def test_a_curated_answer_answers_the_question_after_the_rebuild_cited_as_admin_
     shutil.copytree(real_config.embeddings_dir, index, symlinks=True)
     cfg = real_config.with_overrides(documents_dir=docs, embeddings_dir=index)
     question = PARAPHRASES[0]
-    with App(tmp_path, cfg, "--admin", ":".join(ADMIN)) as server, httpx.Client(timeout=600) as c:
+    with App(tmp_path, cfg, "--admin", ":".join(ADMIN)) as server, closing(session(f"{server.url}/admin", *ADMIN)) as c:
+        url = f"{server.url}/admin"
         event, data = ask_http(server.url, question)
         assert data[0]["refused"]
         rowid = QuestionLog(tmp_path / "feedback").rows(text=question)[0]["id"]
         reply = "糖尿病人饮食要控制总热量，少吃含糖食物，主食定时定量，多吃蔬菜。"
-        event, _ = call(c, server.url, "admin_curate", ["", "", rowid, reply])
+        event, _ = call(c, url, "admin_curate", ["", "", rowid, reply])
         assert event == "error" and not list(docs.glob("管理员答复_*"))
-        event, (note,) = call(c, server.url, "admin_curate", [*ADMIN, rowid, reply])
+        event, (note,) = call(c, url, "admin_curate", [*ADMIN, rowid, reply])
         assert event == "complete" and "已保存" in note and list(docs.glob("管理员答复_*.txt"))
-        event, listed = call(c, server.url, "admin_documents", list(ADMIN))
+        event, listed = call(c, url, "admin_documents", list(ADMIN))
         assert any(e["name"].startswith("管理员答复_") for e in listed[0]), listed
-        event, _ = call(c, server.url, "admin_rebuild", list(ADMIN))
+        event, _ = call(c, url, "admin_rebuild", list(ADMIN))
         assert event == "complete"
         event, data = ask_http(server.url, question)
         answer = data[0]

@@ -86,6 +86,11 @@ def session(url, user=CHAT[0], password=CHAT[1], address=None) -> httpx.Client:
     return c
 
 
+def admin_session(url, address=None) -> httpx.Client:
+    """A client logged in to the admin app (mounted at /admin behind its own login)."""
+    return session(f"{url}/admin", *ADMIN, address=address)
+
+
 def call(c: httpx.Client, url: str, name: str, data: list, headers=None) -> tuple[str, object]:
     """An API call by name through the queue: ("complete" | "error" | "http", data or status)."""
     r = c.post(f"{url}/gradio_api/call/{name}", json={"data": data}, headers=headers)
@@ -117,35 +122,36 @@ def page_event(c: httpx.Client, url: str, fn: str, data: list, session_hash: str
 
 
 def admin_token(c: httpx.Client, url: str, password=ADMIN[1]) -> str:
-    """Sign in on the 资料库 tab as the page does; the upload token it hands the page."""
-    msg = page_event(c, url, "do_login", [ADMIN[0], password], "adminpage01")
+    """Sign in on the 资料库 tab of the admin app (`url`: the app's root) as the page does; the
+    upload token it hands the page."""
+    msg = page_event(c, f"{url}/admin", "do_login", [ADMIN[0], password], "adminpage01")
     return msg["output"]["data"][6]
 
 
 # 1 ---------------------------------------------------------------------------------------------
 def test_another_origin_cannot_run_admin_actions_with_the_admins_cookies(locked):
-    url = locked.url
-    boss = session(url, *ADMIN)  # the admin is logged in to the chat (Gradio login) in this browser
+    url, admin_url = locked.url, f"{locked.url}/admin"
+    boss = admin_session(url)  # the admin is logged in to the admin app (Gradio login) in this browser
     cookie = boss.cookies
-    assert all("samesite=lax" in h.lower() for h in login(url, *ADMIN).headers.get_list("set-cookie"))
+    assert all("samesite=lax" in h.lower() for h in login(admin_url, *ADMIN).headers.get_list("set-cookie"))
     evil = {"Origin": "http://evil.chat.example", "Host": "chat.example"}
-    pre = httpx.options(f"{url}/gradio_api/call/admin_delete", trust_env=False,
+    pre = httpx.options(f"{admin_url}/gradio_api/call/admin_delete", trust_env=False,
                         headers={**evil, "Access-Control-Request-Method": "POST"})
     assert pre.status_code == 403 and "access-control-allow-origin" not in pre.headers
     for name, data in (("admin_documents", ["", ""]), ("admin_delete", ["", "", DOC])):
-        r = httpx.post(f"{url}/gradio_api/call/{name}", json={"data": data}, cookies=cookie, headers=evil,
+        r = httpx.post(f"{admin_url}/gradio_api/call/{name}", json={"data": data}, cookies=cookie, headers=evil,
                        trust_env=False)
         assert r.status_code == 403 and "access-control-allow-origin" not in r.headers, name
         # another port of the same host is another origin too
-        r = boss.post(f"{url}/gradio_api/call/{name}", json={"data": data},
+        r = boss.post(f"{admin_url}/gradio_api/call/{name}", json={"data": data},
                       headers={"Origin": f"http://127.0.0.1:{locked.port + 1}"})
         assert r.status_code == 403, name
     # same origin with the admin's Gradio login but without the admin password: refused too
     for name, data in (("admin_documents", ["", ""]), ("admin_delete", [ADMIN[0], "", DOC])):
-        event, _ = call(boss, url, name, data, headers={"Origin": url})
+        event, _ = call(boss, admin_url, name, data, headers={"Origin": url})
         assert event == "error", name
     assert (locked.docs / DOC).exists()
-    event, rows = call(boss, url, "admin_documents", list(ADMIN), headers={"Origin": url})
+    event, rows = call(boss, admin_url, "admin_documents", list(ADMIN), headers={"Origin": url})
     assert event == "complete" and any(r["name"] == DOC for r in rows[0])
 
 
@@ -154,25 +160,36 @@ def test_only_the_signed_in_admin_page_may_upload(locked, open_chat):
     assert not (locked.uploads / "abc").exists() and "leftover upload" in locked.log  # cleaned at start
     files = {"files": ("a.txt", "医保" * 100, "text/plain")}
     assert httpx.post(f"{open_chat.url}/gradio_api/upload", files=files, trust_env=False).status_code == 403
+    assert httpx.post(f"{open_chat.url}/admin/gradio_api/upload", files=files, trust_env=False).status_code == 401
     with closing(session(locked.url)) as me:  # a chat user
         assert me.post(f"{locked.url}/gradio_api/upload", files=files).status_code == 403
+        assert me.post(f"{locked.url}/admin/gradio_api/upload", files=files).status_code == 401
     assert not any(p.is_file() for p in open_chat.uploads.rglob("*")) and not any(
         p.is_file() for p in locked.uploads.rglob("*"))
-    with client() as admin:
+    admin_url = f"{open_chat.url}/admin"
+    with closing(admin_session(open_chat.url)) as admin:
+        # logged in to the admin app but not signed in on its 资料库 form: no upload
+        assert admin.post(f"{admin_url}/gradio_api/upload", files=files).status_code == 403
         token = admin_token(admin, open_chat.url)
         admin.cookies.set("chatbot-admin", token)
-        up = admin.post(f"{open_chat.url}/gradio_api/upload", files={"files": ("新.txt", "河北医保新规定。" * 50)})
+        # the chat app takes no files even from the admin
+        assert admin.post(f"{open_chat.url}/gradio_api/upload", files=files).status_code == 403
+        up = admin.post(f"{admin_url}/gradio_api/upload", files={"files": ("新.txt", "河北医保新规定。" * 50)},
+                        headers={"accept-encoding": "br, gzip"})
         assert up.status_code == 200, up.text
-        paths = up.json()
+        names = up.json()
+        # the answer names the file by an opaque id: no server path, no folder, not even its name
+        assert len(names) == 1 and names[0].startswith("upload-") and "/" not in names[0] and "\\" not in names[0]
+        assert str(open_chat.uploads.parent) not in up.text and "新" not in up.text and "tmp" not in up.text
         assert len(list(open_chat.uploads.rglob("*.txt"))) == 1
         # a refused admin_upload (wrong password) still removes the temp file
-        fd = [{"path": paths[0], "orig_name": "新.txt", "meta": {"_type": "gradio.FileData"}}]
-        event, _ = call(admin, open_chat.url, "admin_upload", [ADMIN[0], "wrong", fd])
+        fd = [{"path": names[0], "orig_name": "新.txt", "meta": {"_type": "gradio.FileData"}}]
+        event, _ = call(admin, admin_url, "admin_upload", [ADMIN[0], "wrong", fd])
         assert event == "error" and not list(open_chat.uploads.rglob("*.txt"))
         # the per-client quota (1 MB in this app): 0.6 MB passes, the next 0.6 MB is refused
         big = {"files": ("big.txt", b"a" * 600_000)}
-        assert admin.post(f"{open_chat.url}/gradio_api/upload", files=big).status_code == 200
-        r = admin.post(f"{open_chat.url}/gradio_api/upload", files=big)
+        assert admin.post(f"{admin_url}/gradio_api/upload", files=big).status_code == 200
+        r = admin.post(f"{admin_url}/gradio_api/upload", files=big)
         assert r.status_code == 429 and "quota" in r.text
 
 
@@ -200,22 +217,23 @@ def test_login_throttle_holds_for_multipart_and_forwarded_for_and_never_locks_ou
 
 
 def test_wrong_admin_passwords_do_not_lock_the_admin_out(locked):
-    url = locked.url
-    with closing(session(url, address="127.0.0.10")) as guesser:
-        wrong = 0
-        while wrong < 5:  # five counted wrong passwords (a slowed-down user name says so and is not counted)
-            said = page_event(guesser, url, "do_login", [ADMIN[0], "guess"], "guesser0001")["output"]["data"][2]
-            assert "需要管理员登录" in said or "try again in" in said
-            wrong += "需要管理员登录" in said
-            time.sleep(0 if "需要管理员登录" in said else 1)
-        msg = page_event(guesser, url, "do_login", list(ADMIN), "guesser0002")
-        assert "locked, try again in" in msg["output"]["data"][2]
-    deadline, token = time.monotonic() + 15, ""
-    with closing(session(url, address="127.0.0.11")) as admin:
-        while time.monotonic() < deadline and not token:
-            token = page_event(admin, url, "do_login", list(ADMIN), "realadmin01")["output"]["data"][6]
-            time.sleep(0 if token else 1)
-    assert token
+    """Guessing the admin app's login (multipart too) locks the guessing address, never the admin
+    elsewhere; the 资料库 form behind it is throttled the same way (tests/unit/test_admin.py)."""
+    admin_url = f"{locked.url}/admin"
+    codes = [login(admin_url, ADMIN[0], f"guess{i}", "127.0.0.10", multipart=i % 2 == 1).status_code
+             for i in range(7)]
+    assert codes[:5] == [400] * 5 and codes[5:] == [429] * 2, codes
+    r = login(admin_url, *ADMIN, "127.0.0.10")
+    assert r.status_code == 429 and "locked, try again in" in r.text
+    assert "failed login for user 'boss' from 127.0.0.10" in locked.log
+    deadline, status = time.monotonic() + 15, None
+    while time.monotonic() < deadline and status != 200:
+        status = login(admin_url, *ADMIN, "127.0.0.11").status_code
+        assert status in (200, 429)
+        time.sleep(0 if status == 200 else 1)
+    assert status == 200
+    with closing(admin_session(locked.url, address="127.0.0.11")) as admin:
+        assert admin_token(admin, locked.url)
 
 
 # 6 ---------------------------------------------------------------------------------------------
@@ -245,13 +263,21 @@ def test_run_routes_take_only_the_pages_unqueued_events(locked):
         for path in ("/gradio_api/run/ask", "/gradio_api/api/ask", "/gradio_api/run/ask_history"):
             r = me.post(f"{url}{path}", json={"data": ["衡水市医保电话是多少"]})
             assert r.status_code == 404 and "/gradio_api/call/" in r.text, path
-        for fn in ("bot", "ask", "admin_documents", "on_like"):  # queued events by fn_index
+        for fn in ("bot", "ask", "on_like"):  # queued events by fn_index
             r = me.post(f"{url}/gradio_api/run/predict", json={"data": [None] * 4, "fn_index": ids[fn],
                                                                 "session_hash": "runqueued01"})
             assert r.status_code == 404, fn
         r = me.post(f"{url}/gradio_api/run/predict", json={"data": ["医保", None, None], "fn_index": ids["add_user"],
                                                             "session_hash": "runqueued01"})
         assert r.status_code == 200
+    with closing(admin_session(url)) as boss:  # the admin app runs nothing outside its queue
+        ids = {d["api_name"]: d["id"] for d in boss.get(f"{url}/admin/config").json()["dependencies"]}
+        for fn in ("admin_documents", "do_login"):
+            r = boss.post(f"{url}/admin/gradio_api/run/predict", json={"data": list(ADMIN), "fn_index": ids[fn],
+                                                                       "session_hash": "runqueued02"})
+            assert r.status_code == 404, fn
+        r = boss.post(f"{url}/admin/gradio_api/run/admin_documents", json={"data": list(ADMIN)})
+        assert r.status_code == 404 and "/gradio_api/call/" in r.text
 
 
 # 7 ---------------------------------------------------------------------------------------------
@@ -305,6 +331,9 @@ def test_nothing_leaks_to_anonymous_users_and_messages_are_clear(locked):
         assert anon.get(f"{url}{path}").status_code == 401, path
     for path in ("/gradio_api/cancel", "/gradio_api/reset"):
         assert anon.post(f"{url}{path}", json={"session_hash": "abcdef1", "event_id": "x"}).status_code == 401
+    for path in ("/admin/config", "/admin/gradio_api/info", "/admin/gradio_api/app_id"):
+        assert anon.get(f"{url}{path}").status_code == 401, path
+    assert "管理员登录" not in anon.get(f"{url}/admin/").text
     with closing(session(url)) as me:
         r = me.post(f"{url}/gradio_api/call/x", json={"data": []})
         assert r.status_code == 404 and "/ask" not in r.text
@@ -312,11 +341,25 @@ def test_nothing_leaks_to_anonymous_users_and_messages_are_clear(locked):
         assert config["version"] == "6" and "6.31" not in me.get(f"{url}/").text
         info = me.get(f"{url}/gradio_api/info", params={"all_endpoints": "true"}).json()
         assert set(info["named_endpoints"]) == {"/ask", "/ask_history"}
+        # a chat user's page and /config describe no admin component or event, and the admin app
+        # answers them nothing but its login page
+        described = me.get(f"{url}/config").text + me.get(f"{url}/").text
+        for word in ("admin_", "管理员登录", "上传文档", "重建索引", "问答记录", "检索测试", "批量评测", "admin-table"):
+            assert word not in described, word
+        assert not any(d.get("api_name", "").startswith(("admin", "do_")) for d in config["dependencies"])
+        for path in ("/admin/config", "/admin/gradio_api/info", "/admin/gradio_api/upload"):
+            assert me.get(f"{url}{path}").status_code == 401, path
+        event, status = call(me, f"{url}/admin", "admin_documents", list(ADMIN))
+        assert (event, status) == ("http", 401)
+        assert me.post(f"{url}/gradio_api/call/admin_documents", json={"data": list(ADMIN)}).status_code == 404
+    with closing(admin_session(url)) as boss:
+        assert "管理员登录" in boss.get(f"{url}/admin/config").text
+        assert boss.get(f"{url}/admin/config").json()["version"] == "6" and "6.31" not in boss.get(f"{url}/admin/").text
         for name in ("x" * 5000, "evil\u202egnp.txt", "\u2066a\u2069.txt"):
-            event, data = call(me, url, "admin_delete", [*ADMIN, name])
+            event, data = call(boss, f"{url}/admin", "admin_delete", [*ADMIN, name])
             assert event == "complete", (event, data)
             assert "no such document" in data[2] and "None" not in data[2]
-        assert anon.get(f"{url}/assets/index.html").status_code != 401  # static files of the login page stay open
+    assert anon.get(f"{url}/assets/index.html").status_code != 401  # static files of the login page stay open
 
 
 # 9 ---------------------------------------------------------------------------------------------
@@ -328,14 +371,14 @@ def test_same_user_in_auth_and_admin_refuses_to_start(tmp_path):
 
 def test_upload_names_are_normalised_and_a_look_alike_is_refused(open_chat):
     url = open_chat.url
-    with client() as admin:
+    with closing(admin_session(url)) as admin:
         admin.cookies.set("chatbot-admin", admin_token(admin, url))
         results = {}
         for i, name in enumerate((f"0\u200b{DOC[1:]}", "．．／．．／evil6.txt", "ＡＢＣ\u200d.txt")):
-            up = admin.post(f"{url}/gradio_api/upload", files={"files": (name, f"河北医保新规定{i}。" * 20)})
+            up = admin.post(f"{url}/admin/gradio_api/upload", files={"files": (name, f"河北医保新规定{i}。" * 20)})
             assert up.status_code == 200, up.text
             fd = [{"path": up.json()[0], "orig_name": name, "meta": {"_type": "gradio.FileData"}}]
-            event, data = call(admin, url, "admin_upload", [*ADMIN, fd])
+            event, data = call(admin, f"{url}/admin", "admin_upload", [*ADMIN, fd])
             assert event == "complete"
             results[name] = data[2]
     assert "already exists" in results[f"0\u200b{DOC[1:]}"]

@@ -1,4 +1,5 @@
-"""The 资料库 tab's wiring: absent without an admin login; every action checks the login."""
+"""The admin app's wiring: absent without an admin login; a Blocks of its own (the chat's describes
+none of it); every action checks the login."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ def test_admin_spec_parsing(monkeypatch):
 
 def test_no_tab_and_no_uploads_without_admin(fake_config, monkeypatch):
     monkeypatch.delenv("CHATBOT_ADMIN", raising=False)
+    assert admin.build_admin(fake_config, qa=None) is None
     with gr.Blocks() as demo:
         assert admin.add_tab(fake_config, qa=None) is None
     names = {d.api_name for d in demo.fns.values()}
@@ -28,11 +30,12 @@ def test_no_tab_and_no_uploads_without_admin(fake_config, monkeypatch):
 
 def test_tab_endpoints_and_limits_with_admin(fake_config, monkeypatch):
     monkeypatch.setenv("CHATBOT_ADMIN", "boss:s3cret")
-    with gr.Blocks() as demo:
-        tab = admin.add_tab(fake_config, qa=None)
-    assert tab is not None and tab.visible is False  # shown on load for the admin or at /?admin
+    demo = admin.build_admin(fake_config, qa=None)
     names = {d.api_name for d in demo.fns.values()}
-    assert {"admin_upload", "admin_delete", "admin_rebuild", "admin_documents"} <= names
+    assert {"admin_upload", "admin_delete", "admin_rebuild", "admin_documents", "admin_log"} <= names
+    assert all(fn.queue for fn in demo.fns.values() if fn.fn is not None)  # nothing runs outside the queue
+    labels = str(demo.get_config_file())
+    assert "资料库" in labels and "问答记录" in labels
     assert admin.max_file_size(fake_config) == 50 * 1024 * 1024
     assert admin.with_admin(("u", "p"), fake_config) == [("u", "p"), ("boss", "s3cret")]
     assert admin.with_admin(None, fake_config) is None
@@ -78,3 +81,15 @@ class Request:
     def __init__(self, host, username=None):
         self.client = type("Client", (), {"host": host})()
         self.username = username
+
+
+def test_the_chat_page_describes_no_admin_component(fake_config, monkeypatch):
+    """The chat's Blocks (whose /config every chat user reads) holds none of the admin app."""
+    from chatbot.ui import app
+
+    monkeypatch.setenv("CHATBOT_ADMIN", "boss:s3cret")
+    monkeypatch.setattr(app, "corpus_line", lambda qa: "")
+    monkeypatch.setattr(app.chat, "get_qa", lambda config: None)
+    described = str(app.build_ui(fake_config).get_config_file())
+    for word in ("admin_", "管理员", "上传", "重建索引", "问答记录", "检索测试", "批量评测", "do_login"):
+        assert word not in described, word

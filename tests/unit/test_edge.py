@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from urllib.parse import urlencode
 
 from chatbot.config import Config
@@ -265,3 +266,23 @@ def test_a_body_that_stalls_is_dropped():
 
     asyncio.run(edge(scope, stalled, send))
     assert sent[0]["status"] == 408
+
+
+def test_server_paths_become_opaque_ids_and_back():
+    from chatbot.ui.uploads import PathHider, UploadNames
+
+    names = UploadNames()
+    hider = PathHider(names, "/srv/chatbot-uploads/7860")
+    sse = ('data: {"path": "/srv/chatbot-uploads/7860/ab12/questions.csv", '
+           '"url": "http://h/admin/gradio_api/file=/srv/chatbot-uploads/7860/ab12/\\u65b0.csv", "n": "/srv/other"}')
+    hidden = hider.hide(sse)
+    assert "chatbot-uploads" not in hidden and '"n": "/srv/other"' in hidden
+    ids = re.findall(r"upload-[\w-]+", hidden)
+    assert [names.path_of(i) for i in ids] == ["/srv/chatbot-uploads/7860/ab12/questions.csv",
+                                              "/srv/chatbot-uploads/7860/ab12/新.csv"]
+    # the page's next call names the id: the app gets the path; an unknown id stays as it is
+    assert names.reveal({"data": [{"path": ids[0]}, "upload-nosuch"]}) == {
+        "data": [{"path": "/srv/chatbot-uploads/7860/ab12/questions.csv"}, "upload-nosuch"]}
+    scope = hider.file_scope({"path": f"/admin/gradio_api/file={ids[0]}"})
+    assert scope["path"] == "/admin/gradio_api/file=/srv/chatbot-uploads/7860/ab12/questions.csv"
+    assert hider.file_scope({"path": "/admin/gradio_api/file=upload-nosuch"}) is None

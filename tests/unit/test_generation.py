@@ -210,3 +210,81 @@ def test_web_chat_streams_verified_sentences_and_lists_dropped_ones(index, fake_
 def test_nothing_configured_means_no_model(fake_config):
     assert not fake_config.llm_enabled
     assert QA(fake_config).generator is None
+
+
+# ---- follow-ups rewritten by the model (item 6) -------------------------------------------------
+
+from chatbot.generation import rewrite  # noqa: E402
+
+FIRST, FOLLOW_UP = "衡水市医保电话是多少", "那邯郸呢"
+
+
+def rewriting(question: str, delay_s: float = 0.0):
+    """A scripted model that rewrites follow-ups as `question` and answers nothing it can cite."""
+    def reply(messages) -> str:
+        if messages[0]["content"] == rewrite.SYSTEM:
+            time.sleep(delay_s)
+            return question
+        return "资料中没有找到这个问题的答案。"
+    return reply
+
+
+def test_the_rewrite_check_counts_places_zones_and_groups():
+    expected = rewrite.named("邯郸市医保电话是多少")
+    assert rewrite.check("邯郸的医疗保障局咨询电话是多少？", expected) is None      # 邯郸 = 邯郸市
+    assert "drops" in rewrite.check("医保咨询电话是多少？", expected)
+    assert "adds" in rewrite.check("邯郸市退休人员医保电话是多少？", expected)     # a group
+    assert "adds" in rewrite.check("邯郸市高新区医保电话是多少？", expected)       # a zone
+    assert "adds" in rewrite.check("邯郸市和衡水市医保电话是多少？", expected)     # another place
+    assert rewrite.check("邯郸市医保电话是多少？\n另外……", expected) == "not one short question"
+    assert rewrite.clean("改写后的问题：“邯郸市医保电话是多少？”") == "邯郸市医保电话是多少？"
+
+
+def test_a_follow_up_rewritten_by_the_model_is_shown_as_understood(index, fake_embedder, scripted_llm):
+    offline = QA(index, embedder=fake_embedder).ask(FOLLOW_UP, [FIRST]).understood_as
+    assert offline and "邯郸" in offline  # the offline resolver's reading (the fallback)
+    server = scripted_llm(rewriting("邯郸市医疗保障局的咨询电话是多少？"))
+    answer = qa_for(index, fake_embedder, server.base_url).ask(FOLLOW_UP, [FIRST])
+    assert answer.understood_as == "邯郸市医疗保障局的咨询电话是多少"
+    assert answer.text.startswith("（按“邯郸市医疗保障局的咨询电话是多少”理解）")
+    prompt = server.requests[0]["messages"][-1]["content"]
+    assert FIRST in prompt and FOLLOW_UP in prompt
+    # the documents speak of no 邯郸 number: refused by name as offline, so the model is not asked to answer
+    assert answer.refused and len(server.requests) == 1
+
+
+@pytest.mark.parametrize("bad", ["医保咨询电话是多少？", "邯郸市退休职工医保电话是多少？", "衡水市和邯郸市的医保电话是多少？"])
+def test_a_rewrite_that_drops_or_adds_a_place_or_group_is_refused(index, fake_embedder, scripted_llm, bad):
+    offline = QA(index, embedder=fake_embedder).ask(FOLLOW_UP, [FIRST]).understood_as
+    server = scripted_llm(rewriting(bad))
+    answer = qa_for(index, fake_embedder, server.base_url).ask(FOLLOW_UP, [FIRST])
+    assert answer.understood_as == offline
+
+
+def test_a_slow_or_dead_model_leaves_the_offline_reading(index, fake_embedder, scripted_llm):
+    offline = QA(index, embedder=fake_embedder).ask(FOLLOW_UP, [FIRST]).understood_as
+    server = scripted_llm(rewriting("邯郸市医疗保障局的咨询电话是多少？", delay_s=5))
+    start = time.monotonic()
+    answer = qa_for(index, fake_embedder, server.base_url, timeout_s=3.0).ask(FOLLOW_UP, [FIRST])
+    assert answer.understood_as == offline
+    assert time.monotonic() - start < 3.0 + 2  # the rewrite had a third of the timeout, then the answer
+    assert qa_for(index, fake_embedder, dead_url()).ask(FOLLOW_UP, [FIRST]).understood_as == offline
+
+
+def test_terminal_chat_prints_sentences_as_they_pass(index, fake_embedder, scripted_llm):
+    import io
+
+    from chatbot.cli.chat import Session
+
+    server = scripted_llm(faithful_and_wrong)
+    out = io.StringIO()
+    session = Session(qa_for(index, fake_embedder, server.base_url), stream=True, out=out)
+    seen = []
+    real_write = out.write
+    out.write = lambda text: (seen.append(text), real_write(text))[1]
+    session.handle(QUESTION)
+    printed = out.getvalue()
+    assert seen[0].startswith(PHONE_SENTENCE.rstrip("。")[:20])  # the verified sentence, printed as it passed
+    shown, _, listed = printed.partition("未采用的生成内容")
+    assert "0318-12333" in shown and "0318-12334" not in shown and "结婚证" not in shown
+    assert "0318-12334" in listed and "结婚证" in listed
