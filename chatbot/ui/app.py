@@ -360,10 +360,15 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool
     qa = chat.configure(config)
     try:
         qa.retriever  # load model and index before the first user arrives
-        qa.ask_with_hits("医保", qa.policy.top_k, generate=False)  # warm up (not the language model)
     except ChatbotError as exc:
         print(f"warning: {exc}\nwarning: serving anyway; users are told the chat cannot answer until the "
               f"index is fixed", file=sys.stderr)
+    else:
+        try:
+            qa.ask_with_hits("医保", qa.policy.top_k, generate=False)  # warm up (not the language model)
+        except Exception as exc:  # a failed warm-up must not stop the service; each question reports its own error
+            print(f"warning: the warm-up question failed ({type(exc).__name__}: {exc}); serving anyway",
+                  file=sys.stderr)
     print(f"feedback is appended to {chat.FeedbackLog(config.feedback_dir).path}", file=sys.stderr)
     recorder = console.install(console.Recorder.from_config(config, qa))  # issue 20: question log, metrics
     print(f"question log: {recorder.qlog.path} (kept {config.log_days:g} days)" if recorder.qlog.enabled
