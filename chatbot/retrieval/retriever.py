@@ -87,6 +87,18 @@ class Retriever:
                       if t not in terms]
         return terms
 
+    def pivoted(self, tokens, kw_tokens) -> list[str]:
+        """Corpus words sharing a dictionary sense with the question's words the corpus lacks
+        (retrieval/pivots.py); none when `policy.pivot_terms` is 0."""
+        from .pivots import pivots
+
+        keyword = self.index.keyword
+        known = lambda t: keyword.idf(t) > 0  # noqa: E731
+        out: list[str] = []
+        for t in dict.fromkeys(tokens):
+            out += [h for h in pivots(t, known, self.policy.pivot_terms) if h not in kw_tokens and h not in out]
+        return out
+
     def _neighbours(self):
         if self._neighbour_index is None:
             from .neighbours import Neighbours
@@ -145,6 +157,8 @@ class Retriever:
         else:  # keyword matching means little for untranslated English against a Chinese corpus
             kw_tokens = keyword_tokens(norm, normalized=True, words=tokens)
             w_kw = cfg.bm25_weight * share
+            if cfg.pivot_terms and share >= 0.5:  # words the corpus never uses, by their dictionary senses
+                kw_tokens = kw_tokens + self.pivoted(tokens, kw_tokens)
         kid, kscore = self.index.keyword.search(kw_tokens, depth)
         keyword = [(int(i), float(s)) for i, s in zip(kid, kscore)]
         lap("keyword_search")

@@ -38,3 +38,24 @@ def test_translate_longest_phrase_and_known_filter(tmp_path, monkeypatch):
     assert crosslingual.translate(q, known=lambda t: t != "医疗保险") == ["医保", "热线", "衡水"]
     assert crosslingual.translate("lost cards", per_phrase=1) == ["卡"]  # plural → base form
     crosslingual.phrases.cache_clear()
+
+
+def test_pivots_meet_an_unused_chinese_word_through_its_dictionary_senses(tmp_path, monkeypatch):
+    """闺女 "daughter" → 女儿, 出世 "to be born" → 出生: only words the corpus uses, never the word
+    itself, a word the corpus knows, or a single character (retrieval/pivots.py, off by default)."""
+    from chatbot.retrieval import pivots
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(pivots, "_con", None)
+    pivots._candidates.cache_clear()
+    corpus = {"女儿", "出生", "新生儿", "婴儿"}
+    known = corpus.__contains__
+    assert pivots.pivots("闺女", known, 2) == ["女儿"]
+    assert pivots.pivots("出世", known, 2) == ["出生"]
+    assert set(pivots.pivots("娃娃", known, 2)) <= corpus and pivots.pivots("娃娃", known, 2)
+    assert pivots.pivots("女儿", known, 2) == []      # the corpus uses it already
+    assert pivots.pivots("娃", known, 2) == []        # one character: too ambiguous
+    assert pivots.pivots("闺女", known, 0) == []
+    assert list(tmp_path.glob("chatbot/cedict-senses-*.sqlite"))
+    pivots._candidates.cache_clear()
+    monkeypatch.setattr(pivots, "_con", None)
