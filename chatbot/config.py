@@ -40,7 +40,7 @@ class Config:
     chunk_overlap: int = 80
     # server-side limits on what a client sends
     max_query_chars: int = 500    # longer questions are cut, with a notice
-    # web app limits (chatbot/ui: guard.py, edge.py, app.py, feedback.py); CHATBOT_* env overrides where shown
+    # web app limits (chatbot/ui: guard.py, edge.py, app.py); CHATBOT_* env overrides where shown
     max_message_chars: int = 2000          # a chat/API message is cut to this at the server (the textbox's max_length)
     max_history_turns: int = 8             # earlier user messages passed on with a question (the last ones)
     max_history_chars: int = 500           # each earlier message is cut to this
@@ -55,8 +55,6 @@ class Config:
     login_lock_max_s: float = 900.0
     login_forget_s: float = 900.0          # failures are forgotten this long after the last one
     session_hours: float = field(default_factory=lambda: _env_number("CHATBOT_SESSION_HOURS", 12.0, float))
-    feedback_row_bytes: int = 32 * 1024    # one feedback row at most (passage texts are cut to fit)
-    feedback_up_row_bytes: int = field(default_factory=lambda: _env_number("CHATBOT_FEEDBACK_UP_BYTES", 2048))
     # security of the web surface (issue 22; chatbot/ui: logins.py, origin.py, transport.py, uploads.py)
     login_user_delay_max_s: float = 10.0   # a user name with failures may be tried at most once per this (then less)
     sessions_per_user: int = field(default_factory=lambda: _env_number("CHATBOT_SESSIONS_PER_USER", 5000))
@@ -67,11 +65,15 @@ class Config:
     upload_tmp_dir: Path | None = field(default_factory=lambda: _env_path("CHATBOT_UPLOAD_TMP", None))
     upload_quota_mb: float = field(default_factory=lambda: _env_number("CHATBOT_UPLOAD_QUOTA_MB", 300.0, float))
     upload_window_s: float = 600.0         # the quota is per client address per this window
-    # the operator's console (issue 20; chatbot/console): the question log beside the feedback, /metrics, the API
+    # the operator's console (issue 20; chatbot/console): the question log (with the 👍/👎), /metrics, the API
     log_enabled: bool = field(default_factory=lambda: os.environ.get("CHATBOT_NO_LOG", "") in ("", "0"))
     log_days: float = field(default_factory=lambda: _env_number("CHATBOT_LOG_DAYS", 90.0, float))
     metrics_token: str | None = field(default_factory=lambda: os.environ.get("CHATBOT_METRICS_TOKEN") or None)
     api_keys: tuple = ()                   # --api-key: turns on POST /v1/chat/completions (Bearer)
+    # the API's own pool, apart from the web chat's (a flood of API calls cannot starve chat users):
+    api_concurrency: int = field(default_factory=lambda: _env_number("CHATBOT_API_CONCURRENCY", 2))  # answering at once
+    api_queue_max: int = field(default_factory=lambda: _env_number("CHATBOT_API_QUEUE_MAX", 16))  # waiting; 429 beyond
+    api_per_client: int = field(default_factory=lambda: _env_number("CHATBOT_API_PER_CLIENT", 8))  # waiting+running
     admin_token_hours: float = 8.0         # the 资料库 login's upload permission (a cookie bound to the page)
     # reading a PDF, Word or HTML file (chatbot/ingest/limits.py): a file over any of these is refused
     # with the limit named, and remembered by its SHA-256 so a rebuild does not read it again

@@ -15,10 +15,10 @@ def register(sub) -> None:
     s.add_argument("--auth", metavar="USER:PASSWORD")
     s.add_argument("--admin", metavar="USER:PASSWORD",
                    help="enable the 资料库 tab (upload, delete, rebuild) for this login (env CHATBOT_ADMIN)")
-    s.add_argument("--feedback", metavar="DIR", help="folder for the 👍/👎 log feedback.jsonl (env CHATBOT_FEEDBACK)")
+    s.add_argument("--feedback", metavar="DIR", help="folder of the question log questions.sqlite3, which holds the 👍/👎 (env CHATBOT_FEEDBACK)")
     # issue 20: the operator's console
     s.add_argument("--no-log", action="store_true",
-                   help="do not keep the question log (questions.sqlite3 beside the feedback; env CHATBOT_NO_LOG=1)")
+                   help="do not keep the question log questions.sqlite3 (nor the 👍/👎: the chat shows no buttons; env CHATBOT_NO_LOG=1)")
     s.add_argument("--log-days", type=float, metavar="N",
                    help="delete logged questions older than N days (default 90; env CHATBOT_LOG_DAYS)")
     s.add_argument("--api-key", action="append", metavar="KEY",

@@ -44,6 +44,7 @@ FEEDBACK_THANKS = {"up": "感谢反馈（有帮助），已记录。", "down": "
 FEEDBACK_FAILED = "反馈未能保存（服务器出错），请稍后再试。"
 FEEDBACK_REASON_SAVED = "已记录原因：{}。谢谢！"
 FEEDBACK_UNKNOWN = "未能记录反馈：找不到对应的回答，请重新提问后再评价。"
+FEEDBACK_OFF = "本服务未开启问答记录（--no-log），反馈不会保存。"
 
 CSS = """
 .gradio-container { max-width: 980px !important; margin: 0 auto !important; }
@@ -143,8 +144,8 @@ def build_ui(config: Config) -> gr.Blocks:
     """The chat page. The conversation lives on the server (gr.State): a client sends only its new
     message and like events, never a history for the server to work through. Every UI event is
     api_visibility="private"; the public API is exactly /ask and /ask_history."""
-    feedback = chat.FeedbackLog(config.feedback_dir, config.feedback_row_bytes, config.feedback_up_row_bytes)
     recorder = console.current() or console.install(console.Recorder.from_config(config))  # issue 20
+    qlog = recorder.qlog  # the one store of the 👍/👎 (no 👍/👎 buttons under --no-log)
     line = corpus_line(chat.get_qa(config))
     welcome = WELCOME + (f"\n\n{line}" if line else "")
     private = dict(api_visibility="private")
@@ -156,7 +157,7 @@ def build_ui(config: Config) -> gr.Blocks:
         chatbot = gr.Chatbot(
             label="对话", show_label=False, elem_id="chat", height="62vh", min_height=360, autoscroll=False,
             sanitize_html=True, latex_delimiters=[], allow_tags=False, buttons=[],
-            feedback_options=("Like", "Dislike"), placeholder=welcome,
+            feedback_options=("Like", "Dislike") if qlog.enabled else None, placeholder=welcome,
         )
         with gr.Row(equal_height=True):
             box = gr.Textbox(placeholder="请输入您的医保问题", show_label=False, scale=5, min_width=160,
@@ -207,8 +208,9 @@ def build_ui(config: Config) -> gr.Blocks:
                 result = chat.error_answer(question)
                 messages[at] = {"role": "assistant", "content": answer_as_html(result)}
             store[at] = result
-            recorder.note(result, time.monotonic() - started, "web", getattr(request, "session_hash", None), at,
-                          question)
+            session = getattr(request, "session_hash", None)
+            recorder.note(result, time.monotonic() - started, "web", session if guard.session_ok(session) else None,
+                          at, question)
             questions.append(question)
             yield messages, messages, questions, store
 
@@ -220,14 +222,18 @@ def build_ui(config: Config) -> gr.Blocks:
                 return FEEDBACK_UNKNOWN, gr.update(visible=False), None
             rating = _rating(raw.get("liked"))
             session = getattr(request, "session_hash", None)
-            recorder.qlog.rate(rating=rating, session=session, message=index)
-            try:
-                feedback.record(rating, result, session=getattr(request, "session_hash", None), message=index)
-            except ValueError:
+            if not guard.session_ok(session):
                 return FEEDBACK_UNKNOWN, gr.update(visible=False), None
-            except Exception:  # noqa: BLE001
-                log.exception("could not save feedback to %s", feedback.path)
-                return FEEDBACK_FAILED, gr.update(visible=False), None
+            if not qlog.enabled:
+                return FEEDBACK_OFF, gr.update(visible=False), None
+            saved = qlog.rate(rating=rating, session=session, message=index)
+            if not saved and rating != "withdrawn":
+                # the answer's row is missing (its write failed, or the log was set aside): log it now
+                rowid = qlog.record(result, None, "web", session, index)
+                saved = rowid is not None and qlog.rate(rowid=rowid, rating=rating)
+                if not saved:
+                    log.error("could not save feedback to %s", qlog.path)
+                    return FEEDBACK_FAILED, gr.update(visible=False), None
             if rating == "down":
                 return FEEDBACK_THANKS[rating], gr.update(visible=True, value=None), index
             return FEEDBACK_THANKS[rating], gr.update(visible=False, value=None), None
@@ -235,8 +241,9 @@ def build_ui(config: Config) -> gr.Blocks:
         def on_reason(reason, index, request: gr.Request):
             if reason not in FEEDBACK_REASONS or guard.message_index(index) is None:
                 return gr.update()
-            recorder.qlog.rate(rating="down", reason=reason, session=getattr(request, "session_hash", None),
-                               message=index)
+            if not qlog.rate(rating="down", reason=reason, session=getattr(request, "session_hash", None),
+                             message=index):
+                return FEEDBACK_FAILED
             return FEEDBACK_REASON_SAVED.format(reason)
 
         def reset():
@@ -369,9 +376,8 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool
         except Exception as exc:  # a failed warm-up must not stop the service; each question reports its own error
             print(f"warning: the warm-up question failed ({type(exc).__name__}: {exc}); serving anyway",
                   file=sys.stderr)
-    print(f"feedback is appended to {chat.FeedbackLog(config.feedback_dir).path}", file=sys.stderr)
     recorder = console.install(console.Recorder.from_config(config, qa))  # issue 20: question log, metrics
-    print(f"question log: {recorder.qlog.path} (kept {config.log_days:g} days)" if recorder.qlog.enabled
+    print(f"question log (with the 👍/👎): {recorder.qlog.path} (kept {config.log_days:g} days)" if recorder.qlog.enabled
           else "question log: off (--no-log)", file=sys.stderr)
     edge = EdgeState(config)
     edge.paths.set_root(upload_dir)

@@ -5,9 +5,11 @@
   (404) under --auth without one;
 - `POST /v1/chat/completions`: OpenAI-compatible (stream or not), only with `--api-key` (Bearer;
   401 otherwise). The last user message is the question, the earlier user messages its history;
-  the answer goes through the same path as the chat's (`handler.answer`: same caps), at most
-  `answer_concurrency` at a time, at most `per_client_events` per client address and
-  `queue_max_size` waiting (429 beyond); `citations` at the top level and in the final chunk.
+  the answer goes through the same path as the chat's (`handler.answer`: same caps) but in a pool
+  of its own, apart from the web chat's Gradio queue: at most `api_concurrency` answering at a time
+  (in threads of their own), `api_queue_max` waiting and `api_per_client` per client address
+  (429 with Retry-After beyond), so a flood of API calls cannot take the chat's places;
+  `citations` at the top level and in the final chunk.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from ..console import health
 from ..console.metrics import CONTENT_TYPE
@@ -75,7 +78,8 @@ class ConsoleRoutes:
 
     def __init__(self, config, qa, recorder: Recorder, answer, auth: bool = False):
         self.config, self.qa, self.recorder, self.answer, self.auth = config, qa, recorder, answer, auth
-        self.running = asyncio.Semaphore(max(1, config.answer_concurrency))
+        self.running = asyncio.Semaphore(max(1, config.api_concurrency))  # the API's own pool (not the chat's)
+        self.threads = ThreadPoolExecutor(max(1, config.api_concurrency), thread_name_prefix="openai-api")
         self.waiting = 0
         self.per_host: dict[str, int] = {}
 
@@ -162,7 +166,7 @@ class ConsoleRoutes:
         """(Answer, latency) under the chat's limits; (None, 0) after a 429 was sent."""
         client = host(scope)
         config = self.config
-        if self.per_host.get(client, 0) >= config.per_client_events or self.waiting >= config.queue_max_size:
+        if self.per_host.get(client, 0) >= config.api_per_client or self.waiting >= config.api_queue_max:
             await reply(send, 429, BUSY, [(b"retry-after", b"2")])
             return None, 0.0
         self.per_host[client] = self.per_host.get(client, 0) + 1
@@ -174,7 +178,8 @@ class ConsoleRoutes:
                 entered = True
                 started = time.monotonic()
                 try:
-                    answer = await asyncio.to_thread(self.answer, question, history)
+                    answer = await asyncio.get_running_loop().run_in_executor(
+                        self.threads, self.answer, question, history)
                 finally:
                     latency = time.monotonic() - started
             return answer, latency

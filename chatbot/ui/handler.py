@@ -15,7 +15,6 @@ from ..config import Config
 from ..render import answer_as_html
 from ..service import QA
 from ..types import Answer
-from .feedback import FeedbackLog  # noqa: F401 - the handler's public surface includes the log
 from .guard import cap_history, cap_message
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,6 @@ Screenshots of the main states go to artifacts/screenshots/ (git-ignored) for a 
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from chatbot.config import Config
+from chatbot.console.log import QuestionLog
 
 from ..helpers.servers import App
 from ..helpers import DOCUMENTS, ROOT
@@ -186,22 +186,21 @@ def test_example_question_and_feedback_reach_the_log(app, app_base, browser):
     reply = last_reply(page, 0)
     assert page.locator("#chat .question").first.inner_text() == question
     assert "[1]" in reply.locator(".answer").inner_text()
-    log = app_base / "feedback" / "feedback.jsonl"
-    before = len(log.read_text(encoding="utf-8").splitlines()) if log.exists() else 0
+    qlog = QuestionLog(app_base / "feedback")  # the question log holds the 👍/👎 (issue 20)
     page.locator(LIKE).last.click()
     page.wait_for_function("() => document.querySelector('#status').innerText.includes('感谢反馈')")
     shot(page, "desktop-feedback")
-    rows = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    assert len(rows) == before + 1
-    row = rows[-1]
-    assert row["rating"] == "up" and row["question"] == question and "[1]" in row["answer"]
-    # a 👍 row keeps the sources' ids (bounded size); a 👎 row keeps their texts, to study the failure
-    assert row["sources"] and row["sources"][0]["source"].endswith(".txt") and row["sources"][0]["chunk_id"]
+    row = [r for r in qlog.rows() if r["question"] == question and r["channel"] == "web"][0]
+    assert row["rating"] == "up" and "[1]" in row["answer"] and row["session"] and row["message"] == 1
+    # the row keeps the cited passages with their texts, to study a failure
+    assert row["citations"][0]["source"].endswith(".txt") and row["citations"][0]["text"]
     page.locator(DISLIKE).last.click()
     page.wait_for_function("() => document.querySelector('#status').innerText.includes('没有帮助')")
-    rows = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    assert rows[-1]["rating"] == "down" and rows[-1]["session"] == row["session"] and rows[-1]["message"] == row["message"]
-    assert rows[-1]["sources"][0]["text"]
+    page.locator("#feedback-reason label", has_text="事实有误").click()
+    page.wait_for_function("() => document.querySelector('#status').innerText.includes('事实有误')")
+    again = [r for r in qlog.rows() if r["id"] == row["id"]][0]
+    assert again["rating"] == "down" and again["rating_reason"] == "事实有误"
+    assert not (app_base / "feedback" / "feedback.jsonl").exists()  # one store
     page.context.close()
 
 

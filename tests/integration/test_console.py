@@ -192,3 +192,51 @@ def test_a_curated_answer_answers_the_question_after_the_rebuild_cited_as_admin_
         assert answer["citations"][0]["title"].startswith("管理员答复"), answer["citations"]
         metrics = httpx.get(f"{server.url}/metrics").text
         assert "chatbot_index_rebuilds_total 1.0" in metrics
+
+
+def test_a_flood_of_api_calls_has_its_own_pool_and_does_not_starve_the_chat(real_config, tmp_path):
+    """The API answers in a pool of its own (1 at a time, 3 waiting here): a flood from many threads
+    that keeps it full gets 429 beyond that, while a chat user's questions are answered meanwhile."""
+    import threading
+    import time
+
+    env = {"CHATBOT_API_CONCURRENCY": "1", "CHATBOT_API_QUEUE_MAX": "3", "CHATBOT_API_PER_CLIENT": "100"}
+    with App(tmp_path, real_config, "--api-key", KEY, env=env) as server:
+        page = Browser(server.url, "chatfloodtest1")
+        started = time.monotonic()
+        page.ask(QUESTION)
+        alone = time.monotonic() - started
+        statuses, stop = [], threading.Event()
+
+        def flood():
+            with httpx.Client(timeout=120, trust_env=False) as c:
+                while not stop.is_set():
+                    r = c.post(f"{server.url}/v1/chat/completions", headers={"authorization": f"Bearer {KEY}"},
+                               json={"messages": [{"role": "user", "content": "医保卡丢了怎么挂失补办？"}]})
+                    statuses.append(r.status_code)
+                    if r.status_code == 429:
+                        assert r.headers.get("retry-after")
+                        time.sleep(0.05)
+        threads = [threading.Thread(target=flood) for _ in range(12)]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(1.0)
+            during = []
+            for n, q in enumerate(["衡水市医保电话是多少", "医保家庭共济怎么绑定家人？", "衡水市医保电话是多少"]):
+                started = time.monotonic()
+                msg = Browser(server.url, f"chatflood{n:05d}").ask(q)
+                during.append(time.monotonic() - started)
+                content = msg["output"]["data"][0][-1]["content"]
+                html = "".join(p.get("text", "") for p in content) if isinstance(content, list) else str(content)
+                assert "服务繁忙" not in html and "class='cite'" in html and "class='reply'" in html, html[:300]
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(120)
+        print(f"\nchat answer alone {alone:.2f} s, during an API flood {', '.join(f'{d:.2f}' for d in during)} s; "
+              f"API: {statuses.count(200)} answered, {statuses.count(429)} refused (429)")
+        assert statuses.count(200) >= 1 and statuses.count(429) >= 10
+        assert set(statuses) <= {200, 429}
+        rows = QuestionLog(tmp_path / "feedback").rows(limit=10_000)
+        assert sum(r["channel"] == "openai" for r in rows) == statuses.count(200)

@@ -387,7 +387,7 @@ def test_upload_names_are_normalised_and_a_look_alike_is_refused(open_chat):
     assert sorted(p.name for p in open_chat.docs.iterdir() if "\u200b" in p.name or "\u200d" in p.name) == []
 
 
-def test_a_thumbs_up_row_is_small(locked):
+def test_a_thumbs_up_is_the_rating_of_its_row_in_the_question_log(locked):
     url = locked.url
     with closing(session(url)) as me:
         ids = {d["api_name"]: d["id"] for d in me.get(f"{url}/config").json()["dependencies"]}
@@ -398,10 +398,10 @@ def test_a_thumbs_up_row_is_small(locked):
         page_event(me, url, "bot", [None, None, None, None], "thumbsup001")
         msg = page_event_like(me, url, ids["on_like"], "thumbsup001")
         assert "有帮助" in msg["output"]["data"][0]
-    rows = (locked.docs.parent / "feedback" / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
-    sizes = [len(line) + 1 for line in rows if '"thumbsup001"' in line]
-    print(f"\na 👍 row: {sizes} bytes")
-    assert sizes and max(sizes) <= 2048
+    from chatbot.console.log import QuestionLog
+
+    rows = [r for r in QuestionLog(locked.docs.parent / "feedback").rows() if r["session"] == "thumbsup001"]
+    assert [r["rating"] for r in rows] == ["up"]  # the rating of the answer's one row in the question log
 
 
 def page_event_like(c, url, fn_id, session_hash):

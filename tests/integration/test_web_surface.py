@@ -2,7 +2,7 @@
 gradio_client and raw HTTP (httpx) against the real app process.
 
 Only /ask and /ask_history are public; oversized bodies are refused before any work; bad text is
-cleaned at the edge; feedback keeps one row per answer per session, one line per row; a flood
+cleaned at the edge; a 👍/👎 is the rating of the answer's one row in the question log; a flood
 from one client gets answers or a clear "busy" while another user is still answered; logins are
 throttled; pages carry security headers."""
 
@@ -18,6 +18,8 @@ import httpx
 import pytest
 from gradio_client import Client
 
+from chatbot.console.log import QuestionLog
+
 from ..helpers import ROOT
 from ..helpers.servers import App, ask_http
 
@@ -29,7 +31,7 @@ QUESTION = "衡水市医保电话是多少"
 def app(real_config, tmp_path_factory):
     base = tmp_path_factory.mktemp("surface")
     server = App(base, real_config).wait_ready()
-    server.feedback = base / "feedback" / "feedback.jsonl"
+    server.qlog = QuestionLog(base / "feedback")  # the question log holds the 👍/👎 (issue 20)
     try:
         yield server
     finally:
@@ -157,32 +159,27 @@ def test_thirty_identical_likes_leave_one_row(app):
     page.ask(QUESTION)
     replies = {page.like(1) for _ in range(30)}
     assert replies == {"感谢反馈（有帮助），已记录。"}
-    rows = [json.loads(line) for line in app.feedback.read_text(encoding="utf-8").splitlines()]
-    mine = [r for r in rows if r["session"] == "thirtylikes01"]
+    mine = [r for r in app.qlog.rows() if r["session"] == "thirtylikes01"]
     assert len(mine) == 1 and mine[0]["rating"] == "up" and mine[0]["message"] == 1
-    page.like(1, liked=False)  # a change replaces the row
-    rows = [json.loads(line) for line in app.feedback.read_text(encoding="utf-8").splitlines()]
-    assert [r["rating"] for r in rows if r["session"] == "thirtylikes01"] == ["down"]
+    page.like(1, liked=False)  # a change replaces the rating
+    assert [r["rating"] for r in app.qlog.rows() if r["session"] == "thirtylikes01"] == ["down"]
     # a message index that is not an integer (1.0, true) or names no answer is not recorded
     for index in (1.0, True, 0, 99, "1"):
         assert "未能记录" in page.like(index)
+    assert not (app.qlog.folder / "feedback.jsonl").exists()  # one store: the question log
 
 
-def test_a_session_id_with_line_separators_leaves_one_json_row_per_line(app):
+def test_a_session_id_with_line_separators_is_never_stored(app):
     for session in ("sep\u2028arator1", "sep\u2029arator2", "nel\x85session3"):
         page = Browser(app.url, session)
         page.ask(QUESTION)
-        page.like(1)
+        assert "未能记录" in page.like(1)
     Browser(app.url, "plainsession4").ask(QUESTION)
     page = Browser(app.url, "plainsession4")
     page.like(1)
-    text = app.feedback.read_text(encoding="utf-8")
-    lines = text.splitlines()
-    assert text.isascii() and lines and len(lines) == text.count("\n")
-    rows = [json.loads(line) for line in lines]
-    assert all(isinstance(r, dict) for r in rows)
-    assert not any("\n" in (r["session"] or "") or "sep" in (r["session"] or "") for r in rows)
-    assert any(r["session"] == "plainsession4" for r in rows)
+    rows = app.qlog.rows()
+    assert not any("sep" in (r["session"] or "") or "nel" in (r["session"] or "") for r in rows)
+    assert any(r["session"] == "plainsession4" and r["rating"] == "up" for r in rows)
 
 
 def test_security_headers_on_pages_and_api(app):

@@ -1,8 +1,7 @@
-"""The chat handler as plain Python: respond(), respond_stream(), FeedbackLog, and HTML escaping."""
+"""The chat handler as plain Python: respond(), respond_stream(), and HTML escaping."""
 
 from __future__ import annotations
 
-import json
 import pytest
 import shutil
 from chatbot.render import answer_as_html, answer_as_text, question_as_html
@@ -130,47 +129,18 @@ def test_damaged_index_is_reported_without_paths(pipeline, fake_config, fake_emb
     assert str(bad) not in answer_as_html(result)
 
 
-def test_feedback_is_appended_as_json_lines(tmp_path):
-    log = chat.FeedbackLog(tmp_path / "fb")
+def test_a_rated_hostile_answer_is_one_row_of_the_question_log(tmp_path):
+    from chatbot.console.log import QuestionLog
+
+    qlog = QuestionLog(tmp_path / "fb")
     a = hostile_answer()
-    path = log.record("up", a, session="session-1", message=1)
-    log.record("down", a)
-    log.record("withdrawn", a, session="session-2", message=3)  # nothing to take back: no row
-    lines = path.read_text(encoding="utf-8").splitlines()
-    assert path == tmp_path / "fb" / "feedback.jsonl" and len(lines) == 2
-    rows = [json.loads(line) for line in lines]
-    assert rows == log.read()
-    first = rows[0]
-    assert first["rating"] == "up" and first["question"] == a.question and first["answer"] == a.text
-    assert first["session"] == "session-1" and first["message"] == 1 and first["refused"] is False
-    assert first["sources"][0]["source"] == "hostile.txt" and "text" not in first["sources"][0]  # 👍: ids only
-    src = rows[1]["sources"][0]  # 👎 rows keep the passages, for study
-    assert src["n"] == 1 and src["source"] == "hostile.txt" and src["title"] == HOSTILE_TITLE
-    assert src["date"] == "2025-04-19" and src["text"] == hostile_passage().text and src["quotes"]
-    assert [r["rating"] for r in rows] == ["up", "down"]
-    assert lines[1].isascii() and "\\u84dd\\u9cb8\\u5361" in lines[1]  # 蓝鲸卡, escaped: one line for any reader
-
-
-def test_feedback_rejects_unknown_ratings(tmp_path):
-    log = chat.FeedbackLog(tmp_path)
+    rid = qlog.record(a, 0.1, "web", "session-1", 1)
+    assert qlog.rate(rating="up", session="session-1", message=1)
+    assert not qlog.rate(rating="up", session="session-2", message=3)  # no such answer: nothing written
     with pytest.raises(ValueError):
-        log.record("meh", hostile_answer())
-    assert not log.path.exists()
-
-
-def test_feedback_to_an_unwritable_place_raises(tmp_path):
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("x")
-    with pytest.raises(OSError):
-        chat.FeedbackLog(blocker).record("up", hostile_answer())
-
-
-def test_feedback_records_refusals_with_what_was_near(tmp_path):
-    p = hostile_passage()
-    a = Answer("拉萨市医保电话是多少", "资料中没有找到关于「拉萨市」的信息。", True, related=(Citation(1, p, 0.3),),
-               reason="place")
-    row = json.loads(chat.FeedbackLog(tmp_path).record("down", a).read_text(encoding="utf-8"))
-    assert row["refused"] is True and row["reason"] == "place" and row["sources"] == []
-    assert row["related"][0]["source"] == "hostile.txt"
-
-
+        qlog.rate(rowid=rid, rating="meh")
+    (row,) = qlog.rows()
+    assert row["rating"] == "up" and row["question"] == a.question and row["answer"] == a.text
+    src = row["citations"][0]
+    assert src["source"] == "hostile.txt" and src["title"] == HOSTILE_TITLE and src["date"] == "2025-04-19"
+    assert src["text"] == hostile_passage().text and src["quotes"]

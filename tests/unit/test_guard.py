@@ -10,10 +10,10 @@ from chatbot.config import Config
 from chatbot.ui import guard
 
 
-def test_guard_edge_and_feedback_do_not_import_gradio():
+def test_guard_edge_and_question_log_do_not_import_gradio():
     import subprocess
 
-    code = "import chatbot.ui.guard, chatbot.ui.edge, chatbot.ui.feedback, sys; print('gradio' in sys.modules)"
+    code = "import chatbot.ui.guard, chatbot.ui.edge, chatbot.console.log, sys; print('gradio' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 

@@ -33,22 +33,23 @@ def test_non_string_questions_do_not_crash_the_pipeline(fake_chat):
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
-def test_feedback_rows_hold_only_the_question_and_the_answer(fake_chat, tmp_path, name):
-    log = chat.FeedbackLog(tmp_path / "feedback")
+def test_question_log_rows_hold_only_the_question_and_the_answer(fake_chat, tmp_path, name):
+    from chatbot.console.log import QuestionLog
+
+    qlog = QuestionLog(tmp_path / "feedback")
     result = chat.answer(HOSTILE[name])
-    log.record("down", result)
-    line = log.path.read_text(encoding="utf-8")
-    assert line.count("\n") == 1  # one row: control characters or newlines in a question cannot split it
-    row = json.loads(line)
-    # (session: Gradio's random per-page id, message: which answer was rated, to match a withdrawal)
-    assert set(row) <= {"time", "rating", "question", "answer", "refused", "reason", "notice", "sources", "related",
-                        "session", "message"}
-    assert row.get("session") is None and row.get("message") is None  # none given here
+    rid = qlog.record(result, 0.1, "web")
+    assert rid is not None and qlog.rate(rowid=rid, rating="down", reason="其他")
+    (row,) = qlog.rows()  # one row: control characters or newlines in a question cannot split it
+    assert set(row) <= {"id", "time", "channel", "session", "message", "question", "understood_as", "answer",
+                        "refused", "reason", "citations", "latency_ms", "rating", "rating_reason", "rated_at"}
+    assert row["session"] is None and row["message"] is None  # none given here
     assert row["question"] == result.question and row["answer"] == result.text and row["rating"] == "down"
     assert row["question"] in QA(Config()).prepare(HOSTILE[name])[0] or row["question"] == HOSTILE[name][:200]
-    for source in row["sources"] + row["related"]:
-        assert set(source) <= {"n", "chunk_id", "source", "title", "date", "score", "quotes", "text"}
+    for source in row["citations"]:
+        assert set(source) <= {"n", "chunk_id", "source", "title", "date", "page", "section", "quotes", "text"}
     # nothing about the machine or the person: no paths, host names, addresses or environment
+    line = json.dumps(row, ensure_ascii=False)
     secrets = [str(tmp_path), str(ROOT), os.environ.get("HOME", "/root"), "127.0.0.1"]
     if len(os.uname().nodename) >= 6:
         secrets.append(os.uname().nodename)
