@@ -8,7 +8,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Sequence
 
-from . import stages
+from . import curated, stages
 from .answer import compose
 from .config import Config
 from .errors import ChatbotError
@@ -141,7 +141,15 @@ class QA:
         from . import dialogue
 
         retrieval = dialogue.search(retriever, resolved, text, max(k, self.policy.top_k), self.policy)
-        answer, retrieval = finish(retrieval, resolved, question, notice, self.policy, retriever)
+        found = curated.match(retrieval.normalized, retriever, self.policy)  # 标注 (issue 20): the admin's answer
+        if found is not None:
+            from . import conversation
+
+            answer, retrieval = curated.answer(question, found, retrieval, notice)
+            answer = conversation.annotate(answer, resolved, question)
+        else:
+            retrieval = curated.without(retrieval, retriever)
+            answer, retrieval = finish(retrieval, resolved, question, notice, self.policy, retriever)
         # -- optional LLM answer (issue 19, chatbot/generation): only with a model configured ----
         if self.config.llm_enabled and generate:
             answer = self.generator.answer(text, retrieval.hits[:self.policy.top_k], answer, on_sentence)

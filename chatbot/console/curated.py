@@ -6,12 +6,22 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
 PREFIX = "管理员答复"
 MAX_QUESTION = 500
 MAX_ANSWER = 5000
+
+
+_TITLE = re.compile(rf"{PREFIX}[（(]\d{{4}}-\d{{2}}-\d{{2}}[）)][：:](.+)")  # as written, or as read (half-width)
+
+
+def question_of(title: str | None) -> str | None:
+    """The question of a curated answer's title (管理员答复（date）：question), else None."""
+    m = _TITLE.fullmatch(str(title or "").strip())
+    return (m.group(1).rstrip("…").strip() or None) if m else None
 
 
 def file_name(question: str) -> str:
