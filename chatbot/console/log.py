@@ -299,10 +299,18 @@ class QuestionLog:
     def count(self) -> int:
         return self._run(lambda db: db.execute("SELECT count(*) FROM questions").fetchone()[0], 0, write=False)
 
-    def gaps(self, threshold: float = 0.2, limit: int = 2000, since: str | None = None) -> list[dict]:
-        """知识缺口: refused questions grouped by similarity, most asked first (see `group`)."""
+    def gaps(self, threshold: float | None = None, limit: int = 1000, since: str | None = None,
+             encode=None) -> list[dict]:
+        """知识缺口: the latest `limit` refused questions grouped by meaning with `encode` (the
+        embedding model, `gaps.by_meaning`, cosine ≥ threshold, default 0.75), else by character
+        bigrams (`group`, Jaccard ≥ threshold, default 0.2); most asked first."""
         rows = [r for r in self.rows(refused=True, since=since, limit=limit) if r.get("reason") != "error"]
-        return group([(r.get("understood_as") or r["question"]) for r in rows], threshold)
+        questions = [(r.get("understood_as") or r["question"]) for r in rows]
+        if encode is not None:
+            from .gaps import by_meaning
+
+            return by_meaning(questions, encode, 0.75 if threshold is None else threshold)
+        return group(questions, 0.2 if threshold is None else threshold)
 
     def csv(self, rows: list[dict] | None = None) -> str:
         """The rows (default: all, newest first) as CSV text."""

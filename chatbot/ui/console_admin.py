@@ -7,6 +7,7 @@ the HTTP endpoints (`admin_log`, `admin_gaps`, `admin_log_csv`, `admin_hit_test`
 from __future__ import annotations
 
 import html
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -14,6 +15,9 @@ from pathlib import Path
 import gradio as gr
 
 from ..console import recorder as console
+from ..textnorm import normalize
+
+log = logging.getLogger(__name__)
 
 LOG_HEADERS = ["编号", "时间", "渠道", "问题", "理解为", "结果", "原因", "评价", "评价原因", "耗时(ms)"]
 GAP_HEADERS = ["次数", "问题", "其他问法"]
@@ -176,7 +180,13 @@ def add_tabs(config, qa, guard, creds: list) -> list[gr.Tab]:
     def do_gaps(u, p, request: gr.Request):
         check(u, p, request)
         qlog = _qlog()
-        groups = qlog.gaps() if qlog is not None else []
+        if qlog is None:
+            return []
+        try:  # by meaning, with the chat's own model; by character bigrams if the model cannot be used
+            groups = qlog.gaps(encode=lambda texts: qa.embedder.encode([normalize(t) for t in texts]))
+        except Exception:  # noqa: BLE001
+            log.exception("grouping the refused questions by meaning failed; grouping by characters")
+            groups = qlog.gaps()
         return [[g["count"], g["question"], "；".join(q for q in g["questions"] if q != g["question"])] for g in groups]
 
     def do_csv(u, p, request: gr.Request):

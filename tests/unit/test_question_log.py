@@ -128,3 +128,17 @@ def test_csv_export_cannot_run_formulas(tmp_path):
     qlog.record(answer("=HYPERLINK(\"x\")"), 0.1)
     text = qlog.csv()
     assert text.splitlines()[0].startswith("id,time,channel,question") and "'=HYPERLINK" in text
+
+
+def test_complete_link_merges_only_groups_whose_every_pair_is_close():
+    import numpy as np
+
+    from chatbot.console.gaps import by_meaning, complete_link
+
+    # a–b close, b–c close, a–c far: single link would chain all three; complete link keeps c apart
+    sim = np.array([[1, .9, .2, .1], [.9, 1, .8, .1], [.2, .8, 1, .1], [.1, .1, .1, 1]], dtype=np.float32)
+    labels = complete_link(sim, 0.75)
+    assert labels[0] == labels[1] and len({labels[0], labels[2], labels[3]}) == 3
+    vectors = {"a": [1.0, 0.0], "b": [0.96, 0.28], "c": [0.0, 1.0]}
+    groups = by_meaning(["a", "b", "a", "c"], lambda texts: np.array([vectors[t] for t in texts]), 0.75)
+    assert [(g["count"], g["question"], sorted(g["questions"])) for g in groups] == [(3, "a", ["a", "b"]), (1, "c", ["c"])]
