@@ -13,7 +13,8 @@ import pytest
 from chatbot.config import Config
 from tests.helpers import DOCUMENTS, ROOT
 from tests.helpers.documents import CHROMIUM, POLICY_HTML, print_pdf
-from tests.helpers.servers import App, open_admin
+from tests.helpers.servers import App
+from tests.helpers.signin import admin_page, call, client
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium: run `make browsers`")
 
@@ -24,17 +25,8 @@ SHOTS = ROOT / "artifacts" / "screenshots"
 
 def _call(url: str, name: str, data: list) -> tuple[str, object]:
     """One admin API call without the browser: (final event, data or error)."""
-    r = httpx.post(f"{url}/gradio_api/call/{name}", json={"data": data}, timeout=60, trust_env=False)
-    if r.status_code != 200:
-        return "http", r.status_code
-    event = None
-    with httpx.stream("GET", f"{url}/gradio_api/call/{name}/{r.json()['event_id']}", timeout=60, trust_env=False) as s:
-        for line in s.iter_lines():
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event in ("complete", "error"):
-                return event, line[5:].strip()
-    return "none", None
+    with client() as c:
+        return call(c, url, name, data)
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +84,7 @@ def test_a_200_mb_upload_is_refused_by_the_server(app):
 
 def test_admin_uploads_a_pdf_and_the_chat_cites_its_page(app, browser):
     server, pdf, docs = app
-    page = browser.new_page()
-    open_admin(page, server.url, *ADMIN)
+    page = admin_page(browser, server.url, *ADMIN)
     page.locator("#admin-files input[type=file]").set_input_files(str(pdf))
     page.wait_for_timeout(1500)
     page.locator("#admin-upload").click()

@@ -11,7 +11,8 @@ import pytest
 
 from tests.helpers import ROOT
 from tests.helpers.documents import CHROMIUM
-from tests.helpers.servers import App, ask_http, open_admin
+from tests.helpers.servers import App, ask_http
+from tests.helpers.signin import admin_page
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium: run `make browsers`")
 
@@ -42,8 +43,7 @@ def test_a_chat_user_sees_no_console_tab(app, browser):
 def test_the_admin_sees_the_log_the_gaps_and_the_hit_test(app, browser):
     for q in REFUSED:
         ask_http(app.url, q)
-    page = browser.new_page()
-    open_admin(page, app.url, *ADMIN)
+    page = admin_page(browser, app.url, *ADMIN)
     page.get_by_role("tab", name="问答记录").click()
     page.locator("#log-search").click()
     page.wait_for_function("document.querySelector('#log-table')?.innerText.includes('糖尿病')", timeout=60000)
@@ -61,8 +61,7 @@ def test_the_admin_sees_the_log_the_gaps_and_the_hit_test(app, browser):
 def test_a_batch_run_of_dev_jsonl_in_the_ui_gives_the_figures_chatbot_eval_gives(app, browser, real_qa):
     from chatbot import evaluation
 
-    page = browser.new_page()
-    open_admin(page, app.url, *ADMIN)
+    page = admin_page(browser, app.url, *ADMIN)
     page.get_by_role("tab", name="批量评测").click()
     page.locator("#eval-file input[type=file]").set_input_files(str(ROOT / "eval" / "dev.jsonl"))
     page.wait_for_timeout(1500)

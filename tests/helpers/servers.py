@@ -79,19 +79,6 @@ class App:
         self._log.close()
 
 
-def open_admin(page, url: str, user: str, password: str) -> None:
-    """Log in to the admin app (mounted at /admin behind its own login) in this page's browser
-    context, open it and sign in on its 资料库 form."""
-    r = page.request.post(f"{url}/admin/login", form={"username": user, "password": password})
-    assert r.ok, r.text()
-    page.goto(f"{url}/admin/")
-    page.get_by_role("tab", name="资料库").click()
-    page.locator("#admin-user textarea, #admin-user input").first.fill(user)
-    page.locator("#admin-password input").fill(password)
-    page.locator("#admin-login").click()
-    page.wait_for_selector("#admin-table")
-
-
 def ask_http(url: str, question, timeout: float = 120) -> tuple[str, object]:
     """One question through the JSON API: (final event name, parsed data)."""
     return call_http(url, "ask", [question], timeout)

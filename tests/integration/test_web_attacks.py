@@ -17,7 +17,9 @@ import httpx
 import pytest
 
 from ..helpers import ROOT
+from ..helpers import signin
 from ..helpers.servers import App
+from ..helpers.signin import call, client, login, page_event
 
 CHAT, ADMIN = ("me", "secret"), ("boss", "pw-管理")
 DOC = "000_91c1583d48168d56.txt"
@@ -61,71 +63,19 @@ def open_chat(real_config, tmp_path_factory):
         server.stop()
 
 
-def client(address: str | None = None) -> httpx.Client:
-    transport = httpx.HTTPTransport(local_address=address) if address else None
-    return httpx.Client(transport=transport, trust_env=False, timeout=60)
-
-
-def login(url, user, password, address=None, multipart=False, headers=None) -> httpx.Response:
-    with client(address) as c:
-        form = {"username": user, "password": password}
-        if multipart:
-            return c.post(f"{url}/login", files={k: (None, v) for k, v in form.items()}, headers=headers)
-        return c.post(f"{url}/login", data=form, headers=headers)
-
-
 def session(url, user=CHAT[0], password=CHAT[1], address=None) -> httpx.Client:
-    """A logged-in client (waiting out a user name slowed down by an earlier test's guesses)."""
-    c = client(address)
-    for _ in range(15):
-        r = c.post(f"{url}/login", data={"username": user, "password": password})
-        if r.status_code != 429:
-            break
-        time.sleep(int(r.headers.get("retry-after", "1")))
-    assert r.status_code == 200, r.text
-    return c
+    return signin.session(url, user, password, address)
 
 
 def admin_session(url, address=None) -> httpx.Client:
     """A client logged in to the admin app (mounted at /admin behind its own login)."""
-    return session(f"{url}/admin", *ADMIN, address=address)
-
-
-def call(c: httpx.Client, url: str, name: str, data: list, headers=None) -> tuple[str, object]:
-    """An API call by name through the queue: ("complete" | "error" | "http", data or status)."""
-    r = c.post(f"{url}/gradio_api/call/{name}", json={"data": data}, headers=headers)
-    if r.status_code != 200:
-        return "http", r.status_code
-    event = None
-    with c.stream("GET", f"{url}/gradio_api/call/{name}/{r.json()['event_id']}") as s:
-        for line in s.iter_lines():
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event in ("complete", "error"):
-                text = line[5:].strip()
-                return event, (json.loads(text) if text and text != "null" else None)
-    return "none", None
-
-
-def page_event(c: httpx.Client, url: str, fn: str, data: list, session_hash: str) -> dict:
-    """What the page's JavaScript does for a queued UI event: join, then read the session's stream."""
-    ids = {d["api_name"]: d["id"] for d in c.get(f"{url}/config").json()["dependencies"]}
-    body = {"data": data, "fn_index": ids[fn], "session_hash": session_hash, "event_data": None, "trigger_id": None}
-    assert c.post(f"{url}/gradio_api/queue/join", json=body).status_code == 200
-    with c.stream("GET", f"{url}/gradio_api/queue/data", params={"session_hash": session_hash}) as s:
-        for line in s.iter_lines():
-            if line.startswith("data:"):
-                msg = json.loads(line[5:])
-                if msg.get("msg") == "process_completed":
-                    return msg
-    raise AssertionError("no process_completed")
+    return signin.admin_session(url, *ADMIN, address)
 
 
 def admin_token(c: httpx.Client, url: str, password=ADMIN[1]) -> str:
-    """Sign in on the 资料库 tab of the admin app (`url`: the app's root) as the page does; the
+    """Sign in on the 资料库 tab of the admin app (`url`: the chat's root) as the page does; the
     upload token it hands the page."""
-    msg = page_event(c, f"{url}/admin", "do_login", [ADMIN[0], password], "adminpage01")
-    return msg["output"]["data"][6]
+    return signin.admin_token(c, url, ADMIN[0], password)
 
 
 # 1 ---------------------------------------------------------------------------------------------
