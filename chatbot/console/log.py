@@ -1,7 +1,8 @@
-"""The question log (issue 20): every question asked, how it was answered, and its 👍/👎.
+"""The question log (issue 20): every question asked, how it was answered, and its 👍/👎 (the one
+store of the feedback).
 
-SQLite (stdlib sqlite3, WAL) in `folder/questions.sqlite3`, beside the old feedback.jsonl, which is
-imported once. No IP address is stored. Rows older than `days` are deleted (at start and then at
+SQLite (stdlib sqlite3, WAL) in `folder/questions.sqlite3`; an older version's feedback.jsonl there
+is imported once (and no longer written). No IP address is stored. Rows older than `days` are deleted (at start and then at
 most once an hour). Several processes may write at once: each write is one short transaction and
 waits for a locked database (busy timeout). A broken or locked log never breaks the chat: every
 public method catches its own failures (logged, counted in `failures`, the method returns None /

@@ -377,7 +377,7 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, share: bool
             print(f"warning: the warm-up question failed ({type(exc).__name__}: {exc}); serving anyway",
                   file=sys.stderr)
     recorder = console.install(console.Recorder.from_config(config, qa))  # issue 20: question log, metrics
-    print(f"question log (with the 👍/👎): {recorder.qlog.path} (kept {config.log_days:g} days)" if recorder.qlog.enabled
+    print(f"question log: {recorder.qlog.path} (with the 👍/👎; kept {config.log_days:g} days)" if recorder.qlog.enabled
           else "question log: off (--no-log)", file=sys.stderr)
     edge = EdgeState(config)
     edge.paths.set_root(upload_dir)

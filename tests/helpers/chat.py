@@ -1,4 +1,4 @@
-"""The chat handler as plain Python: respond(), respond_stream(), FeedbackLog, and HTML escaping."""
+"""The chat handler as plain Python: respond(), respond_stream(), and HTML escaping."""
 
 from __future__ import annotations
 

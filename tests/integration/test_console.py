@@ -4,8 +4,10 @@ official openai client (streamed and not, with a follow-up); a wrong key gets 40
 
 from __future__ import annotations
 
+import json
 import shutil
 from contextlib import closing
+from datetime import datetime, timezone
 
 import httpx
 import openai
@@ -14,7 +16,7 @@ import pytest
 from chatbot.console.log import QuestionLog
 
 from ..helpers.servers import App, ask_http
-from .test_web_attacks import call, session
+from ..helpers.signin import admin_session, call
 from .test_web_surface import Browser
 
 QUESTION = "衡水市医保电话是多少"
@@ -140,7 +142,7 @@ def test_the_admin_views_need_the_admin_login_and_show_the_log_gaps_and_scores(a
     with httpx.Client(timeout=60, trust_env=False) as anon:  # the admin app needs its own login first
         assert call(anon, f"{app.url}/admin", "admin_log", [*ADMIN, True, False, "", "", ""]) == ("http", 401)
     url = f"{app.url}/admin"
-    with closing(session(url, *ADMIN)) as c:
+    with closing(admin_session(app.url, *ADMIN)) as c:
         for name, data in (("admin_log", ["", "", False, False, "", "", ""]), ("admin_gaps", ["", ""]),
                            ("admin_log_csv", [ADMIN[0], "wrong"]), ("admin_hit_test", ["", "", QUESTION])):
             event, _ = call(c, url, name, data)
@@ -172,12 +174,14 @@ def test_a_curated_answer_answers_the_question_after_the_rebuild_cited_as_admin_
     shutil.copytree(real_config.embeddings_dir, index, symlinks=True)
     cfg = real_config.with_overrides(documents_dir=docs, embeddings_dir=index)
     question = PARAPHRASES[0]
-    with App(tmp_path, cfg, "--admin", ":".join(ADMIN)) as server, closing(session(f"{server.url}/admin", *ADMIN)) as c:
+    with App(tmp_path, cfg, "--admin", ":".join(ADMIN)) as server, closing(admin_session(server.url, *ADMIN)) as c:
         url = f"{server.url}/admin"
         event, data = ask_http(server.url, question)
         assert data[0]["refused"]
         rowid = QuestionLog(tmp_path / "feedback").rows(text=question)[0]["id"]
         reply = "糖尿病人饮食要控制总热量，少吃含糖食物，主食定时定量，多吃蔬菜。"
+        event, _ = call(c, url, "admin_eval", ["", "", None])  # (5 wrong logins in a row lock out)
+        assert event == "error"
         event, _ = call(c, url, "admin_curate", ["", "", rowid, reply])
         assert event == "error" and not list(docs.glob("管理员答复_*"))
         event, (note,) = call(c, url, "admin_curate", [*ADMIN, rowid, reply])
@@ -190,6 +194,11 @@ def test_a_curated_answer_answers_the_question_after_the_rebuild_cited_as_admin_
         answer = data[0]
         assert not answer["refused"] and "含糖" in answer["answer"], answer
         assert answer["citations"][0]["title"].startswith("管理员答复"), answer["citations"]
+        # a close paraphrase is answered from it too (chatbot/curated.py); an unrelated question is not
+        event, data = ask_http(server.url, PARAPHRASES[1])
+        assert not data[0]["refused"] and data[0]["citations"][0]["title"].startswith("管理员答复"), data[0]
+        event, data = ask_http(server.url, "高血压人平时吃饭要注意什么？")
+        assert not any(c["title"].startswith("管理员答复") for c in data[0]["citations"]), data[0]
         metrics = httpx.get(f"{server.url}/metrics").text
         assert "chatbot_index_rebuilds_total 1.0" in metrics
 
@@ -201,6 +210,11 @@ def test_a_flood_of_api_calls_has_its_own_pool_and_does_not_starve_the_chat(real
     import time
 
     env = {"CHATBOT_API_CONCURRENCY": "1", "CHATBOT_API_QUEUE_MAX": "3", "CHATBOT_API_PER_CLIENT": "100"}
+    (tmp_path / "feedback").mkdir()  # an older version's 👍/👎 file: imported into the log at start
+    (tmp_path / "feedback" / "feedback.jsonl").write_text(json.dumps(
+        {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rating": "down", "question": "旧的问题",
+         "answer": "旧的回答",
+         "refused": False, "sources": []}, ensure_ascii=True) + "\n", encoding="utf-8")
     with App(tmp_path, real_config, "--api-key", KEY, env=env) as server:
         page = Browser(server.url, "chatfloodtest1")
         started = time.monotonic()
@@ -240,3 +254,18 @@ def test_a_flood_of_api_calls_has_its_own_pool_and_does_not_starve_the_chat(real
         assert set(statuses) <= {200, 429}
         rows = QuestionLog(tmp_path / "feedback").rows(limit=10_000)
         assert sum(r["channel"] == "openai" for r in rows) == statuses.count(200)
+        assert [(r["question"], r["rating"]) for r in rows if r["channel"] == "import"] == [("旧的问题", "down")]
+
+
+def test_no_log_keeps_nothing_and_the_chat_shows_no_feedback_buttons(real_config, tmp_path):
+    with App(tmp_path, real_config, "--no-log") as server:
+        assert "question log: off" in server.log
+        ask_http(server.url, QUESTION)
+        page = Browser(server.url, "nologsession1")
+        page.ask(QUESTION)
+        assert "未开启问答记录" in page.like(1)
+        chat = [c for c in httpx.get(f"{server.url}/config").json()["components"]
+                if c.get("props", {}).get("elem_id") == "chat"][0]
+        assert not chat["props"].get("feedback_options"), chat["props"]
+    assert not list((tmp_path / "feedback").glob("questions.sqlite3*"))  # (an absent folder globs to nothing)
+    assert not (tmp_path / "feedback" / "feedback.jsonl").exists()
