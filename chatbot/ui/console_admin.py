@@ -14,6 +14,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..console import curated
 from ..console import recorder as console
 from ..textnorm import normalize
 
@@ -160,8 +161,6 @@ def add_tabs(config, qa, guard, creds: list) -> list[gr.Tab]:
 
     def do_curate(u, p, rowid, answer, request: gr.Request):
         check(u, p, request)
-        from ..console import curated
-
         qlog = _qlog()
         try:
             rowid = int(rowid)
@@ -207,6 +206,9 @@ def add_tabs(config, qa, guard, creds: list) -> list[gr.Tab]:
             line = f"**拒答**（检查：`{html.escape(str(answer.reason))}`）：{html.escape(answer.text[:300])}"
         else:
             line = f"**回答**（引用 {len(answer.citations)} 段）：{html.escape(answer.text[:300])}"
+            top = answer.citations[0] if answer.citations else None
+            if top is not None and curated.question_of(top.passage.title):
+                line += f"\n\n来自标注（管理员答复），与其问题的相似度 {top.score:.2f}。"
         if answer.understood_as:
             line += f"\n\n理解为：{html.escape(answer.understood_as)}"
         return line, hit_rows(retrieval)
