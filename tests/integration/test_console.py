@@ -197,7 +197,7 @@ def test_a_curated_answer_answers_the_question_after_the_rebuild_cited_as_admin_
         # a close paraphrase is answered from it too (chatbot/curated.py); an unrelated question is not
         event, data = ask_http(server.url, PARAPHRASES[1])
         assert not data[0]["refused"] and data[0]["citations"][0]["title"].startswith("管理员答复"), data[0]
-        event, (verdict, hits) = call(c, server.url, "admin_hit_test", [*ADMIN, PARAPHRASES[1]])
+        event, (verdict, hits) = call(c, url, "admin_hit_test", [*ADMIN, PARAPHRASES[1]])
         assert event == "complete" and "来自标注" in verdict and hits["data"][0][6].startswith("管理员答复"), verdict
         event, data = ask_http(server.url, "高血压人平时吃饭要注意什么？")
         assert not any(c["title"].startswith("管理员答复") for c in data[0]["citations"]), data[0]
