@@ -4,6 +4,7 @@ synthetic size (in process, or inserted into Milvus), the incremental rebuild, a
 from __future__ import annotations
 
 import gc
+import json
 import math
 import os
 import shutil
@@ -72,6 +73,8 @@ def synthetic_point(n: int, m: Material, cal: Calibration, config: Config, embed
     from ..types import Passage
     from ..store.files.dense import DenseIndex
     from ..store.base import SearchIndex
+    from ..store.keyword import KeywordIndex
+    from ..store.passages import load_passages
     from ..retrieval.retriever import Retriever
     from ..service import QA
     from ..textnorm import normalize
@@ -104,15 +107,33 @@ def synthetic_point(n: int, m: Material, cal: Calibration, config: Config, embed
 
     say(f"{n:,}: passages")
     sources = [f"synthetic/{f:06d}.txt" for f in range(math.ceil(n / SYNTHETIC_PAGE_ITEMS))]
-    passages = []
-    for i in range(n):
-        title, text = layout_text(m, lay, i)
-        src, pos = sources[i // SYNTHETIC_PAGE_ITEMS], i % SYNTHETIC_PAGE_ITEMS + 1
-        passages.append(Passage(f"{src}#{pos}:0", f"{src}#{pos}", src, title, None, pos, "item", text))
+
+    def synthetic_passages():
+        for i in range(n):
+            title, text = layout_text(m, lay, i)
+            src, pos = sources[i // SYNTHETIC_PAGE_ITEMS], i % SYNTHETIC_PAGE_ITEMS + 1
+            yield Passage(f"{src}#{pos}:0", f"{src}#{pos}", src, title, None, pos, "item", text)
+
     manifest = {"model": embedder.model_name, "chunk_count": n, "index_type": dense.kind, "synthetic": True}
-    index = SearchIndex(work, manifest, passages, dense, keyword)
     milvus = None
-    if on_milvus:
+    if not on_milvus:
+        # the files backend's layout, as `chatbot build` writes it and `load_index` opens it: passage
+        # text in passages.jsonl (read by position above PASSAGES_IN_RAM_UP_TO), BM25 memory-mapped
+        folder = work / f"synthetic-{n}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        with open(folder / "passages.jsonl", "w", encoding="utf-8") as fh:
+            for p in synthetic_passages():
+                fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+        keyword.save(folder / "bm25")
+        del keyword
+        gc.collect()
+        passages = load_passages(folder / "passages.jsonl", n)
+        keyword = KeywordIndex.load(folder / "bm25", mmap=True)
+        index = SearchIndex(folder, manifest, passages, dense, keyword)
+    else:
+        passages = list(synthetic_passages())
+        index = SearchIndex(work, manifest, passages, dense, keyword)
         index, milvus = milvus_synthetic(config, m, lay, passages, vectors, qv, work)
         del vectors
     qa = QA(config, embedder)

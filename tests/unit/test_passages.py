@@ -4,6 +4,7 @@ the passages' text is not held by the process (only the few parsed passages it h
 
 import gc
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -99,3 +100,33 @@ def test_memory_probe_passage_text_is_not_held(big_config, fake_embedder, monkey
     # the in-memory layout, for contrast, holds every passage
     monkeypatch.setattr(passages_mod, "PASSAGES_IN_RAM_UP_TO", 10**9)
     assert _strings_reachable(load_index(big_config.embeddings_dir, big_config.model), MARK) >= n
+
+
+def test_memory_probe_million_layout(big_config, fake_embedder, monkeypatch):
+    """The layout used above PASSAGES_IN_RAM_UP_TO and EXACT_UP_TO (a million passages), on a small
+    synthetic index: passage text read from the file, the BM25 score matrix memory-mapped from
+    disk (not copied into the process), the graph's vectors stored as float16."""
+    import faiss
+    import numpy as np
+
+    from chatbot.retrieval.retriever import Retriever
+    from chatbot.store.files import dense as dense_mod
+
+    monkeypatch.setattr(dense_mod, "EXACT_UP_TO", 0)
+    build_index(big_config, fake_embedder)  # rebuilt: the graph index now
+    monkeypatch.setattr(passages_mod, "PASSAGES_IN_RAM_UP_TO", 0)
+    monkeypatch.setattr(passages_mod, "CACHED", 8)
+    index = load_index(big_config.embeddings_dir, big_config.model)
+    n, d = len(index.passages), index.dense.dimension
+    assert index.manifest["index_type"].startswith("hnsw") and "fp16" in index.manifest["index_type"]
+    assert isinstance(index.dense.index, faiss.IndexHNSWSQ)
+    assert index.dense.index.storage.sa_code_size() == 2 * d       # float16: 2 bytes a dimension
+    graph = int(index.dense.index.hnsw.neighbors.size()) * 4
+    assert index.dense.nbytes - graph < n * d * 4 * 0.6            # not float32 vectors
+    for name in ("data", "indices", "indptr"):                     # BM25 scores: pages of the files
+        arr = index.keyword._bm25.scores[name]
+        assert isinstance(arr, np.memmap) and str(arr.filename).startswith(str(Path(index.folder).resolve()))
+    assert _strings_reachable(index, MARK) == 0
+    hits = Retriever(index, fake_embedder).search("异地就医备案怎么报销", 5).hits
+    assert hits and MARK in hits[0].passage.text
+    assert _strings_reachable(index, MARK) <= 8 * 4 < n

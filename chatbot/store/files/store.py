@@ -38,7 +38,9 @@ from .dense import DenseIndex
 if TYPE_CHECKING:
     from ...embedder import Embedder
 
-FORMAT_VERSION = 3
+# 4: above EXACT_UP_TO passages the HNSW graph stores float16 vectors (IndexHNSWSQ), read by
+# version 4 only; an index of another version is refused with IndexMismatchError (rebuild).
+FORMAT_VERSION = 4
 
 
 def current_folder(embeddings_dir: Path) -> Path | None:
@@ -262,7 +264,8 @@ def _build_locked(config, embedder, progress, on_progress) -> BuildReport:
             tokens.extend(plan.tokens(sf.source))
     dims = {b.shape[1] for b in blocks if b.size}
     dim = dims.pop() if len(dims) == 1 else embedder.dimension
-    vectors = np.concatenate([b.reshape(-1, dim) for b in blocks]).astype(np.float32)
+    vectors = np.concatenate([b.reshape(-1, dim) for b in blocks], dtype=np.float32)  # one copy, not two
+    del blocks
     file_rows, reports = plan.file_rows()
 
     note(0.9, "indexing")
