@@ -5,16 +5,18 @@ cannot upload or delete over HTTP."""
 from __future__ import annotations
 
 import shutil
+from contextlib import closing
 from pathlib import Path
 
 import httpx
 import pytest
 
 from chatbot.config import Config
+from chatbot.ui.asgi import ADMIN_PATH
 from tests.helpers import DOCUMENTS, ROOT
 from tests.helpers.documents import CHROMIUM, POLICY_HTML, print_pdf
 from tests.helpers.servers import App
-from tests.helpers.signin import admin_page, call, client
+from tests.helpers.signin import admin_page, admin_session, admin_token, call, client
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium: run `make browsers`")
 
@@ -64,6 +66,8 @@ def test_chat_user_sees_no_tab_and_cannot_manage_over_http(app, browser):
 
 
 def test_a_200_mb_upload_is_refused_by_the_server(app):
+    """Sent by the signed-in admin to the admin app's own upload route (the chat's takes no files
+    at all), a body far over the upload limit is refused and nothing reaches the documents."""
     server, _, docs = app
     chunk = b"\0" * (1 << 20)
 
@@ -73,12 +77,16 @@ def test_a_200_mb_upload_is_refused_by_the_server(app):
             yield chunk
         yield b"\r\n--b--\r\n"
 
-    try:
-        r = httpx.post(f"{server.url}/gradio_api/upload", content=body(), timeout=120, trust_env=False,
-                       headers={"content-type": "multipart/form-data; boundary=b"})
-        assert r.status_code in (400, 403, 413), (r.status_code, r.text[:200])  # 403: not the admin page
-    except (httpx.RemoteProtocolError, httpx.WriteError):
-        pass  # the server closed the connection on the oversized body: refused too
+    with closing(admin_session(server.url, *ADMIN)) as admin:
+        admin.cookies.set("chatbot-admin", admin_token(admin, server.url, *ADMIN))
+        small = admin.post(f"{server.url}{ADMIN_PATH}/gradio_api/upload", files={"files": ("ok.txt", "医保" * 50)})
+        assert small.status_code == 200, small.text  # the route takes a file of normal size from this client
+        try:
+            r = admin.post(f"{server.url}{ADMIN_PATH}/gradio_api/upload", content=body(), timeout=120,
+                           headers={"content-type": "multipart/form-data; boundary=b"})
+            assert r.status_code in (400, 413, 429), (r.status_code, r.text[:200])
+        except (httpx.RemoteProtocolError, httpx.WriteError):
+            pass  # the server closed the connection on the oversized body: refused too
     assert not (docs / "big.pdf").exists()
 
 
