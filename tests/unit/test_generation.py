@@ -288,3 +288,20 @@ def test_terminal_chat_prints_sentences_as_they_pass(index, fake_embedder, scrip
     shown, _, listed = printed.partition("未采用的生成内容")
     assert "0318-12333" in shown and "0318-12334" not in shown and "结婚证" not in shown
     assert "0318-12334" in listed and "结婚证" in listed
+
+
+def test_eval_with_a_model_measures_the_generated_answers(index, fake_embedder, scripted_llm):
+    """`chatbot eval` with an LLM configured scores what the chat shows: the verified generated
+    sentences (a hit when they hold the evidence), not the extractive answer beside them."""
+    from chatbot import evaluation
+
+    server = scripted_llm(faithful_and_wrong)
+    qa = qa_for(index, fake_embedder, server.base_url)
+    items = [{"id": "g1", "type": "specific_fact", "query": QUESTION, "evidence": ["0318-12333"], "history": []},
+             {"id": "g2", "type": "specific_fact", "query": QUESTION, "evidence": ["0318-12334"], "history": []}]
+    outcomes = evaluation.run(qa, items)
+    assert [o.hit for o in outcomes] == [True, False]  # the changed number was dropped, never shown
+    extractive = QA(index, embedder=fake_embedder).ask(QUESTION).text
+    assert outcomes[0].answer != extractive and outcomes[0].answer.startswith(PHONE_SENTENCE)
+    assert all(o.answer.rstrip().endswith("[1]") and "0318-12334" not in o.answer for o in outcomes)
+    assert len(server.requests) == 2
