@@ -261,8 +261,9 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
     hits = retrieval.hits
     top = hits[0]
     gap = find_gap(retrieval, top, policy)
-    if gap is not None:
-        return Answer(question, refusal_for_gap(gap), True, related=related, notice=notice, reason=gap.reason)
+    if gap is not None:  # a doctor's or an everyday question has no "related" insurance passage to show
+        shown = () if gap.reason in ("off_topic", "medical") else related
+        return Answer(question, refusal_for_gap(gap), True, related=shown, notice=notice, reason=gap.reason)
     # The documents lack the asked kind of fact when no passage found states it (for the place
     # asked); where one does, the best passage outranked it by more than `fact_penalty` and the
     # question is about something else (电话 listed as a way to check a balance).

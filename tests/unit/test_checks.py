@@ -172,7 +172,7 @@ def test_medical_advice_is_refused_as_a_doctors_question(question):
     g = gap(question, CHILDREN)
     assert g is not None and g.reason == "medical"
     answer = compose(retrieval(question, CHILDREN), None, POLICY)
-    assert answer.refused and "医生" in answer.text
+    assert answer.refused and "医生" in answer.text and answer.related == ()
 
 
 @pytest.mark.parametrize("question", ["感冒吃什么药医保能报销", "门诊买药用医保个人账户要不要吃亏", "挂什么科能用医保卡"])
