@@ -96,10 +96,22 @@ def _read_one(message: str, earlier: list[str], turn: Turn | None, retriever: "R
         return replace(rules, prior=())
     if not rules.changed:
         alone = retriever.search(message, policy.top_k)
-        if top_confidence(alone, retriever) >= policy.context_alone_confidence or _out_of_scope(alone, policy):
+        if _out_of_scope(alone, policy):
             return Resolved(message, False)
+        conf = top_confidence(alone, retriever)
+        if conf >= policy.context_alone_confidence:
+            if policy.context_margin == float("inf") or policy.context_mode == "rules":
+                return Resolved(message, False)
+            in_context = _in_context(message, turn, policy)
+            found = search(retriever, in_context, in_context.question, policy.top_k, policy)
+            return in_context if top_confidence(found, retriever) > conf + policy.context_margin else Resolved(message, False)
     if policy.context_mode == "rules":
         return rules
+    return _in_context(message, turn, policy)
+
+
+def _in_context(message: str, turn: Turn, policy: "Policy") -> Resolved:
+    """The message read in the light of the last turn (`policy.context_mode`)."""
     own = conversation.slots(conversation._norm(message), original=message)
     context = turn.text
     if any(s.place for s in own):  # the message's place replaces the conversation's (廊坊 after 衡水)
