@@ -30,8 +30,11 @@ def targets(result: dict) -> list[dict]:
             add(f"ann_recall@10 ≥ 0.95 at {p['passages']:,}", p.get("ann_recall@10"), p.get("ann_recall@10", 0) >= 0.95)
             add(f"ann_speedup_vs_flat ≥ 20 at {p['passages']:,}", p.get("ann_speedup_vs_flat"),
                 p.get("ann_speedup_vs_flat", 0) >= 20)
-        add(f"RSS while answering ≤ 2.5 GB at {p['passages']:,} (MB)", p["rss_mb"], p["rss_mb"] <= ANSWERING_LIMIT_MB)
-        add(f"peak RSS ≤ 4 GB at {p['passages']:,} (MB)", p["peak_rss_mb"], p["peak_rss_mb"] <= PEAK_LIMIT_MB)
+        if p.get("answering_rss_mb") is not None:   # a fresh process that loaded the saved folder
+            add(f"peak RSS of a fresh answering process ≤ 2.5 GB at {p['passages']:,} (MB)", p["answering_rss_mb"],
+                p["answering_rss_mb"] <= ANSWERING_LIMIT_MB)
+        add(f"peak RSS of the bench process (build) ≤ 4 GB at {p['passages']:,} (MB)", p["peak_rss_mb"],
+            p["peak_rss_mb"] <= PEAK_LIMIT_MB)
     if result.get("incremental_speedup") is not None:
         v = result["incremental_speedup"]
         add("incremental_speedup ≥ 10", v, v >= 10)
@@ -43,7 +46,7 @@ def targets(result: dict) -> list[dict]:
 COLUMNS = [("passages", "{:,}"), ("index", "{}"), ("vectors", "{}"), ("build_passages_per_s", "{:,.0f}"),
            ("query_embed_ms_p50", "{:.2f}"), ("query_ms_p50", "{:.2f}"), ("query_ms_p95", "{:.2f}"),
            ("e2e_over_embed", "{:.2f}"), ("ann_recall@10", "{:.3f}"), ("ann_speedup_vs_flat", "{:.1f}"),
-           ("index_bytes_per_passage", "{:,}"), ("rss_mb", "{:,.0f}")]
+           ("index_bytes_per_passage", "{:,}"), ("answering_rss_mb", "{:,.0f}")]
 
 
 def as_text(result: dict) -> str:

@@ -18,6 +18,7 @@ from ..policy import Policy
 from .corpus import (SYNTHETIC_PAGE_ITEMS, Calibration, Layout, Material, calibrate, derive_vectors, layout,
                      layout_text, layout_tokens, material, question_pool, synthetic_keyword, take, tokens_additive,
                      write_pages)
+from .answering import embedder_class, measure_in_child, save_synthetic_folder
 from .measure import (ann_quality, cold_start, index_bytes, machine, peak_rss_mb, point_from_timings, rss_mb, say,
                       time_questions)
 
@@ -64,8 +65,24 @@ def real_point(config: Config, embedder, pool: list[str], n_queries: int, work: 
         point.update(ann_quality(index.dense, np.load(vec_file), qv))
     nbytes = index_bytes(index)
     point["index_bytes_per_passage"] = round(nbytes / n) if nbytes else None
-    point["rss_mb"], point["peak_rss_mb"] = rss_mb(), peak_rss_mb()
+    point["in_process_rss_mb"], point["peak_rss_mb"] = rss_mb(), peak_rss_mb()
+    del qa, index
+    if (cfg.store or "faiss") == "faiss":
+        point.update(answering_point(cfg.embeddings_dir, cfg.model, pool, n_queries, embedder))
     return point, cfg
+
+
+def answering_point(embeddings_dir: Path, model: str, pool: list[str], n_queries: int, embedder) -> dict:
+    """Answering memory and latency from a fresh process that loads the saved index folder
+    (`chatbot.bench.answering`): the bench process built the index, so its own RSS is not it."""
+    gc.collect()
+    say(f"fresh answering process on {embeddings_dir}")
+    child = measure_in_child(embeddings_dir, model, take(pool, n_queries, WARMUP), take(pool, WARMUP),
+                             embedder_class(embedder))
+    return {"answering_rss_mb": child["peak_rss_mb"], "answering_current_rss_mb": child["rss_mb"],
+            "answering_rss_after_load_mb": child["rss_after_load_mb"],
+            "answering_memory": "peak RSS of a fresh process that loaded the saved index folder and answered",
+            "answering_process": child}
 
 
 def synthetic_point(n: int, m: Material, cal: Calibration, config: Config, embedder, pool: list[str],
@@ -75,6 +92,8 @@ def synthetic_point(n: int, m: Material, cal: Calibration, config: Config, embed
     from ..store.base import SearchIndex
     from ..store.keyword import KeywordIndex
     from ..store.passages import load_passages
+    from ..store.files.store import FORMAT_VERSION
+    from ..store.plan import chunking_params
     from ..retrieval.retriever import Retriever
     from ..service import QA
     from ..textnorm import normalize
@@ -119,13 +138,18 @@ def synthetic_point(n: int, m: Material, cal: Calibration, config: Config, embed
     if not on_milvus:
         # the files backend's layout, as `chatbot build` writes it and `load_index` opens it: passage
         # text in passages.jsonl (read by position above PASSAGES_IN_RAM_UP_TO), BM25 memory-mapped
-        folder = work / f"synthetic-{n}"
-        shutil.rmtree(folder, ignore_errors=True)
+        emb_dir = work / f"synthetic-{n}"
+        folder = emb_dir / "v-synthetic"
+        shutil.rmtree(emb_dir, ignore_errors=True)
         folder.mkdir(parents=True)
         with open(folder / "passages.jsonl", "w", encoding="utf-8") as fh:
             for p in synthetic_passages():
                 fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
         keyword.save(folder / "bm25")
+        dense.save(folder / "dense.faiss")
+        save_synthetic_folder(emb_dir, folder, {
+            "format_version": FORMAT_VERSION, "model": config.model, "dimension": int(dense.dimension),
+            "chunk_count": n, "index_type": dense.kind, "chunking": chunking_params(config), "synthetic": True})
         del keyword
         gc.collect()
         passages = load_passages(folder / "passages.jsonl", n)
@@ -154,7 +178,10 @@ def synthetic_point(n: int, m: Material, cal: Calibration, config: Config, embed
     point.update(ann)
     nbytes = index_bytes(index)
     point["index_bytes_per_passage"] = round(nbytes / n) if nbytes else None
-    point["rss_mb"], point["peak_rss_mb"] = rss_mb(), peak_rss_mb()
+    point["in_process_rss_mb"], point["peak_rss_mb"] = rss_mb(), peak_rss_mb()
+    if not on_milvus:
+        del qa, index, passages, keyword, dense
+        point.update(answering_point(emb_dir, config.model, pool, n_queries, embedder))
     if milvus:
         point.update(milvus)
         point["build_s"] = round(n * per_passage + milvus["milvus_insert_s"], 1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -29,7 +30,7 @@ ARTIFACTS = ROOT / "artifacts"
 
 POINT_FIELDS = ["passages", "index", "vectors", "build_passages_per_s", "query_embed_ms_p50", "query_ms_p50",
                 "query_ms_p95", "e2e_over_embed", "ann_recall@10", "ann_speedup_vs_flat", "index_bytes_per_passage",
-                "rss_mb", "stages_ms_p50", "index_builds_during_queries"]
+                "answering_rss_mb", "in_process_rss_mb", "stages_ms_p50", "index_builds_during_queries"]
 
 
 def _corpus_texts() -> list[str]:
@@ -63,7 +64,10 @@ def _check_result(result: dict, sizes: int) -> None:
         assert p["e2e_over_embed"] == pytest.approx(p["query_ms_p50"] / p["query_embed_ms_p50"], rel=0.02)
         assert p["index_builds_during_queries"] == 0
         assert p["ann_recall@10"] == 1.0 and p["index"] == "flat"  # tiny sizes are exact
-        assert p["index_bytes_per_passage"] > 0 and p["rss_mb"] > 0
+        assert p["index_bytes_per_passage"] > 0 and p["answering_rss_mb"] > 0
+        child = p["answering_process"]   # a fresh process that loaded the saved folder and answered
+        assert child["pid"] != os.getpid() and child["passages"] == p["passages"]
+        assert child["index_builds_during_queries"] == 0 and child["queries"] > 0
     real, synthetic = result["points"]
     assert real["corpus"] == "real" and real["vectors"] == "embedded" and real["passages"] > 100
     assert synthetic["corpus"] == "synthetic" and synthetic["vectors"] == "derived"

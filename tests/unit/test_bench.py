@@ -58,3 +58,25 @@ def test_dense_index_is_exact_when_small_and_hnsw_when_large():
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids.tolist(), exact.tolist())])
     assert recall >= 0.9
     assert ix.nbytes > base.nbytes
+
+
+def test_answering_memory_comes_from_a_fresh_process_that_loaded_the_folder(tmp_path):
+    """The bench's answering figure: a child process opens the saved index as the product does
+    (files store) and answers; its pid, folder and passage count are its own, not the bench's."""
+    import os
+
+    from chatbot.bench.answering import embedder_class, measure_in_child
+    from chatbot.config import Config
+    from chatbot.store.files.store import build_index, current_folder
+    from ..helpers import DOCUMENTS, FakeEmbedder
+
+    cfg = Config().with_overrides(documents_dir=DOCUMENTS, embeddings_dir=tmp_path / "emb",
+                                  model=FakeEmbedder.model_name)
+    report = build_index(cfg, FakeEmbedder())
+    questions = ["衡水市医保电话是多少", "新生儿医保怎么办理", "异地就医备案"]
+    child = measure_in_child(cfg.embeddings_dir, cfg.model, questions, questions[:1], embedder_class(FakeEmbedder()))
+    assert child["pid"] != os.getpid()
+    assert child["passages"] == report.passages
+    assert child["folder"] == str(current_folder(cfg.embeddings_dir))
+    assert child["queries"] == len(questions) and child["index_builds_during_queries"] == 0
+    assert child["peak_rss_mb"] >= child["rss_after_load_mb"] > 0
