@@ -15,6 +15,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .log import summarise
+
 
 def complete_link(similarity: np.ndarray, threshold: float) -> list[int]:
     """A group label per row: agglomerative, complete link, merging the most similar pair of
@@ -48,15 +50,4 @@ def by_meaning(questions: Sequence[str], encode: Callable[[list[str]], np.ndarra
     vectors = np.asarray(encode(distinct), dtype=np.float32)
     labels = complete_link(vectors @ vectors.T, threshold)
     of = dict(zip(distinct, labels))
-    groups: dict[int, list[str]] = {}
-    for q in questions:
-        groups.setdefault(of[q], []).append(q)
-    out = []
-    for members in groups.values():
-        counts: dict[str, int] = {}
-        for q in members:
-            counts[q] = counts.get(q, 0) + 1
-        top = max(counts, key=lambda q: (counts[q], -len(q)))
-        out.append({"question": top, "count": len(members), "questions": sorted(counts, key=lambda q: -counts[q])})
-    out.sort(key=lambda g: (-g["count"], g["question"]))
-    return out
+    return summarise(questions, [of[q] for q in questions])

@@ -22,6 +22,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Sequence
 
 log = logging.getLogger(__name__)
 
@@ -358,9 +359,15 @@ def group(questions: list[str], threshold: float = 0.2) -> list[dict]:
         for j in range(i):
             if find(i) != find(j) and jaccard(grams[i], grams[j]) >= threshold:
                 parent[find(i)] = find(j)
-    groups: dict[int, list[str]] = {}
-    for i, q in enumerate(questions):
-        groups.setdefault(find(i), []).append(q)
+    return summarise(questions, [find(i) for i in range(len(questions))])
+
+
+def summarise(questions: Sequence[str], labels: Sequence) -> list[dict]:
+    """Questions grouped by label, most asked group first: each group's most asked wording
+    (the shorter on a tie), its size and its distinct wordings, most asked first."""
+    groups: dict = {}
+    for q, label in zip(questions, labels):
+        groups.setdefault(label, []).append(q)
     out = []
     for members in groups.values():
         counts: dict[str, int] = {}
