@@ -6,7 +6,6 @@ under "未采用的生成内容"."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from chatbot.generation import rewrite
 from tests.helpers import ROOT
 from tests.helpers.documents import CHROMIUM
-from tests.helpers.llm_server import ScriptedLLM
+from tests.helpers.llm_server import ScriptedLLM, number_of
 from tests.helpers.servers import App, call_http
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium: run `make browsers`")
@@ -23,16 +22,6 @@ QUESTION = "衡水高新区医保局电话是多少"
 FIRST, FOLLOW_UP, REWRITE = "衡水市医保电话是多少", "那高新区的呢", "衡水高新区医保局的联系电话是多少？"
 PHONE, WRONG = "0318-2168618", "0318-2168619"
 SHOTS = ROOT / "artifacts" / "screenshots"
-
-
-def number_of(messages, needle: str) -> int:
-    """The [n] of the passage holding `needle` in the prompt (as a model would cite it)."""
-    user = messages[-1]["content"]
-    for block in re.split(r"\n\n(?=\[\d+\] )", user.split("资料：\n", 1)[1]):
-        m = re.match(r"\[(\d+)\] ", block)
-        if m and needle in block.replace(" ", ""):
-            return int(m.group(1))
-    raise AssertionError(f"{needle} not in the prompt")
 
 
 def reply(messages) -> str:

@@ -9,6 +9,7 @@ model), `chunk_delay_s` spaces the streamed chunks (a model that types); `status
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -16,6 +17,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 import pytest
+
+
+def number_of(messages, needle: str) -> int:
+    """The [n] of the passage holding `needle` in the prompt (as a model would cite it)."""
+    user = messages[-1]["content"]
+    for block in re.split(r"\n\n(?=\[\d+\] )", user.split("资料：\n", 1)[1]):
+        m = re.match(r"\[(\d+)\] ", block)
+        if m and needle in block.replace(" ", ""):
+            return int(m.group(1))
+    raise AssertionError(f"{needle} not in the prompt")
 
 
 class ScriptedLLM:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 
 import pytest
@@ -19,7 +18,7 @@ from chatbot.service import QA
 from chatbot.store.files.store import build_index
 from chatbot.ui import handler as chat
 from tests.helpers.chat import assert_inert
-from tests.helpers.llm_server import ScriptedLLM, dead_url
+from tests.helpers.llm_server import ScriptedLLM, dead_url, number_of
 
 KEY = "sk-test-7f3a9c1e-never-shown"
 PHONE_SENTENCE = "衡水市医保电话是0318-12333,这个电话号码是衡水市人力资源和社会保障局为市民提供医保咨询和服务的官方热线。"
@@ -81,16 +80,6 @@ def qa_for(config, embedder, server_url, timeout_s=10.0, key=KEY) -> QA:
     cfg = config.with_overrides(llm_base_url=server_url, llm_model="scripted-qwen", llm_api_key=key,
                                 llm_timeout_s=timeout_s)
     return QA(cfg, embedder=embedder)
-
-
-def number_of(messages, needle: str) -> int:
-    """The [n] of the passage holding `needle` in the prompt (as a model would cite it)."""
-    user = messages[-1]["content"]
-    for block in re.split(r"\n\n(?=\[\d+\] )", user.split("资料：\n", 1)[1]):
-        m = re.match(r"\[(\d+)\] ", block)
-        if m and needle in block.replace(" ", ""):
-            return int(m.group(1))
-    raise AssertionError(f"{needle} not in the prompt")
 
 
 def faithful_and_wrong(messages) -> str:
