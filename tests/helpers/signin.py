@@ -59,10 +59,11 @@ def call(c: httpx.Client, url: str, name: str, data: list, headers=None) -> tupl
     return "none", None
 
 
-def page_event(c: httpx.Client, url: str, fn: str, data: list, session_hash: str) -> dict:
-    """What the page's JavaScript does for a queued UI event: join, then read the session's stream."""
+def page_event(c: httpx.Client, url: str, fn: str, data: list, session_hash: str, event_data: dict | None = None) -> dict:
+    """What the page's JavaScript does for a queued UI event (`event_data`: a like's, say): join,
+    then read the session's stream."""
     ids = {d["api_name"]: d["id"] for d in c.get(f"{url}/config").json()["dependencies"]}
-    body = {"data": data, "fn_index": ids[fn], "session_hash": session_hash, "event_data": None, "trigger_id": None}
+    body = {"data": data, "fn_index": ids[fn], "session_hash": session_hash, "event_data": event_data, "trigger_id": None}
     assert c.post(f"{url}/gradio_api/queue/join", json=body).status_code == 200
     with c.stream("GET", f"{url}/gradio_api/queue/data", params={"session_hash": session_hash}) as s:
         for line in s.iter_lines():

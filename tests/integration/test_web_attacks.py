@@ -346,23 +346,9 @@ def test_a_thumbs_up_is_the_rating_of_its_row_in_the_question_log(locked):
                                                                 "fn_index": ids["add_user"], "event_data": None}
                        ).status_code == 200
         page_event(me, url, "bot", [None, None, None, None], "thumbsup001")
-        msg = page_event_like(me, url, ids["on_like"], "thumbsup001")
+        msg = page_event(me, url, "on_like", [None], "thumbsup001", {"index": 1, "value": "", "liked": True})
         assert "有帮助" in msg["output"]["data"][0]
     from chatbot.console.log import QuestionLog
 
     rows = [r for r in QuestionLog(locked.docs.parent / "feedback").rows() if r["session"] == "thumbsup001"]
     assert [r["rating"] for r in rows] == ["up"]  # the rating of the answer's one row in the question log
-
-
-def page_event_like(c, url, fn_id, session_hash):
-    body = {"data": [None], "fn_index": fn_id, "session_hash": session_hash,
-            "event_data": {"index": 1, "value": "", "liked": True}, "trigger_id": None}
-    assert c.post(f"{url}/gradio_api/queue/join", json=body).status_code == 200
-    with c.stream("GET", f"{url}/gradio_api/queue/data", params={"session_hash": session_hash}) as s:
-        for line in s.iter_lines():
-            if line.startswith("data:"):
-                msg = json.loads(line[5:])
-                if msg.get("msg") == "process_completed":
-                    return msg
-    raise AssertionError("no process_completed")
-
