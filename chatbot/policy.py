@@ -139,6 +139,13 @@ class Policy:
     # English questions: CC-CEDICT query translation feeds the keyword side (retrieval/crosslingual.py)
     translate_weight: float = 0.25  # BM25 weight of an English question's translation (0 = off; grouped CV, 4 of 5 folds)
     pivot_terms: int = 0          # a Chinese word the corpus never uses adds this many corpus words sharing its CC-CEDICT senses (retrieval/pivots.py). Off: at 2, recall@1 +0.006 / +0.007 / +0.010 on dev + dev2, dev4, dev5 but −0.016 on dev3 (r@5 +0.016, hit +0.008), docs/quality.md
+    # query adapter (retrieval/adapter.py, `chatbot tune --adapter`): a linear map fitted on labelled
+    # questions moves the question's vector toward the passages questions worded like it need.
+    # Leave-one-file-out over dev + dev2, dev4, dev5 (each file held out in turn): recall@1 +0.015 on
+    # average at l2 0.01, temperature 20, weight 0.3–0.7 (a plateau; docs/quality.md)
+    adapter_weight: float = 0.5   # share of the adapted vector in the searched one (0 = off)
+    adapter_l2: float = 0.01
+    adapter_temperature: float = 20.0
     translate_terms: int = 2        # headwords kept per matched English phrase (those the corpus uses)
     neighbour_terms: int = 1        # corpus terms nearest each English word by the model's cosine, added to the translation (0 = off; retrieval/neighbours.py)
     neighbour_cosine: float = 0.6   # at or above this cosine only

@@ -97,7 +97,7 @@ class Passage:
 class Hit:
     passage: Passage
     score: float                # fused score (higher is better)
-    dense_score: float          # cosine similarity, 0 when not among the dense candidates
+    dense_score: float          # the question's own cosine (before the query adapter), 0 when not among the dense candidates
     keyword_score: float        # BM25 score, 0 when not among the keyword candidates
     dense_rank: int | None      # 1-based rank in each list, None when absent
     keyword_rank: int | None

@@ -28,6 +28,10 @@ def register(sub) -> None:
     t.add_argument("--folds", type=int, default=5)
     t.add_argument("--json", action="store_true")
     t.add_argument("--units", action="store_true", help="fit the quoted-unit weights (policy.unit_weights) instead")
+    t.add_argument("--adapter", action="store_true", help="fit the query adapter on the stand-alone questions "
+                   "(leave-one-file-out recall@1 first) and save it (retrieval/adapter.py)")
+    t.add_argument("--adapter-out", metavar="PATH", help="where to save the fitted adapter (default: the one the "
+                   "chat loads, chatbot/data/query_adapter.npz)")
     t.set_defaults(func=cmd_tune)
 
 
@@ -100,6 +104,15 @@ def cmd_tune(args) -> int:
         from ..unitfit import tune_units
 
         print(json.dumps(tune_units(QA(config_from(args)), items, folds=args.folds), ensure_ascii=False, indent=2))
+        return 0
+    if args.adapter:
+        from pathlib import Path
+
+        from ..adapterfit import tune_adapter
+        from ..retrieval.adapter import ADAPTER_FILE
+
+        out = Path(args.adapter_out) if args.adapter_out else ADAPTER_FILE
+        print(json.dumps(tune_adapter(QA(config_from(args)), items, out), ensure_ascii=False, indent=2))
         return 0
     result = tuning.tune(QA(config_from(args)), items, folds=args.folds)
     if args.json:  # an infinite penalty (a hard rule) as the string "inf": JSON has no Infinity

@@ -30,17 +30,32 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 class Retriever:
     """Loaded once per process; `search` is safe to call from many threads."""
 
-    def __init__(self, index: SearchIndex, embedder: Embedder, policy: Policy | None = None):
+    def __init__(self, index: SearchIndex, embedder: Embedder, policy: Policy | None = None, adapter=None):
         self.index = index
         self.embedder = embedder
         self.policy = policy or Policy()
+        # the fitted query adapter (retrieval/adapter.py) shipped for this embedding model, if any
+        self.adapter = adapter if adapter is not None else _default_adapter(embedder, self.policy)
         self._passage_places = _PassagePlaces(index.passages)
         self._vectors: dict[str, np.ndarray] = {}  # normalised text -> embedding, for sentence choice
         self._vectors_lock = threading.Lock()
         self._neighbour_index = None  # English word → corpus term matching, built on the first English question
 
-    def embed_query(self, normalized_query: str) -> np.ndarray:
-        return self.embedder.encode([normalized_query])
+    def embed_query(self, normalized_query: str) -> tuple[np.ndarray, np.ndarray]:
+        """(the question's own vector, the vector the dense search uses): the second is moved by
+        the query adapter when one is loaded, else the same array."""
+        vector = self.embedder.encode([normalized_query])
+        return vector, (self.adapter.apply(vector) if self.adapter is not None else vector)
+
+    def _own_cosines(self, own: np.ndarray, searched: np.ndarray, ids) -> dict[int, float]:
+        """The question's own cosine with each candidate when the search used the adapted vector:
+        what the refusal floor and the confidence compare (they were fitted on the model's own
+        scale; adapted cosines run lower, 0.27 → 0.20 for the same passage)."""
+        if own is searched:
+            return {}
+        ids = list(ids)
+        sims = self.index.dense.similarity(own[0], ids)
+        return {} if sims is None else {i: float(s) for i, s in zip(ids, sims)}
 
     def sentence_similarity(self, question_norm: str, sentences_norm: list[str]) -> list[float]:
         """Cosine of the question with each (normalised) sentence: how the answer tells the
@@ -140,7 +155,7 @@ class Retriever:
             return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), ())
         depth = min(n, cfg.candidates)
         lap("normalize_tokenize")
-        qv = self.embed_query(norm)
+        own_qv, qv = self.embed_query(norm)
         lap("embed")
         ids, scores = self.index.dense.search(qv, depth)
         dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
@@ -163,6 +178,7 @@ class Retriever:
         keyword = [(int(i), float(s)) for i, s in zip(kid, kscore)]
         lap("keyword_search")
         fused = fuse(dense, keyword, w_kw, cfg.fusion, cfg.rrf_k, self._exact_dense(qv, dense, keyword))
+        own = self._own_cosines(own_qv, qv, fused)
 
         needs = facts.required(norm)
         # A question about rules (no office, phone number or figure of the place) is answered by a
@@ -185,11 +201,17 @@ class Retriever:
             else:
                 miss = []
             lacks = tuple(k.name for k in needs if not self._states_for_place(k, passage, qplaces))
-            hits.append(Hit(passage, score, ds, ks, dr, kr, tuple(p.name for p in miss), lacks))
+            hits.append(Hit(passage, score, own.get(i, ds), ks, dr, kr, tuple(p.name for p in miss), lacks))
         hits.sort(key=order_key(cfg.place_penalty, cfg.fact_penalty))
         top = tuple(hits[:max(k, 1)])
         lap("fusion_checks")
         return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), top)
+
+
+def _default_adapter(embedder, policy: Policy):
+    from . import adapter
+
+    return adapter.load(adapter.ADAPTER_FILE, getattr(embedder, "model_name", ""), policy.adapter_weight)
 
 
 def order_key(place_penalty: float, fact_penalty: float):
