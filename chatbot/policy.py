@@ -108,6 +108,35 @@ SLOTS: dict[str, str] = {
 }
 
 
+# The generated-sentence check (generation/facts.py, generation/verifier.py). Insured groups named
+# one way (新生儿 = 婴儿 = 宝宝): the groups of the national scheme vocabulary (SLOTS["population"]), the
+# bare 居民 of 城乡居民 (国发〔2016〕3号), and the two kinds of people treated in another province in
+# 医保发〔2022〕22号 (跨省异地长期居住人员: 异地安置退休、异地长期居住、常驻异地工作; 跨省临时外出就医人员:
+# 异地转诊、急诊抢救 and other temporary stays). A sentence naming a group its passage does not name fails.
+INSURED_GROUPS: dict[str, str] = {
+    "城乡居民": r"参保居民|(?<![市村])居民(?!身份证|委员会|区|楼)",
+    "新生儿": r"新生儿|婴儿|宝宝|newborns?", "少儿": r"儿童|少儿|中小学生|学生|students?",
+    "老人": r"老年人|老人", "退休": r"退休人员|退休职工|退休|retirees?", "在职": r"在职职工|在职人员|在职",
+    "灵活就业": r"灵活就业人员|灵活就业", "低保": r"低保户|低保对象|低保", "低收入": r"低收入人员|低收入人口|低边人员",
+    "务工": r"外出务工人员|务工人员|农民工",
+    "长期居住": r"(?:跨省)?异地长期居住人员|长期居住|异地安置|常驻异地",
+    "临时外出": r"(?:跨省)?临时外出就医人员|临时外出|异地转诊|转外就医",
+}
+# What a figure is said of (generation/verifier.py): two values of one of these kinds around the
+# same figure are two different things (二级医院 850元 is not 一级医院's 550元; 男职工 30年 is not
+# 女职工's 25年). Hospital grade, care setting and scope from SLOTS; sex (男/女) as the national
+# rules state minimum contribution years and retirement ages by sex.
+QUALIFIERS: dict[str, dict[str, str]] = {
+    "level": {"一级": r"[一1]级|基层|社区", "二级": r"[二2]级|二甲|二乙", "三级": r"[三3]级|三甲|三乙"},
+    "setting": {"门诊": r"门诊|普通门诊|门急诊", "住院": r"住院"},
+    "sex": {"男": r"(?<![妇子])男", "女": r"(?<![妇子])女(?!儿|婿)"},
+    "scope": {"省内": r"省内|本省", "跨省": r"跨省|省外|外省"},
+}
+# Organisation names that must appear in the cited passage: a proper noun before one of these
+# (华山医院, 同仁堂药店); jieba's organisation tag (nt) marks the others.
+INSTITUTIONS = r"医院|药店|药房|大药房|诊所|卫生院|医疗中心"
+
+
 # Weights of a quoted unit's features (answer.unit_features): log-odds that the unit is the one
 # answering, fitted by `chatbot tune eval/dev.jsonl eval/dev2.jsonl --units` (conditional logit,
 # L2 1.0; held-out first-unit accuracy 0.754 under folds grouped by gold passage, against 0.732

@@ -9,11 +9,12 @@ fact: 一般, 统一, 一家企业 (an indefinite article) are words, not figure
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..policy import POPULATIONS, SLOTS
+from ..policy import INSURED_GROUPS, POPULATIONS, SLOTS
 from ..textnorm import normalize
 
 _DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -61,6 +62,18 @@ _YEAR_MONTH = re.compile(r"(?<!\d)((?:19|20)\d{2})[-/.](\d{1,2})(?![\d.])")
 _AREA_PHONE = re.compile(r"\(?(?<!\d)(0\d{2,3})\)?[\s-]*(\d{7,8}|12\d{3})(?!\d)")
 _TOLL_FREE = re.compile(r"(?<!\d)([48]00)[\s-]?(\d{3})[\s-]?(\d{4})(?!\d)")
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[\s-](\d{4})[\s-](\d{4})(?!\d)")
+# 区号0318，号码2816111 (an area code and a local number said apart) = 0318-2816111
+_SPLIT_PHONE = re.compile(r"区号(?:是|为)?[:：]?\s*(0\d{2,3})[，,、；;\s]*(?:电话)?(?:号码|电话)(?:是|为)?[:：]?\s*(\d{7,8})(?!\d)")
+# 2025年2月底 = 2025年2月28日 (the last day of the month; February of a year not given: 28)
+_MONTH_END = re.compile(r"(?:((?:19|20)\d{2})年)?(?<!\d)(\d{1,2})月(?:底|末)(?!\d)")
+
+
+def _month_end(m: re.Match) -> str:
+    year, month = m.group(1), int(m.group(2))
+    if not 1 <= month <= 12:
+        return m.group(0)
+    last = calendar.monthrange(int(year) if year else 2001, month)[1]
+    return f"{year + '年' if year else ''}{month}月{last}日"
 
 
 # Marks a count written in words before a counter (两类人, 三种方式): checked where it stands, but
@@ -95,6 +108,8 @@ def canonical(text: str) -> str:
     t = _CN_MEASURE.sub(measure, t)
     t = _ISO_DATE.sub(lambda m: f"{m.group(1)}年{int(m.group(2))}月{int(m.group(3))}日", t)
     t = _YEAR_MONTH.sub(lambda m: f"{m.group(1)}年{int(m.group(2))}月" if 1 <= int(m.group(2)) <= 12 else m.group(0), t)
+    t = _SPLIT_PHONE.sub(lambda m: f"{m.group(1)}-{m.group(2)}", t)
+    t = _MONTH_END.sub(_month_end, t)
     t = _AREA_PHONE.sub(lambda m: f"{m.group(1)}-{m.group(2)}", t)
     t = _TOLL_FREE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}", t)
     t = _MOBILE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}", t)
@@ -141,18 +156,12 @@ def numbers(t: str) -> list[Fact]:
     return sorted(out, key=lambda f: f.start)
 
 
-# Words for the same insured group (新生儿 = 婴儿 = 宝宝): one value, so a paraphrase may swap them.
-_SAME_GROUP = {"新生儿": "新生儿|婴儿|宝宝|newborns?", "少儿": "儿童|少儿|中小学生|学生|students?",
-               "老人": "老年人|老人", "退休": "退休人员|退休职工|退休|retirees?", "在职": "在职职工|在职人员|在职",
-               "灵活就业": "灵活就业人员|灵活就业", "低保": "低保户|低保对象|低保", "低收入": "低收入人员|低收入人口|低边人员",
-               "务工": "外出务工人员|务工人员|农民工"}
-
-
 def _group_patterns() -> dict[str, str]:
-    """Population groups and schemes: the two basic schemes (POPULATIONS), and the insured groups
-    a follow-up may name (SLOTS["population"]), synonyms as one value."""
+    """Population groups and schemes: the two basic schemes (POPULATIONS), the insured groups of
+    the check (INSURED_GROUPS) and those a follow-up may name (SLOTS["population"]), synonyms as one value."""
     groups = dict(POPULATIONS)
-    groups.update(_SAME_GROUP)
+    for name, pattern in INSURED_GROUPS.items():
+        groups[name] = f"{groups[name]}|{pattern}" if name in groups else pattern
     for term in SLOTS["population"].split("|"):
         if re.fullmatch(r"[\u4e00-\u9fff]+", term) and not any(re.fullmatch(p, term) for p in groups.values()):
             groups.setdefault(term, term)

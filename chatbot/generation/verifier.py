@@ -3,13 +3,17 @@
 A sentence passes only when all of these hold against the passage it cites (title + text):
 
 1. **Hard facts.** Every number, amount, percentage, duration, date, phone number, place and
-   population or scheme it names is stated in the passage, after normalisation (`facts.canonical`).
+   population or scheme it names is stated in the passage, after normalisation (`facts.canonical`),
+   and so is every hospital, pharmacy or clinic it names (`institutions`).
 2. **Facts in their place.** Each of those facts stands in the passage where the sentence puts it:
    the words around it in the sentence match the words around the same fact in the passage better
-   than (or as well as) the words around any other fact of its kind. A swap (职工 ↔ 居民, 门诊 50%
-   given as the 60% of a hospital grade, 北京 ↔ 广州 as examples of two rules) fails here.
+   than (or as well as) the words around any other fact of its kind. A figure's words are those of
+   its own list item, on either side; a figure said of another qualifier (二级 vs 一级医院, 男 vs 女,
+   `policy.QUALIFIERS`) is not a candidate. A swap (职工 ↔ 居民, 门诊 50% given as the 60% of a
+   hospital grade, 北京 ↔ 广州 as examples of two rules) fails here.
 3. **Polarity.** Each clause of the sentence keeps the polarity of the passage clause it matches
-   best (可以/不可以, 需要/无需, 会/不会, 能/不能, 之前/之后, …).
+   best (可以/不可以, 需要/无需, 会/不会, 能/不能, 之前/之后, …); a question (a title asking 吗) is
+   never that clause; 享受不了 = 无法享受, 不退 = 不会退还, 忘记带 = 没带.
 4. **Support as a whole.** The sentence's content words are found in the passage (weighted by
    how rare a word is in the corpus), and it is semantically close to the passage's best-matching
    sentences (cosine of sentence embeddings). A sentence that adds requirements, channels or
@@ -24,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from ..policy import INSTITUTIONS, QUALIFIERS
 from ..textnorm import STOPWORDS
 from . import facts as F
 
@@ -35,13 +40,14 @@ Similarity = Callable[[str, list[str]], Sequence[float]]
 class VerifierSettings:
     """Thresholds. The context and alignment settings were set by hand from what they mean (a few
     characters of agreement); `novelty_max` was chosen by leave-one-out cross-validation on
-    claims-dev (docs/generation.md); `semantic_min` is a floor well below every claims-dev sentence."""
+    claims-dev + claims-held (docs/generation.md); `semantic_min` is a floor well below every
+    supported sentence of both."""
 
     context_window: int = 10        # characters each side of a fact that say what it is about
     context_margin: int = 2         # a competitor's context must beat the fact's own by this many char pairs
     context_min: int = 3            # and share at least this many with the sentence
     align_min: float = 0.35         # a clause is compared for polarity with a passage clause this similar
-    novelty_max: float = 0.25       # weighted share of content words absent from the passage
+    novelty_max: float = 0.27       # weighted share of content words absent from the passage
     semantic_min: float = 0.55      # cosine of the sentence with its best-matching passage window
 
 
@@ -71,7 +77,16 @@ _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _NEGATION = re.compile(r"不(?!仅|但|论|管|少于|超过|低于|高于|大于|小于|足|同|断|久|过|然|如|等|便|良|宜|定|限)"
                        r"|没有?|未(?!来|满)|无(?!论|锡|关|障碍)|非(?!常|遗|法)|禁止|勿")
 # The polarity of a statement (the issue's 可以/不可以, 需要/无需, 会/不会, 能/不能): a negated modal verb.
-_MODAL_NEGATION = re.compile(r"不(?:能|可|会|需|用|得|必|要|予|支持|允许|再)|无(?:需|须|法)|没法|未能")
+_MODAL_NEGATION = re.compile(r"不(?:能|可|会|需|用|得|必|要|予|支持|允许|再)|无(?:需|须|法)|没法|未能"
+                             # a complement negation says 不能 after its verb (享受不了, 办不到, 看不起)
+                             r"|(?<=[\u4e00-\u9fff])不(?:了|起)|(?<=[\u4e00-\u9fff])不到(?![\d一二三四五六七八九十半])")
+# a verb negated without a modal (不退 = 不会退还, 不清零 = 不会清零) counts as one negation too
+_PLAIN_NEGATION = re.compile(r"不(?!仅|但|论|管|少于|超过|低于|高于|大于|小于|足|同|断|久|过|然|如|等|便|良|宜|定|限|满"
+                             r"|能|可|会|需|用|得|必|要|予|支持|允许|再|了|起|到|一|是)(?=[\u4e00-\u9fff])")
+# words that state a negation without one (忘记带 = 没带, 缺少 = 没有): what follows is not stated plainly
+_IMPLICIT_NEGATION = re.compile(r"忘记|忘了|忘带|遗忘|缺少|缺乏|丢失|遗失|拒绝|停止|取消|免于")
+# a question (a title asking 要结算吗, 可以用…吗) states nothing: never the clause a sentence is compared with
+_QUESTION = re.compile(r"[?？]\s*$|[吗呢嘛][\s。.]*$|是否|能否|可否|可不可以|能不能|会不会|要不要|是不是|需不需要|有没有")
 # "there is none" said three ways (不会有/没有/无): the same polarity, not a negated modal
 _NONE = re.compile(r"不会有|没有|并无")
 _DIRECTIONS = (("之前", "之后"), ("以前", "以后"), ("提高", "降低"), ("增加", "减少"), ("上调", "下调"),
@@ -104,18 +119,50 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     return left, min(rights) if rights else len(text)
 
 
-def context(text: str, fact: F.Fact, window: int, others: Sequence[F.Fact] = ()) -> set[str]:
-    """Char pairs of the words around a fact: its own sentence, `window` characters each side,
-    and never past a neighbouring fact (in a list, the next item's words are not this one's)."""
+# what ends a list item: a comma, an enumeration comma, a semicolon, a space between words
+_LIST_MARK = re.compile(r"[，,、；;]|(?<=[\u4e00-\u9fff%]) +(?=[\u4e00-\u9fff])")
+
+
+def around(text: str, fact: F.Fact, window: int, others: Sequence[F.Fact] = (), clause: bool = False) -> tuple[str, str]:
+    """The words either side of a fact: its own sentence, `window` characters each side, never
+    past a neighbouring fact (in a list, the next item's words are not this one's) and, with
+    `clause`, never past a comma: a figure's label is the nearest one on either side of it in its
+    own list item (男职工30年、女职工25年; 2227130(征缴咨询)、2227105(审核咨询))."""
     lo, hi = _sentence_bounds(text, fact.start, fact.end)
     for g in others:
         if g.end <= fact.start:
             lo = max(lo, g.end)
         elif g.start >= fact.end:
             hi = min(hi, g.start)
-    left = text[max(lo, fact.start - window):fact.start]
-    right = text[fact.end:min(hi, fact.end + window)]
+    if clause:
+        marks = [m for m in _LIST_MARK.finditer(text, lo, hi)]
+        lo = max([lo] + [m.end() for m in marks if m.end() <= fact.start])
+        hi = min([hi] + [m.start() for m in marks if m.start() >= fact.end])
+    return text[max(lo, fact.start - window):fact.start], text[fact.end:min(hi, fact.end + window)]
+
+
+def context(text: str, fact: F.Fact, window: int, others: Sequence[F.Fact] = (), clause: bool = False) -> set[str]:
+    """Char pairs of the words around a fact (`around`), with the characters touching it marked."""
+    left, right = around(text, fact, window, others, clause)
     return pairs(left) | pairs(right) | ({"^" + left[-1:]} if left else set()) | ({right[:1] + "$"} if right else set())
+
+
+_QUALIFIER_RES = {kind: {value: re.compile(p) for value, p in values.items()} for kind, values in QUALIFIERS.items()}
+
+
+def qualifiers(words: str) -> dict[str, set[str]]:
+    """What the words around a figure say it is of, by kind (level 二级, setting 住院, sex 女, …)."""
+    out = {}
+    for kind, values in _QUALIFIER_RES.items():
+        found = {v for v, rx in values.items() if rx.search(words)}
+        if found:
+            out[kind] = found
+    return out
+
+
+def conflicts(a: dict[str, set[str]], b: dict[str, set[str]]) -> bool:
+    """Do two figures' qualifiers name different values of one kind (二级 vs 一级), and none in common?"""
+    return any(kind in b and not (values & b[kind]) for kind, values in a.items())
 
 
 _MODAL = "能会可需要得用必再是该应予以被将还也都就仍"
@@ -136,10 +183,10 @@ def _negated_targets(clause: str) -> list[str]:
 
 
 def _plain(clause: str, target: str) -> bool:
-    """Does the clause state `target` without a negation just before it?"""
+    """Does the clause state `target` without a negation (or a word meaning one, 忘记) just before it?"""
     for m in re.finditer(re.escape(target), clause):
-        before = clause[max(0, m.start() - 4):m.start()]
-        if not _NEGATION.search(before):
+        before = clause[max(0, m.start() - 6):m.start()]
+        if not _NEGATION.search(before) and not _IMPLICIT_NEGATION.search(before):
             return True
     return False
 
@@ -154,6 +201,33 @@ def clauses(text: str) -> list[str]:
     return [c.strip() for c in _CLAUSE.split(text) if len(_HAN.findall(c)) >= 3]
 
 
+def statements(text: str) -> str:
+    """The text without its questions (a title 孕检可以用老公的医保卡吗 asks; the passage answers)."""
+    return "".join(s for s in _SENT_END.split(text) if not _QUESTION.search(s.strip()))
+
+
+def _modal_targets(clause: str) -> set[str]:
+    """The first character of what each negated modal negates (不会退还 → 退, 无法享受 → 享)."""
+    out = set()
+    for m in _MODAL_NEGATION.finditer(clause):
+        i = m.end()
+        while i < len(clause) and clause[i] in _MODAL:
+            i += 1
+        out.add(clause[i:i + 1])
+    return out
+
+
+def negations(clause: str, other: str) -> int:
+    """How many times a clause is negated, as compared with `other`: its negated modals (不能, 无需,
+    享受不了), and a verb negated without a modal (不退) where `other` negates it with one (不会退还)."""
+    c, o = _NONE.sub("无", clause), _NONE.sub("无", other)
+    negated = _modal_targets(o)
+    plain = [m for m in _PLAIN_NEGATION.finditer(c) if c[m.end():m.end() + 1] in negated]
+    return len(_MODAL_NEGATION.findall(c)) + len(plain)
+
+
+# modal verbs, negated or not (不用, 无需, 只能, 可以): what the polarity check reads, not content
+_MODAL_WORD = re.compile(r"(?:不|无|没|未|只|也|还|就)?(?:能够|可以|需要|必须|应该|应当|能|会|可|需|须|要|用|得|必|了|法)")
 _CONTENT_TAGS = ("n", "v", "a", "j", "l", "i", "t", "s", "eng")  # jieba (ICTCLAS) tags of words that carry content
 _NOT_CONTENT = ("vd", "ad", "d", "f")
 
@@ -169,11 +243,45 @@ def content_words(text: str, tags: bool = False) -> list:
     out, seen = [], set()
     for w in tagged:
         word, flag = w.word, w.flag
-        if (len(word) >= 2 and _HAN.search(word) and word not in STOPWORDS
+        if (len(word) >= 2 and _HAN.search(word) and word not in STOPWORDS and not _MODAL_WORD.fullmatch(word)
                 and flag.startswith(_CONTENT_TAGS) and not flag.startswith(_NOT_CONTENT) and word not in seen):
             seen.add(word)
             out.append((word, flag) if tags else word)
     return out
+
+
+_INSTITUTION = re.compile(rf"(?:{INSTITUTIONS})$")
+_PROPER = ("nr", "ns", "nz", "nt")
+
+
+def _tagged(text: str) -> list:
+    import jieba.posseg
+
+    from ..textnorm import _jieba_lock
+
+    with _jieba_lock:
+        return jieba.posseg.lcut(text)
+
+
+def institutions(text: str) -> list[str]:
+    """Named organisations of a text: what jieba tags as one (nt: 瑞金医院, 上海华山医院) and a
+    proper noun before an institution word (同仁堂 药店). 二级医院, 定点医院 are kinds, not names."""
+    out, tagged = [], _tagged(text)
+    for i, w in enumerate(tagged):
+        nxt = tagged[i + 1].word if i + 1 < len(tagged) else ""
+        if w.flag == "nt" and _INSTITUTION.search(w.word):
+            out.append(w.word)
+        elif w.flag in _PROPER and _INSTITUTION.fullmatch(nxt) and _HAN.search(w.word):
+            out.append(w.word + nxt)
+    return out
+
+
+def named_in(name: str, p: str) -> bool:
+    """Is an organisation named in the passage, with or without the place before it (上海瑞金医院 = 瑞金医院)?"""
+    if name in p:
+        return True
+    lead = F.places(name)
+    return bool(lead) and lead[0].start == 0 and len(name) - lead[0].end >= 3 and name[lead[0].end:] in p
 
 
 def sentences(text: str) -> list[str]:
@@ -210,19 +318,35 @@ class Verifier:
                       and not (f.kind == "place" and F.same(g, f))]
             if not rivals:
                 continue
-            ctx = context(s, f, cfg.context_window, mine)
-            own = max(len(ctx & context(p, g, cfg.context_window, theirs)) for g in hits)
-            best, rival = max(((len(ctx & context(p, g, cfg.context_window, theirs)), g) for g in rivals),
-                              key=lambda x: x[0])
+            figure = f.kind in ("number", "phone")
+            mine_cmp = [g for g in mine if F.comparable(f, g)] if figure else mine
+            theirs_cmp = [g for g in theirs if F.comparable(f, g)] if figure else theirs
+            ctx = context(s, f, cfg.context_window, mine_cmp, clause=figure)
+            # qualifiers are read from the whole list item (twice the window): 一级及以下医院住院起付线为550元
+            quals = qualifiers("".join(around(s, f, 2 * cfg.context_window, mine_cmp, clause=figure)))
+
+            def score(g: F.Fact) -> int:
+                """Shared words around the fact; 0 for a figure said of something else (一级 for 二级)."""
+                if figure and conflicts(quals, qualifiers("".join(around(p, g, 2 * cfg.context_window, theirs_cmp, True)))):
+                    return 0
+                return len(ctx & context(p, g, cfg.context_window, theirs_cmp, clause=figure))
+
+            own = max(score(g) for g in hits)
+            best, rival = max(((score(g), g) for g in rivals), key=lambda x: x[0])
             if best >= cfg.context_min and best >= own + cfg.context_margin:
                 out.append(f"「{s[f.start:f.end]}」在来源中对应的是「{p[rival.start:rival.end]}」")
         return out
+
+    @staticmethod
+    def entity_problems(s: str, p: str) -> list[str]:
+        """Named hospitals, pharmacies and centres of the sentence that the passage does not name."""
+        return [f"机构「{name}」不在来源中" for name in institutions(s) if not named_in(name, p)]
 
     def polarity_problems(self, s: str, p: str) -> list[str]:
         """Clauses of the sentence that say the opposite of the passage clause they match best."""
         cfg = self.settings
         out = []
-        theirs = clauses(p)
+        theirs = clauses(statements(p))
         # adjacent clause pairs too: a sentence may join what the passage says in two clauses
         theirs += [a + "," + b for a, b in zip(theirs, theirs[1:])]
         neutral = [pairs(_NEGATION.sub("", c)) for c in theirs]
@@ -234,8 +358,7 @@ class Verifier:
             score, match = max(scored, key=lambda x: x[0])
             if score < cfg.align_min:
                 continue
-            modal = (len(_MODAL_NEGATION.findall(_NONE.sub("无", clause))) % 2
-                     != len(_MODAL_NEGATION.findall(_NONE.sub("无", match))) % 2)
+            modal = negations(clause, match) % 2 != negations(match, clause) % 2
             if modal or flipped(clause, match) or flipped(match, clause):
                 out.append(f"「{clause}」与来源「{match}」意思相反")
                 continue
@@ -278,8 +401,8 @@ class Verifier:
     def check(self, sentence: str, passage_text: str, title: str = "") -> Check:
         cfg = self.settings
         s = F.canonical(sentence)
-        p = F.canonical(f"{title}\n{passage_text}" if title else passage_text)
-        reasons = self.fact_problems(s, p) + self.polarity_problems(s, p)
+        p = f"{F.canonical(title)}\n{F.canonical(passage_text)}" if title else F.canonical(passage_text)
+        reasons = self.fact_problems(s, p) + self.entity_problems(s, p) + self.polarity_problems(s, p)
         novelty, novel = self.novelty(s, p)
         semantic = self.semantic(s, p)
         if novelty > cfg.novelty_max:

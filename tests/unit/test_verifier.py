@@ -1,0 +1,139 @@
+"""The generated-sentence check (chatbot/generation/verifier.py, facts.py): one test per mechanism
+that makes it generalise beyond the sentences it was developed on. Passages and sentences are
+written for these tests (not taken from eval/claims-*.jsonl); each pair has a kept sentence and a
+dropped one, so a check that keeps or drops everything fails."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot.generation.facts import canonical, facts
+from chatbot.generation.verifier import Verifier, content_words, institutions, named_in, negations, statements
+
+
+def check(sentence: str, passage: str, title: str = ""):
+    return Verifier().check(sentence, passage, title)
+
+
+def kept(sentence: str, passage: str, title: str = "") -> None:
+    c = check(sentence, passage, title)
+    assert c.supported, c.reasons
+
+
+def dropped(sentence: str, passage: str, title: str = "") -> None:
+    assert not check(sentence, passage, title).supported
+
+
+# ---- polarity ---------------------------------------------------------------------------------
+
+def test_a_question_title_is_never_the_polarity_reference():
+    title = "年底医保卡要清零吗"
+    passage = "个人账户的钱不会在年底清零,可以结转到下一年。"
+    assert "清零吗" not in statements(f"{title}\n{passage}")
+    kept("年底医保卡里的钱不会清零。", passage, title)    # the title, a question, would say the opposite
+    dropped("年底医保卡里的钱会清零。", passage, title)
+
+
+@pytest.mark.parametrize("sentence", ["断缴三个月以上的,次月起就享受不了门诊报销待遇。",
+                                      "断缴三个月以上的,次月起门诊报销待遇享受不到。"])
+def test_a_complement_negation_is_a_negation(sentence):
+    passage = "断缴三个月以上的,次月起无法享受门诊报销待遇。"
+    kept(sentence, passage)
+    dropped("断缴三个月以上的,次月起可以享受门诊报销待遇。", passage)
+
+
+def test_a_verb_negated_without_a_modal_equals_one_negated_with_it():
+    passage = "个人缴纳的大病保险费用不会退还给本人。"
+    assert negations("费用不退给本人", "费用不会退还给本人") == 1
+    kept("个人缴纳的大病保险费用不退给本人。", passage)
+    dropped("个人缴纳的大病保险费用会退还给本人。", passage)
+
+
+def test_forgetting_something_is_not_having_it():
+    passage = "忘记带社保卡的参保人,可以出示医保电子凭证结算。"
+    kept("没带社保卡的参保人,可以出示医保电子凭证结算。", passage)
+    dropped("没带社保卡的参保人,不能出示医保电子凭证结算。", passage)
+
+
+# ---- figures in their place -------------------------------------------------------------------
+
+PHONES = "市医保中心咨询电话为0311-5551234(参保登记)、5552345(待遇报销)、5553456(异地备案)。"
+
+
+def test_a_label_after_the_number_is_the_numbers_label():
+    kept("参保登记打0311-5551234,待遇报销打5552345,异地备案打5553456。", PHONES)
+    dropped("参保登记打5552345,待遇报销打0311-5551234。", PHONES)
+
+
+LEVELS = "一级医院住院起付线为300元,二级医院为600元,三级医院为900元。"
+
+
+def test_a_figure_said_of_another_hospital_grade_is_not_its_rival():
+    kept("二级医院住院起付线为六百元。", LEVELS)
+    dropped("二级医院住院起付线为300元。", LEVELS)
+
+
+def test_a_figure_said_of_the_other_sex():
+    passage = "领取终身医保待遇需累计缴费男职工满25年、女职工满20年,本地实际缴费满10年。"
+    kept("女职工累计要缴满20年,男职工25年,本地实际缴费要满10年。", passage)
+    dropped("男职工累计要缴满20年。", passage)
+
+
+# ---- figures written another way --------------------------------------------------------------
+
+@pytest.mark.parametrize("written, same", [("2026年2月底", "2026年2月28日"), ("2024年2月底", "2024年2月29日"),
+                                           ("12月底前", "12月31日前"), ("6月末", "6月30日")])
+def test_the_end_of_a_month_is_its_last_day(written, same):
+    assert canonical(written) == canonical(same)
+
+
+def test_the_end_of_a_month_in_a_sentence():
+    passage = "外出务工人员的缴费期可延长至2026年3月底。"
+    kept("外出务工人员可以在2026年3月31日前缴费。", passage)
+    dropped("外出务工人员可以在2026年3月30日前缴费。", passage)
+
+
+def test_an_area_code_and_a_number_said_apart_are_one_phone_number():
+    assert "0311-5551234" in canonical("区号是0311,号码是5551234")
+    passage = "市医保中心的咨询电话是0311-5551234。"
+    kept("市医保中心的咨询电话区号是0311,号码是5551234。", passage)
+    dropped("市医保中心的咨询电话区号是0311,号码是5551243。", passage)
+
+
+# ---- words ------------------------------------------------------------------------------------
+
+def test_modal_verbs_are_not_content_words():
+    words = content_words("不用再办理转移手续,只能线上申请")
+    assert "不用" not in words and "只能" not in words and "转移" in words and "申请" in words
+
+
+def test_a_paraphrase_with_modal_words_keeps_its_novelty_low():
+    passage = "参保人在省内变更参保地时,无需办理医保关系转移手续,缴费年限自动累计。"
+    novelty, novel = Verifier().novelty(canonical("在省内变更参保地不用办理转移手续,只能自动累计"), canonical(passage))
+    assert novelty == 0.0 and not novel
+    kept("在省内变更参保地,不用再办医保关系转移手续,缴费年限会自动累计。", passage)
+    dropped("在省内变更参保地,需要先到社保窗口开具参保凭证并提交户口本原件。", passage)
+
+
+# ---- groups and names -------------------------------------------------------------------------
+
+def test_residents_and_employees_are_different_groups():
+    passage = "参保职工在省内变更参保地时,个人账户余额随关系一并转移。"
+    assert {f.value for f in facts(canonical("参保居民")) if f.kind == "population"} == {"城乡居民"}
+    kept("参保职工在省内变更参保地时,个人账户余额会一并转移。", passage)
+    dropped("参保居民在省内变更参保地时,个人账户余额会一并转移。", passage)
+
+
+def test_long_term_residents_and_temporary_visitors_are_different_groups():
+    passage = "跨省异地长期居住人员办理备案后,可在备案地就医直接结算。"
+    kept("异地长期居住人员备案后,可以在备案地直接结算。", passage)
+    dropped("跨省临时外出就医人员备案后,可以在备案地直接结算。", passage)
+
+
+def test_a_named_hospital_must_be_named_in_the_passage():
+    passage = "杭州医保在华山医院可以直接结算,但需先办理异地就医备案。"
+    assert institutions(canonical("在湘雅医院看病")) == ["湘雅医院"]
+    assert institutions(canonical("在二级医院或定点药店看病")) == []
+    assert named_in("上海华山医院", passage) and not named_in("上海湘雅医院", passage)
+    kept("杭州医保在华山医院可以直接结算,但需先办理异地就医备案。", passage)
+    dropped("杭州医保在湘雅医院可以直接结算,但需先办理异地就医备案。", passage)
