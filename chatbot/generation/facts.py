@@ -31,6 +31,8 @@ def cn_to_int(text: str) -> int | None:
         return None
     total, section, digit = 0, 0, None
     for ch in text:
+        if ch == "零" and (total or section):  # 一千零五十: 零 only marks a skipped place
+            continue
         if ch in _DIGIT:
             if digit is not None:  # two digits in a row (一二): not a numeral we read
                 return None
@@ -62,6 +64,8 @@ _YEAR_MONTH = re.compile(r"(?<!\d)((?:19|20)\d{2})[-/.](\d{1,2})(?![\d.])")
 _AREA_PHONE = re.compile(r"\(?(?<!\d)(0\d{2,3})\)?[\s-]*(\d{7,8}|12\d{3})(?!\d)")
 _TOLL_FREE = re.compile(r"(?<!\d)([48]00)[\s-]?(\d{3})[\s-]?(\d{4})(?!\d)")
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[\s-](\d{4})[\s-](\d{4})(?!\d)")
+# 半年 = 6个月, 一年半 / 1年半 = 18个月 (not 上半年, 下半年)
+_HALF_YEAR = re.compile(r"(?<![上下前后\d])(?:(\d+|[一二两三四五六七八九十]+)年半|半年)(?!度)")
 # 区号0318，号码2816111 (an area code and a local number said apart) = 0318-2816111
 _SPLIT_PHONE = re.compile(r"区号(?:是|为)?[:：]?\s*(0\d{2,3})[，,、；;\s]*(?:电话)?(?:号码|电话)(?:是|为)?[:：]?\s*(\d{7,8})(?!\d)")
 # 2025年2月底 = 2025年2月28日 (the last day of the month; February of a year not given: 28)
@@ -103,6 +107,7 @@ def canonical(text: str) -> str:
         soft = "" if re.match(_TIME_MONEY, after) else SOFT
         return f"{soft}{value}{more}"
 
+    t = _HALF_YEAR.sub(lambda m: f"{_num((float(cn_to_int(m.group(1)) or m.group(1)) if m.group(1) else 0) * 12 + 6)}个月", t)
     t = _WAN.sub(lambda m: _num(float(m.group(1)) * 10000), t)
     t = _YI.sub(lambda m: _num(float(m.group(1)) * 100000000), t)
     t = _CN_MEASURE.sub(measure, t)

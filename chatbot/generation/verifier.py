@@ -77,7 +77,7 @@ _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _NEGATION = re.compile(r"不(?!仅|但|论|管|少于|超过|低于|高于|大于|小于|足|同|断|久|过|然|如|等|便|良|宜|定|限)"
                        r"|没有?|未(?!来|满)|无(?!论|锡|关|障碍)|非(?!常|遗|法)|禁止|勿")
 # The polarity of a statement (the issue's 可以/不可以, 需要/无需, 会/不会, 能/不能): a negated modal verb.
-_MODAL_NEGATION = re.compile(r"不(?:能|可|会|需|用|得|必|要|予|支持|允许|再)|无(?:需|须|法)|没法|未能"
+_MODAL_NEGATION = re.compile(r"不(?:能|可|会|需|用|得|必|要|予|支持|允许|准|再)|无(?:需|须|法)|没法|未能|禁止|严禁"
                              # a complement negation says 不能 after its verb (享受不了, 办不到, 看不起)
                              r"|(?<=[\u4e00-\u9fff])不(?:了|起)|(?<=[\u4e00-\u9fff])不到(?![\d一二三四五六七八九十半])")
 # a verb negated without a modal (不退 = 不会退还, 不清零 = 不会清零) counts as one negation too
@@ -89,6 +89,7 @@ _IMPLICIT_NEGATION = re.compile(r"忘记|忘了|忘带|遗忘|缺少|缺乏|丢�
 _QUESTION = re.compile(r"[?？]\s*$|[吗呢嘛][\s。.]*$|是否|能否|可否|可不可以|能不能|会不会|要不要|是不是|需不需要|有没有")
 # "there is none" said three ways (不会有/没有/无): the same polarity, not a negated modal
 _NONE = re.compile(r"不会有|没有|并无")
+_PROHIBIT = re.compile(r"不允许|不准许|严禁")  # = 禁止, before comparing 允许/禁止
 _DIRECTIONS = (("之前", "之后"), ("以前", "以后"), ("提高", "降低"), ("增加", "减少"), ("上调", "下调"),
                ("高于", "低于"), ("多于", "少于"), ("允许", "禁止"))
 
@@ -165,7 +166,7 @@ def conflicts(a: dict[str, set[str]], b: dict[str, set[str]]) -> bool:
     return any(kind in b and not (values & b[kind]) for kind, values in a.items())
 
 
-_MODAL = "能会可需要得用必再是该应予以被将还也都就仍"
+_MODAL = "能会可需要得用必再是该应予以被还也都就仍"  # not 将: 不得将医保卡出借 negates 出借, not 医保
 
 
 def _negated_targets(clause: str) -> list[str]:
@@ -227,7 +228,8 @@ def negations(clause: str, other: str) -> int:
 
 
 # modal verbs, negated or not (不用, 无需, 只能, 可以): what the polarity check reads, not content
-_MODAL_WORD = re.compile(r"(?:不|无|没|未|只|也|还|就)?(?:能够|可以|需要|必须|应该|应当|能|会|可|需|须|要|用|得|必|了|法)")
+_MODAL_WORD = re.compile(r"(?:不|无|没|未|只|也|还|就)?(?:能够|可以|需要|必须|应该|应当|允许|准许|能|会|可|需|须|要|用|得|必|了|法)"
+                         r"|禁止|严禁")
 _CONTENT_TAGS = ("n", "v", "a", "j", "l", "i", "t", "s", "eng")  # jieba (ICTCLAS) tags of words that carry content
 _NOT_CONTENT = ("vd", "ad", "d", "f")
 
@@ -362,6 +364,7 @@ class Verifier:
             if modal or flipped(clause, match) or flipped(match, clause):
                 out.append(f"「{clause}」与来源「{match}」意思相反")
                 continue
+            clause, match = _PROHIBIT.sub("禁止", clause), _PROHIBIT.sub("禁止", match)
             for a, b in _DIRECTIONS:
                 if (a in clause and b in match and a not in match) or (b in clause and a in match and b not in match):
                     out.append(f"「{clause}」与来源「{match}」方向相反")

@@ -87,6 +87,19 @@ def test_the_end_of_a_month_is_its_last_day(written, same):
     assert canonical(written) == canonical(same)
 
 
+@pytest.mark.parametrize("written, same", [("起付线一千零五十元", "起付线1050元"), ("半年内", "6个月内"),
+                                           ("一年半", "18个月"), ("上半年", "上半年")])
+def test_numerals_with_zero_and_half_years(written, same):
+    assert canonical(written) == canonical(same)
+
+
+def test_a_prohibition_said_three_ways():
+    passage = "参保人员不得将医保卡出借给他人使用。"
+    kept("参保人员禁止将医保卡出借给他人使用。", passage)
+    kept("参保人员的医保卡不允许出借给他人使用。", passage)
+    dropped("参保人员可以将医保卡出借给他人使用。", passage)
+
+
 def test_the_end_of_a_month_in_a_sentence():
     passage = "外出务工人员的缴费期可延长至2026年3月底。"
     kept("外出务工人员可以在2026年3月31日前缴费。", passage)
