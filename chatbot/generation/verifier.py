@@ -31,6 +31,7 @@ from typing import Callable, Sequence
 from ..policy import INSTITUTIONS, QUALIFIERS
 from ..textnorm import STOPWORDS
 from . import facts as F
+from .polarity import DIRECTIONS, NEGATION, PROHIBIT, clauses, flipped, negations, statements
 
 # (text, texts) -> the cosine of the text with each of the texts (the retriever's sentence_similarity)
 Similarity = Callable[[str, list[str]], Sequence[float]]
@@ -68,30 +69,10 @@ class Check:
 
 
 _SENT_END = re.compile(r"(?<=[。！？!?；;\n])")
-_CLAUSE = re.compile(r"[，,；;。！？!?：:\n]|(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _PAIR_TEXT = re.compile(r"[\u4e00-\u9fffa-z0-9#%]+")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 
-# A negation flips a clause; comparisons (不少于, 不超过) and conjunctions (不仅, 不论) do not.
-_NEGATION = re.compile(r"不(?!仅|但|论|管|少于|超过|低于|高于|大于|小于|足|同|断|久|过|然|如|等|便|良|宜|定|限)"
-                       r"|没有?|未(?!来|满)|无(?!论|锡|关|障碍)|非(?!常|遗|法)|禁止|勿")
-# The polarity of a statement (the issue's 可以/不可以, 需要/无需, 会/不会, 能/不能): a negated modal verb.
-_MODAL_NEGATION = re.compile(r"不(?:能|可|会|需|用|得|必|要|予|支持|允许|准|再)|无(?:需|须|法)|没法|未能|禁止|严禁"
-                             # a complement negation says 不能 after its verb (享受不了, 办不到, 看不起)
-                             r"|(?<=[\u4e00-\u9fff])不(?:了|起)|(?<=[\u4e00-\u9fff])不到(?![\d一二三四五六七八九十半])")
-# a verb negated without a modal (不退 = 不会退还, 不清零 = 不会清零) counts as one negation too
-_PLAIN_NEGATION = re.compile(r"不(?!仅|但|论|管|少于|超过|低于|高于|大于|小于|足|同|断|久|过|然|如|等|便|良|宜|定|限|满"
-                             r"|能|可|会|需|用|得|必|要|予|支持|允许|再|了|起|到|一|是)(?=[\u4e00-\u9fff])")
-# words that state a negation without one (忘记带 = 没带, 缺少 = 没有): what follows is not stated plainly
-_IMPLICIT_NEGATION = re.compile(r"忘记|忘了|忘带|遗忘|缺少|缺乏|丢失|遗失|拒绝|停止|取消|免于")
-# a question (a title asking 要结算吗, 可以用…吗) states nothing: never the clause a sentence is compared with
-_QUESTION = re.compile(r"[?？]\s*$|[吗呢嘛][\s。.]*$|是否|能否|可否|可不可以|能不能|会不会|要不要|是不是|需不需要|有没有")
-# "there is none" said three ways (不会有/没有/无): the same polarity, not a negated modal
-_NONE = re.compile(r"不会有|没有|并无")
-_PROHIBIT = re.compile(r"不允许|不准许|严禁")  # = 禁止, before comparing 允许/禁止
-_DIRECTIONS = (("之前", "之后"), ("以前", "以后"), ("提高", "降低"), ("增加", "减少"), ("上调", "下调"),
-               ("高于", "低于"), ("多于", "少于"), ("允许", "禁止"))
 
 
 def pairs(text: str) -> set[str]:
@@ -164,67 +145,6 @@ def qualifiers(words: str) -> dict[str, set[str]]:
 def conflicts(a: dict[str, set[str]], b: dict[str, set[str]]) -> bool:
     """Do two figures' qualifiers name different values of one kind (二级 vs 一级), and none in common?"""
     return any(kind in b and not (values & b[kind]) for kind, values in a.items())
-
-
-_MODAL = "能会可需要得用必再是该应予以被还也都就仍"  # not 将: 不得将医保卡出借 negates 出借, not 医保
-
-
-def _negated_targets(clause: str) -> list[str]:
-    """What each negation in a clause negates: the two characters after it and its modal verbs
-    (不能享受 → 享受, 不会清零 → 清零, 无需返回 → 返回)."""
-    out = []
-    for m in _NEGATION.finditer(clause):
-        i = m.end()
-        while i < len(clause) and clause[i] in _MODAL:
-            i += 1
-        target = clause[i:i + 2]
-        if len(target) == 2 and _HAN.fullmatch(target[0]):
-            out.append(target)
-    return out
-
-
-def _plain(clause: str, target: str) -> bool:
-    """Does the clause state `target` without a negation (or a word meaning one, 忘记) just before it?"""
-    for m in re.finditer(re.escape(target), clause):
-        before = clause[max(0, m.start() - 6):m.start()]
-        if not _NEGATION.search(before) and not _IMPLICIT_NEGATION.search(before):
-            return True
-    return False
-
-
-def flipped(a: str, b: str) -> bool:
-    """Does clause `a` negate something that clause `b` states plainly (and never negates)?"""
-    negated_in_b = set(_negated_targets(b))
-    return any(_plain(b, t) and t not in negated_in_b for t in _negated_targets(a))
-
-
-def clauses(text: str) -> list[str]:
-    return [c.strip() for c in _CLAUSE.split(text) if len(_HAN.findall(c)) >= 3]
-
-
-def statements(text: str) -> str:
-    """The text without its questions (a title 孕检可以用老公的医保卡吗 asks; the passage answers)."""
-    return "".join(s for s in _SENT_END.split(text) if not _QUESTION.search(s.strip()))
-
-
-def _modal_targets(clause: str) -> set[str]:
-    """The first character of what each negated modal negates (不会退还 → 退, 无法享受 → 享)."""
-    out = set()
-    for m in _MODAL_NEGATION.finditer(clause):
-        i = m.end()
-        while i < len(clause) and clause[i] in _MODAL:
-            i += 1
-        out.add(clause[i:i + 1])
-    return out
-
-
-def negations(clause: str, other: str) -> int:
-    """How many times a clause is negated, as compared with `other`: its negated modals (不能, 无需,
-    享受不了), and a verb negated without a modal (不退) where `other` negates it with one (不会退还)."""
-    c, o = _NONE.sub("无", clause), _NONE.sub("无", other)
-    negated = _modal_targets(o)
-    plain = [m for m in _PLAIN_NEGATION.finditer(c) if c[m.end():m.end() + 1] in negated]
-    return len(_MODAL_NEGATION.findall(c)) + len(plain)
 
 
 # modal verbs, negated or not (不用, 无需, 只能, 可以): what the polarity check reads, not content
@@ -351,9 +271,9 @@ class Verifier:
         theirs = clauses(statements(p))
         # adjacent clause pairs too: a sentence may join what the passage says in two clauses
         theirs += [a + "," + b for a, b in zip(theirs, theirs[1:])]
-        neutral = [pairs(_NEGATION.sub("", c)) for c in theirs]
+        neutral = [pairs(NEGATION.sub("", c)) for c in theirs]
         for clause in clauses(s):
-            mine = pairs(_NEGATION.sub("", clause))
+            mine = pairs(NEGATION.sub("", clause))
             scored = [(_aligned(mine, n), c) for n, c in zip(neutral, theirs)]
             if not scored:
                 break
@@ -364,8 +284,8 @@ class Verifier:
             if modal or flipped(clause, match) or flipped(match, clause):
                 out.append(f"「{clause}」与来源「{match}」意思相反")
                 continue
-            clause, match = _PROHIBIT.sub("禁止", clause), _PROHIBIT.sub("禁止", match)
-            for a, b in _DIRECTIONS:
+            clause, match = PROHIBIT.sub("禁止", clause), PROHIBIT.sub("禁止", match)
+            for a, b in DIRECTIONS:
                 if (a in clause and b in match and a not in match) or (b in clause and a in match and b not in match):
                     out.append(f"「{clause}」与来源「{match}」方向相反")
                     break

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from chatbot.generation.facts import canonical, facts
-from chatbot.generation.verifier import Verifier, content_words, institutions, named_in, negations, statements
+from chatbot.generation.polarity import negations, statements
+from chatbot.generation.verifier import Verifier, content_words, institutions, named_in
 
 
 def check(sentence: str, passage: str, title: str = ""):
