@@ -28,7 +28,9 @@ _PLAIN_NEGATION = re.compile(r"不(?!仅|但|论|管|少于|超过|低于|高于
 # words that state a negation without one (忘记带 = 没带, 缺少 = 没有): what follows is not stated plainly
 _IMPLICIT_NEGATION = re.compile(r"忘记|忘了|忘带|遗忘|缺少|缺乏|丢失|遗失|拒绝|停止|取消|免于")
 # a question (a title asking 要结算吗, 可以用…吗) states nothing: never the clause a sentence is compared with
-_QUESTION = re.compile(r"[?？]\s*$|[吗呢嘛][\s。.]*$|是否|能否|可否|可不可以|能不能|会不会|要不要|是不是|需不需要|有没有")
+_QUESTION = re.compile(r"[?？]\s*$|[吗呢嘛][\s。.]*$")
+# a clause asking whether (告知医生是否需要…): that clause only; the sentence's other clauses state things
+_WHETHER = re.compile(r"是否|能否|可否|可不可以|能不能|会不会|要不要|是不是|需不需要|有没有")
 # "there is none" said three ways (不会有/没有/无): the same polarity, not a negated modal
 _NONE = re.compile(r"不会有|没有|并无")
 PROHIBIT = re.compile(r"不允许|不准许|严禁")  # = 禁止, before comparing 允许/禁止
@@ -54,9 +56,10 @@ def _negated_targets(clause: str) -> list[str]:
 
 
 def _plain(clause: str, target: str) -> bool:
-    """Does the clause state `target` without a negation (or a word meaning one, 忘记) just before it?"""
+    """Does the clause state `target` without a negation (or a word meaning one, 忘记) before it in
+    its clause? A negation reaches over what stands between (不会在12月底清零 does not state 清零)."""
     for m in re.finditer(re.escape(target), clause):
-        before = clause[max(0, m.start() - 6):m.start()]
+        before = clause[max([0] + [clause.rfind(ch, 0, m.start()) + 1 for ch in ",，"]):m.start()]
         if not NEGATION.search(before) and not _IMPLICIT_NEGATION.search(before):
             return True
     return False
@@ -73,8 +76,14 @@ def clauses(text: str) -> list[str]:
 
 
 def statements(text: str) -> str:
-    """The text without its questions (a title 孕检可以用老公的医保卡吗 asks; the passage answers)."""
-    return "".join(s for s in _SENT_END.split(text) if not _QUESTION.search(s.strip()))
+    """The text without its questions (a title 孕检可以用老公的医保卡吗 asks; the passage answers)
+    and without the clauses that ask whether (是否, 能否, 可不可以 …)."""
+    out = []
+    for s in _SENT_END.split(text):
+        if _QUESTION.search(s.strip()):
+            continue
+        out.append("，".join(c for c in _CLAUSE.split(s) if not _WHETHER.search(c)) + "。")
+    return "".join(out)
 
 
 def _modal_targets(clause: str) -> set[str]:

@@ -151,3 +151,15 @@ def test_a_named_hospital_must_be_named_in_the_passage():
     assert named_in("上海华山医院", passage) and not named_in("上海湘雅医院", passage)
     kept("杭州医保在华山医院可以直接结算,但需先办理异地就医备案。", passage)
     dropped("杭州医保在湘雅医院可以直接结算,但需先办理异地就医备案。", passage)
+
+
+def test_only_the_clause_asking_whether_is_set_aside():
+    passage = "就医时需要出示本人医保卡,并告知医生是否使用共济账户。"
+    kept("就医时需要出示本人医保卡。", passage)
+    dropped("就医时无需出示本人医保卡。", passage)
+
+
+def test_a_negation_reaches_over_what_stands_between():
+    passage = "个人账户资金不会在每年的12月31日清零。"
+    kept("个人账户资金每年12月31日都不会清零。", passage)
+    dropped("个人账户资金每年12月31日都会清零。", passage)
