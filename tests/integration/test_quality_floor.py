@@ -5,7 +5,7 @@ refusals were written for the tests from the corpus (not from any dev file) and 
 developing issue 18, so they are in-sample too, as are dev4 and dev5 (written in session 5 without the code or
 dev3, scored once held out, then developed on; eval/WRITTEN.md); dev + dev2, dev4 and dev5 also fit the query
 adapter (chatbot/data/query_adapter.npz); dev3 is the round's held-out set, scored only to
-measure. Each floor is the measured figure less a margin of about two questions: they guard
+measure, and so is dev6 (session 6, a third writer; eval/WRITTEN.md). Each floor is the measured figure less a margin of about two questions: they guard
 against regressions and are not estimates (docs/quality.md has those)."""
 
 import pytest
@@ -20,6 +20,8 @@ FLOORS = {
     "dev2": {"recall@1": 0.86, "recall@5": 0.96, "answer_hit": 0.85, "answer_hit_given_top1": 0.93,
              "refusal_recall": 0.87, "false_refusal_max": 0.03},
     "dev3": {"recall@1": 0.80, "recall@5": 0.91, "answer_hit": 0.74, "refusal_recall": 0.68,
+             "false_refusal_max": 0.05},
+    "dev6": {"recall@1": 0.79, "recall@5": 0.92, "answer_hit": 0.75, "refusal_recall": 0.64,
              "false_refusal_max": 0.05},
     "dev4": {"recall@1": 0.85, "recall@5": 0.96, "answer_hit": 0.86, "refusal_recall": 0.73,
              "false_refusal_max": 0.03},
