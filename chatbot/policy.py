@@ -175,6 +175,7 @@ class Policy:
     adapter_weight: float = 0.5   # share of the adapted vector in the searched one (0 = off)
     adapter_l2: float = 0.01
     adapter_temperature: float = 20.0
+    repair_homophones: bool = True  # a character pair no passage holds that sounds like one the corpus uses (报消 → 报销) adds it (retrieval/homophones.py)
     translate_terms: int = 2        # headwords kept per matched English phrase (those the corpus uses)
     neighbour_terms: int = 1        # corpus terms nearest each English word by the model's cosine, added to the translation (0 = off; retrieval/neighbours.py)
     neighbour_cosine: float = 0.6   # at or above this cosine only

@@ -40,6 +40,7 @@ class Retriever:
         self._vectors: dict[str, np.ndarray] = {}  # normalised text -> embedding, for sentence choice
         self._vectors_lock = threading.Lock()
         self._neighbour_index = None  # English word → corpus term matching, built on the first English question
+        self._homophones = None  # sound-alike corpus pairs, built on the first question with an unknown pair
 
     def embed_query(self, normalized_query: str) -> tuple[np.ndarray, np.ndarray]:
         """(the question's own vector, the vector the dense search uses): the second is moved by
@@ -114,6 +115,26 @@ class Retriever:
             out += [h for h in pivots(t, known, self.policy.pivot_terms) if h not in kw_tokens and h not in out]
         return out
 
+    def repaired(self, kw_tokens) -> list[str]:
+        """Corpus pairs (and their words) for the question's character pairs that no passage holds
+        but that sound like one the corpus uses (retrieval/homophones.py)."""
+        keyword = self.index.keyword
+        missing = [t[1:] for t in kw_tokens if t.startswith("§") and keyword.idf(t) <= 0]
+        if not missing:
+            return []
+        if self._homophones is None:
+            from .homophones import Homophones
+
+            with self._vectors_lock:
+                if self._homophones is None:
+                    self._homophones = Homophones(self._vocabulary)
+        out: list[str] = []
+        for pair in missing:
+            for fixed in self._homophones.repairs(pair):
+                if keyword.idf(fixed) > 0:  # a word of the corpus, not a pair across two words
+                    out += [t for t in ("§" + fixed, fixed) if t not in out]
+        return out
+
     def _neighbours(self):
         if self._neighbour_index is None:
             from .neighbours import Neighbours
@@ -174,6 +195,10 @@ class Retriever:
             w_kw = cfg.bm25_weight * share
             if cfg.pivot_terms and share >= 0.5:  # words the corpus never uses, by their dictionary senses
                 kw_tokens = kw_tokens + self.pivoted(tokens, kw_tokens)
+            if cfg.repair_homophones and share >= 0.5:  # pinyin-IME slips (报消 → 报销)
+                repaired = self.repaired(kw_tokens)
+                kw_tokens = kw_tokens + [t for t in repaired if t not in kw_tokens]
+                tokens = tokens + tuple(t for t in repaired if not t.startswith("§") and t not in tokens)
         kid, kscore = self.index.keyword.search(kw_tokens, depth)
         keyword = [(int(i), float(s)) for i, s in zip(kid, kscore)]
         lap("keyword_search")

@@ -145,3 +145,17 @@ def test_an_office_address_is_given_where_stated_and_refused_by_name_elsewhere(r
     assert a.refused and "地址" in a.text, a.text
     b = real_qa.ask("廊坊医保中心在哪")
     assert not b.refused and "广阳道19号" in b.text and b.citations
+
+
+def test_pinyin_slips_meet_the_corpus_words(real_qa):
+    """异地就一备案的小程许 (就一 for 就医, 程许 for 程序): the corpus's words join the keywords,
+    and only words the corpus has; a question without a slip gains nothing."""
+    r = real_qa.retrieve("异地就一备案的小程许从哪进去")
+    assert {"就医", "程序"} <= set(r.tokens)
+    assert "异地就医备案" in r.hits[0].passage.title or "备案" in r.hits[0].passage.title
+    from chatbot.textnorm import keyword_tokens, normalize
+
+    slipped = keyword_tokens(normalize("异地就一备案的小程许从哪进去"), normalized=True)
+    clean = keyword_tokens(normalize("异地就医备案的小程序从哪进去"), normalized=True)
+    assert "就医" in real_qa.retriever.repaired(slipped)
+    assert not {"就医", "程序"} & set(real_qa.retriever.repaired(clean))

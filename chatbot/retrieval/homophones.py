@@ -1,0 +1,51 @@
+"""Pinyin-IME slips repaired against the corpus's own words: 报消 → 报销, 一保 → 医保, 备按 → 备案.
+
+A character pair of the question that no passage holds, where the corpus has a two-character word
+that keeps one of the pair's characters in place and has a same-sounding character (toneless
+pinyin, any reading) in the other place, is a typing slip of that word; the word joins the
+question's keywords. Only pairs the corpus lacks are touched, so a real word is never "corrected"
+into another (公积金 stays), and only the corpus's words can come out.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import defaultdict
+from functools import lru_cache
+
+
+@lru_cache(maxsize=65536)
+def sounds(char: str) -> frozenset[str]:
+    """The toneless pinyin readings of one character (none for a character without one)."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    readings = pinyin_dict.get(ord(char), "")
+    return frozenset("".join(c for c in unicodedata.normalize("NFD", r) if not unicodedata.combining(c))
+                     for r in readings.split(",") if r)
+
+
+class Homophones:
+    """The corpus's two-character words by (kept character, position, sound of the other)."""
+
+    def __init__(self, vocabulary):
+        index: dict[tuple[str, int, str], list[str]] = defaultdict(list)
+        for term in vocabulary():
+            if len(term) != 2 or not all("\u4e00" <= c <= "\u9fff" for c in term):
+                continue
+            for s in sounds(term[1]):
+                index[(term[0], 0, s)].append(term)
+            for s in sounds(term[0]):
+                index[(term[1], 1, s)].append(term)
+        self._index = dict(index)
+
+    def repairs(self, pair: str) -> list[str]:
+        """Corpus words that sound like `pair` and keep one of its characters in place."""
+        if len(pair) != 2:
+            return []
+        out: list[str] = []
+        for kept, other in ((0, 1), (1, 0)):
+            for s in sounds(pair[other]):
+                for word in self._index.get((pair[kept], kept, s), ()):
+                    if word != pair and word not in out and sounds(word[other]) & sounds(pair[other]):
+                        out.append(word)
+        return out
