@@ -257,23 +257,27 @@ def calibrate(m: Material, embedder, config: Config, sample: int, rng: np.random
 
 def synthetic_keyword(m: Material, lay: Layout, chunk: int = 100_000):
     """BM25 over the synthetic passages; their tokens are their pieces' tokens (pieces end where
-    jieba blocks and CJK runs end, so this equals tokenising each passage, checked on a sample)."""
-    from ..store.keyword import KeywordIndex
+    jieba blocks and CJK runs end, so this equals tokenising each passage, checked on a sample).
+    Built from flat int32 token ids, as `chatbot build` builds it (no list of token strings)."""
+    from ..store.keyword import EMPTY, KeywordIndex
 
     vocab = [""] * len(m.vocab)
     for t, i in m.vocab.items():
         vocab[i] = t
+    empty = len(vocab)   # a passage without any keyword token gets EMPTY, as in `tokenize`
+    vocab.append(EMPTY)
     plen = np.diff(m.piece_offsets)
     lengths = plen[lay.title] + np.where(lay.sents >= 0, plen[np.maximum(lay.sents, 0)], 0).sum(axis=1)
-    ids = np.empty(int(lengths.sum()), dtype=np.int32)
+    ids = np.empty(int(lengths.sum()) + int((lengths == 0).sum()), dtype=np.int32)
     at = 0
     for s in range(0, len(lay), chunk):
-        part, _ = layout_tokens(m, lay, s, min(len(lay), s + chunk))
+        part, lens = layout_tokens(m, lay, s, min(len(lay), s + chunk))
+        if (lens == 0).any():   # insert EMPTY where a passage has no token
+            ends = np.cumsum(lens)
+            part = np.insert(part, ends[lens == 0], empty)
         ids[at:at + part.size] = part
         at += part.size
-    ends = np.cumsum(lengths)
-    flat = ids.tolist()
-    return KeywordIndex.from_tokens([vocab[x] for x in flat[a:b]] for a, b in zip((ends - lengths).tolist(), ends.tolist()))
+    return KeywordIndex.from_ids(ids, np.maximum(lengths, 1), vocab)
 
 
 def tokens_additive(m: Material, lay: Layout, n: int = 200) -> float:

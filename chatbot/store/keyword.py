@@ -1,17 +1,24 @@
-"""BM25 over the keyword tokens of `textnorm.keyword_tokens` (jieba words + CJK bigrams), through
-bm25s's own index, save and load (memory-mapped), queried with bm25s's scorer. Shared by both
-backends: the files backend saves it under `bm25/`; the Milvus backend builds it in process from
-the collection's stored terms when the server has no BM25 function (Milvus < 2.5).
+"""BM25 over the keyword tokens of `textnorm.keyword_tokens` (jieba words + CJK bigrams), in
+bm25s's own saved format (loaded by bm25s, memory-mapped), queried with bm25s's scorer. Shared by
+both backends: the files backend saves it under `bm25/`; the Milvus backend builds it in process
+from the collection's stored terms when the server has no BM25 function (Milvus < 2.5).
 
-Saved next to bm25s's files: every passage's token ids (`doc_tokens.npy`, flat, against bm25s's
-vocabulary) and lengths, so that the next build reuses the tokens of unchanged files instead of
-running jieba over them again (`tokens_of`), guarded by the tokenizer's fingerprint.
+The build takes the passages' tokens as one flat array of int32 ids plus a length per passage
+(`TokenIds`, `KeywordIndex.from_ids`) and computes bm25s's score matrix with whole-array numpy
+operations, in slices: the same float32 scores as `bm25s.BM25(k1=1.2, b=0.75).index()` without its
+per-passage Python loop or a Python list of token strings per passage (a million passages: a few GB
+less at the build's peak). The top k of a query is found without sorting every passage.
+
+Saved next to bm25s's files: every passage's token ids (`doc_tokens.npy`, flat, against the saved
+vocabulary) and lengths, so that the next build reuses the ids of unchanged files instead of
+running jieba over them again (`ids_of`), guarded by the tokenizer's fingerprint.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -26,6 +33,7 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 K1, B = 1.2, 0.75
 EMPTY = "∅"  # the token of a passage with no keyword at all, so that every row has a length
 TOKENS_FILE, LENGTHS_FILE, META_FILE = "doc_tokens.npy", "doc_lengths.npy", "meta.json"
+CHUNK_TOKENS = 1 << 23  # tokens per slice of the build (bounds its temporaries to ~0.5 GB)
 
 # Changes whenever `textnorm.keyword_tokens` could tokenise a text differently (any edit of
 # textnorm.py, another jieba), so that a build never reuses tokens saved by another tokenizer.
@@ -35,6 +43,52 @@ TOKENIZER = textnorm.FINGERPRINT
 def tokenize(text_normalized: str) -> list[str]:
     """The keyword tokens of one normalised passage text (EMPTY for a passage without any)."""
     return textnorm.keyword_tokens(text_normalized, normalized=True) or [EMPTY]
+
+
+class TokenIds:
+    """Passages' keyword tokens as the BM25 build takes them: int32 ids against one growing
+    vocabulary, passage after passage, and a length per passage. Filled file by file (a build
+    appends the saved ids of unchanged files and tokenises only the others); no list of token
+    strings is kept for more than one call."""
+
+    def __init__(self, vocab: Sequence[str] = ()):
+        self.vocab: dict[str, int] = {}
+        for t in vocab:
+            self.vocab.setdefault(t, len(self.vocab))
+        self._ids: list[np.ndarray] = []
+        self._lengths: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return sum(len(x) for x in self._lengths)
+
+    def add_ids(self, ids: np.ndarray, lengths: np.ndarray) -> None:
+        """Append passages already given as ids against this table's vocabulary."""
+        self._ids.append(np.asarray(ids, dtype=np.int32))
+        self._lengths.append(np.asarray(lengths, dtype=np.int32))
+
+    def add_tokens(self, docs: Iterable[Sequence[str]]) -> None:
+        """Append passages given as token lists (an empty list: a passage without keywords)."""
+        vocab, ids, lengths = self.vocab, [], []
+        for doc in docs:
+            doc = doc or [EMPTY]
+            ids.extend(vocab.setdefault(t, len(vocab)) for t in doc)
+            lengths.append(len(doc))
+        self.add_ids(np.array(ids, dtype=np.int32), np.array(lengths, dtype=np.int32))
+
+    def add_texts(self, texts: Iterable[str]) -> None:
+        """Append normalised passage texts, tokenised now."""
+        self.add_tokens(tokenize(t) for t in texts)
+
+    def index(self) -> "KeywordIndex":
+        """The BM25 index of every passage added (the table is emptied)."""
+        ids = np.concatenate(self._ids) if self._ids else np.zeros(0, dtype=np.int32)
+        self._ids = []
+        lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, dtype=np.int32)
+        self._lengths = []
+        vocab = [""] * len(self.vocab)
+        for t, i in self.vocab.items():
+            vocab[i] = t
+        return KeywordIndex.from_ids(ids, lengths, vocab)
 
 
 class KeywordIndex:
@@ -52,21 +106,87 @@ class KeywordIndex:
     @classmethod
     def build(cls, texts: Sequence[str]) -> "KeywordIndex":
         """Index normalised passage texts."""
-        return cls.from_tokens(tokenize(t) for t in texts)
+        table = TokenIds()
+        table.add_texts(texts)
+        return table.index()
 
     @classmethod
     def from_tokens(cls, corpus_tokens: Iterable[Sequence[str]]) -> "KeywordIndex":
         """Index passages given as token lists (an empty list stands for a passage without keywords)."""
+        table = TokenIds()
+        table.add_tokens(corpus_tokens)
+        return table.index()
+
+    @classmethod
+    def from_ids(cls, token_ids: np.ndarray, lengths: np.ndarray, vocab: Sequence[str]) -> "KeywordIndex":
+        """Index passages given as one flat array of token ids (passage after passage), the number
+        of tokens of each passage (at least 1) and the token of each id. The score matrix is
+        bm25s's, value for value: lucene idf computed with math.log in float64 and stored as
+        float32, then the same float64 term-frequency saturation, in the same order, as bm25s's
+        `_score_tfc_robertson`, stored as float32. Tokens no passage holds get no column."""
         stages.event("keyword_index_build")
-        corpus = [list(t) or [EMPTY] for t in corpus_tokens]
-        if not corpus:
+        token_ids = np.ascontiguousarray(token_ids, dtype=np.int32)
+        lengths = np.asarray(lengths, dtype=np.int64)
+        n_docs, n_vocab = len(lengths), len(vocab)
+        if n_docs == 0 or n_vocab == 0 or token_ids.size == 0:
             raise ValueError("cannot index an empty corpus")
+        if lengths.min() < 1 or int(lengths.sum()) != token_ids.size:
+            raise ValueError("every passage needs at least one token, and the lengths must add up to the ids")
+        used = np.bincount(token_ids, minlength=n_vocab) > 0
+        if not used.all():  # only tokens some passage holds get a column (and a vocabulary entry)
+            new_id = (np.cumsum(used) - 1).astype(np.int32)
+            token_ids = new_id[token_ids]
+            vocab = [t for t, u in zip(vocab, used.tolist()) if u]
+            n_vocab = len(vocab)
+            del new_id
+        offsets = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        # Passages are taken in slices of about CHUNK_TOKENS tokens, twice: once to count
+        # document frequencies, once to write the scores, so that temporaries stay small.
+        bounds = [0]
+        while bounds[-1] < n_docs:
+            nxt = int(np.searchsorted(offsets, offsets[bounds[-1]] + CHUNK_TOKENS, "right")) - 1
+            bounds.append(min(n_docs, max(bounds[-1] + 1, nxt)))
+
+        def pairs(a: int, b: int):
+            """(term, passage, tf) of passages [a, b), sorted by term then passage."""
+            span = b - a
+            local = np.repeat(np.arange(span, dtype=np.int64), lengths[a:b])
+            key, tf = np.unique(token_ids[offsets[a]:offsets[b]].astype(np.int64) * span + local, return_counts=True)
+            term = key // span
+            return term.astype(np.int32), (key - term * span + a).astype(np.int32), tf
+
+        df = np.zeros(n_vocab, dtype=np.int64)
+        for a, b in zip(bounds, bounds[1:]):
+            df += np.bincount(pairs(a, b)[0], minlength=n_vocab)
+        indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+        np.cumsum(df, out=indptr[1:])
+        idf = np.array([math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) if d else 0.0 for d in df.tolist()],
+                       dtype=np.float32)
+        avg_len = lengths.mean()   # a numpy float64, as bm25s's np.array(...).mean()
+        norm = K1 * ((1 - B) + B * lengths / avg_len)
+        data = np.empty(int(indptr[-1]), dtype=np.float32)
+        doc = np.empty(int(indptr[-1]), dtype=np.int32)
+        filled = indptr[:-1].copy()  # next free slot of each column
+        for a, b in zip(bounds, bounds[1:]):
+            term, d, tf = pairs(a, b)
+            counts = np.bincount(term, minlength=n_vocab)
+            first = np.zeros(n_vocab, dtype=np.int64)
+            np.cumsum(counts[:-1], out=first[1:])
+            pos = filled[term] + (np.arange(len(term), dtype=np.int64) - first[term])
+            tf64 = tf.astype(np.float32).astype(np.float64)
+            data[pos] = idf[term].astype(np.float64) * (tf64 / (norm[d] + tf64))
+            doc[pos] = d
+            filled += counts
+            del term, d, tf, pos, tf64
         retriever = bm25s.BM25(k1=K1, b=B)
-        retriever.index(corpus, show_progress=False)
-        vocab = retriever.vocab_dict
-        lengths = np.fromiter((len(t) for t in corpus), dtype=np.int32, count=len(corpus))
-        flat = np.fromiter((vocab[tok] for doc in corpus for tok in doc), dtype=np.int32, count=int(lengths.sum()))
-        return cls(retriever, tokenizer=TOKENIZER, doc_tokens=(flat, lengths))
+        retriever.scores = {"data": data, "indices": doc, "indptr": indptr, "num_docs": n_docs}
+        vocab_dict = {t: i for i, t in enumerate(vocab)}
+        vocab_dict.setdefault("", n_vocab)  # bm25s's empty token: no column, never a query token
+        retriever.vocab_dict = vocab_dict
+        retriever.unique_token_ids_set = set(vocab_dict.values())
+        retriever.nonoccurrence_array = None
+        return cls(retriever, tokenizer=TOKENIZER, doc_tokens=(token_ids, lengths.astype(np.int32)))
 
     # ---- persistence
 
@@ -98,19 +218,29 @@ class KeywordIndex:
         """True when a build may reuse this index's saved tokens (same tokenizer, files intact)."""
         return self._saved_tokens() is not None
 
-    def tokens_of(self, start: int, end: int) -> list[list[str]]:
-        """The tokens of passages [start, end) as they were indexed (requires `reusable`)."""
+    def ids_of(self, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        """(flat token ids, tokens per passage) of passages [start, end) as they were indexed,
+        against `token_list()` (requires `reusable`)."""
         saved = self._saved_tokens()
         if saved is None:
             raise ValueError("this keyword index has no reusable tokens")
         ids, offsets = saved
+        return np.asarray(ids[offsets[start]:offsets[end]], dtype=np.int32), np.diff(offsets[start:end + 1])
+
+    def tokens_of(self, start: int, end: int) -> list[list[str]]:
+        """The tokens of passages [start, end) as they were indexed (requires `reusable`)."""
+        ids, lengths = self.ids_of(start, end)
         vocab = self._vocab()
-        flat = ids[offsets[start]:offsets[end]].tolist()
+        flat = ids.tolist()
         out, pos = [], 0
-        for length in np.diff(offsets[start:end + 1]).tolist():
+        for length in lengths.tolist():
             out.append([vocab[i] for i in flat[pos:pos + length]])
             pos += length
         return out
+
+    def token_list(self) -> list[str]:
+        """The token of each id of the saved vocabulary (what `ids_of` refers to)."""
+        return list(self._vocab())
 
     def _vocab(self) -> list[str]:
         if self._vocab_list is None:
@@ -170,13 +300,35 @@ class KeywordIndex:
         return float(np.log(1 + (self.n + 0.5) / 0.5))
 
     def search(self, tokens: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (ids, scores) with a positive score; empty when no token is in the vocabulary."""
+        """Top-k (ids, scores) with a positive score, best first, ties to the lower passage id;
+        empty when no token is in the vocabulary. Scores are bm25s's own (`get_scores_from_ids`)."""
         ids = [i for i in self._bm25.get_tokens_ids(list(tokens)) if i + 1 < len(self._bm25.scores["indptr"])]
-        if not ids or self.n == 0:
+        if not ids or self.n == 0 or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         scores = self._bm25.get_scores_from_ids(ids)
-        k = min(k, self.n)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.lexsort((top, -scores[top]))]
-        keep = scores[top] > 0
-        return top[keep].astype(np.int64), scores[top][keep].astype(np.float32)
+        top = top_k(scores, k)
+        return top.astype(np.int64), scores[top].astype(np.float32)
+
+
+SAMPLE_PER_K = 32  # top_k's sample: this many passages per wanted result
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k highest positive scores, highest first, ties to the lower index: exactly
+    `np.argsort(-scores, kind="stable")[:k]` without its non-positive scores, but without
+    sorting or partitioning every passage. The k-th highest of an evenly strided sample is a
+    lower bound of the k-th highest overall, so only passages scoring at least that much (about
+    SAMPLE_PER_K × k of them) are partitioned and sorted."""
+    n = len(scores)
+    step = n // (SAMPLE_PER_K * k)
+    floor = 0.0
+    if step > 1:
+        sample = scores[::step]
+        floor = float(np.partition(sample, len(sample) - k)[len(sample) - k])
+    cand = np.flatnonzero(scores >= floor) if floor > 0 else np.flatnonzero(scores > 0)
+    if cand.size > k:
+        vals = scores[cand]
+        kth = np.partition(vals, cand.size - k)[cand.size - k]
+        above, tied = cand[vals > kth], cand[vals == kth]   # both in index order
+        cand = np.concatenate([above, tied[:k - above.size]])
+    return cand[np.lexsort((cand, -scores[cand]))]

@@ -26,6 +26,7 @@ from ..types import FileReport, Passage, Skipped, SourceFile
 if TYPE_CHECKING:
     from ..config import Config
     from ..embedder import Embedder
+    from .keyword import TokenIds
 
 Note = Callable[[float, str], None]
 
@@ -123,6 +124,10 @@ class BuildPlan:
         from .keyword import tokenize
 
         return [tokenize(p.embed_text_normalized) for p in self.chunks[source]]
+
+    def add_token_ids(self, source: str, table: "TokenIds") -> None:
+        """Append a fresh file's passages to the build's keyword token ids (tokenised now)."""
+        table.add_texts(p.embed_text_normalized for p in self.chunks[source])
 
     def file_rows(self) -> tuple[dict[str, dict], list[FileReport]]:
         """Manifest `files` entries (rows [start, end) in folder order) and the build's file reports."""

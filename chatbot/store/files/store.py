@@ -30,7 +30,7 @@ from ...types import BuildReport, Passage
 from ... import stages
 from .. import base
 from ..base import FIX, SearchIndex
-from ..keyword import KeywordIndex, tokenize
+from ..keyword import KeywordIndex, TokenIds
 from ..passages import load_passages
 from ..plan import acquire_build_lock, chunking_params as _chunking, compatible, plan_build
 from .dense import DenseIndex
@@ -248,20 +248,22 @@ def _build_locked(config, embedder, progress, on_progress) -> BuildReport:
 
     passages: list[Passage] = []
     blocks: list[np.ndarray] = []
-    tokens: list[list[str]] = []
     prev_keyword = previous[3] if previous else None
+    # keyword tokens as int32 ids, file by file: unchanged files keep their saved ids (no jieba)
+    tokens = TokenIds(prev_keyword.token_list() if prev_keyword is not None else ())
     for sf in plan.files:
         if sf.source in plan.held_in:
             start, end = prev_files[sf.source]["rows"]
             passages.extend(previous[1][start:end])
             blocks.append(np.asarray(previous[2][start:end], dtype=np.float32))
-            # unchanged files keep their saved keyword tokens: only changed files go through jieba
-            tokens.extend(prev_keyword.tokens_of(start, end) if prev_keyword is not None
-                          else [tokenize(p.embed_text_normalized) for p in previous[1][start:end]])
+            if prev_keyword is not None:
+                tokens.add_ids(*prev_keyword.ids_of(start, end))
+            else:
+                tokens.add_texts(p.embed_text_normalized for p in previous[1][start:end])
         else:
             passages.extend(plan.chunks[sf.source])
             blocks.append(plan.vectors[sf.source])
-            tokens.extend(plan.tokens(sf.source))
+            plan.add_token_ids(sf.source, tokens)
     dims = {b.shape[1] for b in blocks if b.size}
     dim = dims.pop() if len(dims) == 1 else embedder.dimension
     vectors = np.concatenate([b.reshape(-1, dim) for b in blocks], dtype=np.float32)  # one copy, not two
@@ -270,7 +272,7 @@ def _build_locked(config, embedder, progress, on_progress) -> BuildReport:
 
     note(0.9, "indexing")
     dense = DenseIndex.build(vectors)
-    keyword = KeywordIndex.from_tokens(tokens)
+    keyword = tokens.index()
     manifest = {
         "format_version": FORMAT_VERSION,
         "model": config.model,
