@@ -255,7 +255,7 @@ def calibrate(m: Material, embedder, config: Config, sample: int, rng: np.random
     return Calibration(sample, parse_s, textprep_s, embed_s, cos, sigma)
 
 
-def synthetic_keyword(m: Material, lay: Layout, chunk: int = 100_000):
+def synthetic_keyword(m: Material, lay: Layout, chunk: int = 20_000):
     """BM25 over the synthetic passages; their tokens are their pieces' tokens (pieces end where
     jieba blocks and CJK runs end, so this equals tokenising each passage, checked on a sample).
     Built from flat int32 token ids, as `chatbot build` builds it (no list of token strings)."""

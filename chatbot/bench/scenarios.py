@@ -19,7 +19,7 @@ from .corpus import (SYNTHETIC_PAGE_ITEMS, Calibration, Layout, Material, calibr
                      layout_text, layout_tokens, material, question_pool, synthetic_keyword, take, tokens_additive,
                      write_pages)
 from .answering import embedder_class, measure_in_child, save_synthetic_folder
-from .measure import (ann_quality, cold_start, index_bytes, machine, peak_rss_mb, point_from_timings, rss_mb, say,
+from .measure import (ann_quality, cold_start, exact_reference, index_bytes, machine, peak_rss_mb, point_from_timings, rss_mb, say,
                       time_questions)
 
 WARMUP = 5
@@ -98,30 +98,51 @@ def synthetic_point(n: int, m: Material, cal: Calibration, config: Config, embed
     from ..service import QA
     from ..textnorm import normalize
 
+    on_milvus = (config.store or "faiss") == "milvus"
+    emb_dir = work / f"synthetic-{n}"
+    folder = emb_dir / "v-synthetic"
     say(f"{n:,} synthetic passages: layout and BM25")
     lay = layout(m, n, rng, config.chunk_chars)
     additive = tokens_additive(m, lay)
     a = time.perf_counter()
     keyword = synthetic_keyword(m, lay)
     keyword_s = time.perf_counter() - a
+    if not on_milvus:   # saved and dropped now: the BM25 arrays and the vectors are never in memory together
+        shutil.rmtree(emb_dir, ignore_errors=True)
+        folder.mkdir(parents=True)
+        keyword.save(folder / "bm25")
+        keyword = None
     gc.collect()
 
-    say(f"{n:,}: deriving vectors")
+    # Derived vectors come in blocks, each from its own seeded generator, so that a block can be
+    # derived again: once into the whole matrix (exact search, the recall reference), then one
+    # block at a time into the graph, after the matrix is dropped.
     d = m.vectors.shape[1]
+    vec_seed = int(rng.integers(2 ** 62))
+    block, derive_s = 100_000, [0.0]
+
+    def derived(s: int) -> np.ndarray:
+        a = time.perf_counter()
+        v = derive_vectors(m, lay, s, min(n, s + block), cal.sigma, np.random.default_rng([vec_seed, s]))
+        derive_s[0] += time.perf_counter() - a
+        return v
+
+    say(f"{n:,}: deriving vectors; exact search for the recall reference")
     vectors = np.empty((n, d), dtype=np.float32)
-    for s in range(0, n, 50_000):
-        derive_vectors(m, lay, s, min(n, s + 50_000), cal.sigma, rng, out=vectors[s:min(n, s + 50_000)])
-    say(f"{n:,}: building the dense index")
-    a = time.perf_counter()
-    dense = DenseIndex.build(vectors)
-    dense_s = time.perf_counter() - a
-    say(f"{n:,}: {dense.kind} built in {dense_s:.1f}s; measuring recall against exact search")
+    for s in range(0, n, block):
+        vectors[s:min(n, s + block)] = derived(s)
     ann_pool = take(pool, min(len(pool), 200))
     qv = embedder.encode([normalize(q) for q in ann_pool])
-    ann = ann_quality(dense, vectors, qv)
-    on_milvus = (config.store or "faiss") == "milvus"
+    reference = exact_reference(vectors, qv)
     if not on_milvus:
         del vectors
+        gc.collect()
+    say(f"{n:,}: building the dense index")
+    a, derive_s[0] = time.perf_counter(), 0.0
+    dense = DenseIndex.from_blocks(n, d, (derived(s) for s in range(0, n, block)))
+    dense_s = time.perf_counter() - a - derive_s[0]   # the graph's own time, without deriving the blocks again
+    say(f"{n:,}: {dense.kind} built in {dense_s:.1f}s; measuring recall against exact search")
+    ann = ann_quality(dense, None, qv, reference=reference)
     gc.collect()
 
     say(f"{n:,}: passages")
@@ -138,19 +159,13 @@ def synthetic_point(n: int, m: Material, cal: Calibration, config: Config, embed
     if not on_milvus:
         # the files backend's layout, as `chatbot build` writes it and `load_index` opens it: passage
         # text in passages.jsonl (read by position above PASSAGES_IN_RAM_UP_TO), BM25 memory-mapped
-        emb_dir = work / f"synthetic-{n}"
-        folder = emb_dir / "v-synthetic"
-        shutil.rmtree(emb_dir, ignore_errors=True)
-        folder.mkdir(parents=True)
         with open(folder / "passages.jsonl", "w", encoding="utf-8") as fh:
             for p in synthetic_passages():
                 fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
-        keyword.save(folder / "bm25")
         dense.save(folder / "dense.faiss")
         save_synthetic_folder(emb_dir, folder, {
             "format_version": FORMAT_VERSION, "model": config.model, "dimension": int(dense.dimension),
             "chunk_count": n, "index_type": dense.kind, "chunking": chunking_params(config), "synthetic": True})
-        del keyword
         gc.collect()
         passages = load_passages(folder / "passages.jsonl", n)
         keyword = KeywordIndex.load(folder / "bm25", mmap=True)

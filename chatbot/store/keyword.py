@@ -33,7 +33,7 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 K1, B = 1.2, 0.75
 EMPTY = "∅"  # the token of a passage with no keyword at all, so that every row has a length
 TOKENS_FILE, LENGTHS_FILE, META_FILE = "doc_tokens.npy", "doc_lengths.npy", "meta.json"
-CHUNK_TOKENS = 1 << 23  # tokens per slice of the build (bounds its temporaries to ~0.5 GB)
+CHUNK_TOKENS = 1 << 22  # tokens per slice of the build (bounds its temporaries to ~0.3 GB)
 
 # Changes whenever `textnorm.keyword_tokens` could tokenise a text differently (any edit of
 # textnorm.py, another jieba), so that a build never reuses tokens saved by another tokenizer.
@@ -123,7 +123,8 @@ class KeywordIndex:
         of tokens of each passage (at least 1) and the token of each id. The score matrix is
         bm25s's, value for value: lucene idf computed with math.log in float64 and stored as
         float32, then the same float64 term-frequency saturation, in the same order, as bm25s's
-        `_score_tfc_robertson`, stored as float32. Tokens no passage holds get no column."""
+        `_score_tfc_robertson`, stored as float32. Tokens no passage holds get no column.
+        An int32 `token_ids` array becomes the index's saved tokens, renumbered in place (no copy)."""
         stages.event("keyword_index_build")
         token_ids = np.ascontiguousarray(token_ids, dtype=np.int32)
         lengths = np.asarray(lengths, dtype=np.int64)
@@ -135,7 +136,8 @@ class KeywordIndex:
         used = np.bincount(token_ids, minlength=n_vocab) > 0
         if not used.all():  # only tokens some passage holds get a column (and a vocabulary entry)
             new_id = (np.cumsum(used) - 1).astype(np.int32)
-            token_ids = new_id[token_ids]
+            for a in range(0, token_ids.size, CHUNK_TOKENS):   # in place: no second copy of the ids
+                token_ids[a:a + CHUNK_TOKENS] = new_id[token_ids[a:a + CHUNK_TOKENS]]
             vocab = [t for t, u in zip(vocab, used.tolist()) if u]
             n_vocab = len(vocab)
             del new_id

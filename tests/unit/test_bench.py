@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bm25s
+import pytest
 import numpy as np
 from chatbot.bench import corpus
 from chatbot.store.files.dense import EXACT_UP_TO, DenseIndex
@@ -84,3 +85,20 @@ def test_answering_memory_comes_from_a_fresh_process_that_loaded_the_folder(tmp_
     assert child["peak_rss_mb"] >= child["rss_after_load_mb"] > 0
     # its own peak (VmHWM), not getrusage's ru_maxrss, which Linux carries over fork from the parent
     assert child["ru_maxrss_mb"] >= 512 and child["peak_rss_mb"] < child["ru_maxrss_mb"] - 256
+
+
+def test_dense_index_from_blocks_is_the_index_build_gives():
+    rng = np.random.default_rng(1)
+    base = rng.standard_normal((EXACT_UP_TO + 3000, 32)).astype(np.float32)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    blocks = lambda v: (v[s:s + 4000] for s in range(0, len(v), 4000))  # noqa: E731
+    small = DenseIndex.from_blocks(500, 32, blocks(base[:500]))
+    assert small.kind == "flat" and np.array_equal(small.index.reconstruct_n(0, 500), base[:500])
+    ix = DenseIndex.from_blocks(len(base), 32, blocks(base))
+    assert ix.kind == DenseIndex.build(base).kind and ix.ntotal == len(base)
+    queries = base[:50] + 0.05 * rng.standard_normal((50, 32)).astype(np.float32)
+    exact = np.argsort(-(queries @ base.T), axis=1)[:, :10]
+    ids, _ = ix.search(queries, 10)
+    assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids.tolist(), exact.tolist())]) >= 0.9
+    with pytest.raises(ValueError):
+        DenseIndex.from_blocks(len(base) + 1, 32, blocks(base))

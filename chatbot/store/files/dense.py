@@ -84,6 +84,22 @@ class DenseIndex:
         index.nprobe = nprobe or max(8, nlist // 48)
         return cls(index, f"ivf{nlist},nprobe={index.nprobe}")
 
+    @classmethod
+    def from_blocks(cls, n: int, d: int, blocks) -> "DenseIndex":
+        """The index `build(vectors)` gives (kind "auto", flat or HNSW), from the vectors given as
+        consecutive float32 blocks: above EXACT_UP_TO the whole matrix is never held at once."""
+        if n <= EXACT_UP_TO:
+            return cls.build(np.concatenate(list(blocks)).reshape(n, d))
+        stages.event("dense_index_build")
+        index = faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_fp16, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        for block in blocks:
+            index.add(np.ascontiguousarray(block, dtype=np.float32))
+        if index.ntotal != n:
+            raise ValueError(f"{index.ntotal} vectors given, {n} announced")
+        index.hnsw.efSearch = choose_ef_search(n)
+        return cls(index, f"hnsw{HNSW_M}-fp16,ef={index.hnsw.efSearch}")
+
     def search(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids, scores) of shape (q, k'); rows padded by FAISS with -1 are trimmed by callers."""
         k = max(1, min(k, self.ntotal))
