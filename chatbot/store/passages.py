@@ -24,6 +24,8 @@ from ..types import Passage
 
 PASSAGES_IN_RAM_UP_TO = 100_000  # ~150 MB of parsed passages; above, they are read from the file
 CACHED = 4096                    # parsed passages kept (a question touches a few dozen)
+SCAN_BYTES = 1 << 24             # bytes read at a time when finding the lines at load
+_BLANK = np.frombuffer(b" \t\r\n\x0b\x0c", dtype=np.uint8)   # what bytes.strip() removes
 
 
 class DiskPassages(Sequence):
@@ -39,19 +41,38 @@ class DiskPassages(Sequence):
         self._lock = threading.Lock()
 
     def _lines(self) -> tuple[np.ndarray, np.ndarray]:
-        """Start and end offsets of the non-blank lines (as the in-memory loader skips blank ones)."""
-        mm, starts, ends = self._mm, [], []
-        if mm is None:
+        """Start and end offsets of the non-blank lines (as the in-memory loader skips blank ones).
+        Found with ordinary reads of SCAN_BYTES at a time, not through the map: scanning the map
+        would make every page of the file part of this process's resident memory."""
+        if self._mm is None:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        pos, size = 0, len(mm)
-        while pos < size:
-            end = mm.find(b"\n", pos)
-            end = size if end < 0 else end
-            if mm[pos:end].strip():
-                starts.append(pos)
-                ends.append(end)
-            pos = end + 1
-        return np.asarray(starts, np.int64), np.asarray(ends, np.int64)
+        starts, ends = [], []
+        line_start, line_filled = 0, False   # the line under way when a chunk ends
+        with open(self.path, "rb") as fh:
+            at = 0
+            while True:
+                buf = np.frombuffer(fh.read(SCAN_BYTES), dtype=np.uint8)
+                if buf.size == 0:
+                    break
+                filled = np.cumsum(~np.isin(buf, _BLANK), dtype=np.int64)   # non-blank bytes so far
+                nl = np.flatnonzero(buf == 10)
+                if nl.size:
+                    # non-blank bytes of each line ending in this chunk (the first one began earlier)
+                    before = np.concatenate([[0], filled[nl[:-1]]])
+                    keep = filled[nl] - before > 0
+                    keep[0] |= line_filled
+                    line_starts = np.concatenate([[line_start], at + nl[:-1] + 1])
+                    starts.append(line_starts[keep])
+                    ends.append((at + nl)[keep])
+                    line_start, line_filled = at + int(nl[-1]) + 1, bool(filled[-1] - filled[nl[-1]] > 0)
+                else:
+                    line_filled = line_filled or bool(filled[-1] > 0)
+                at += buf.size
+            if line_filled:   # a last line without a newline
+                starts.append(np.array([line_start]))
+                ends.append(np.array([at]))
+        join = lambda parts: np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)  # noqa: E731
+        return join(starts), join(ends)
 
     def __len__(self) -> int:
         return len(self._starts)

@@ -130,3 +130,34 @@ def test_memory_probe_million_layout(big_config, fake_embedder, monkeypatch):
     hits = Retriever(index, fake_embedder).search("异地就医备案怎么报销", 5).hits
     assert hits and MARK in hits[0].passage.text
     assert _strings_reachable(index, MARK) <= 8 * 4 < n
+
+
+def test_line_offsets_found_without_the_map_match_a_plain_scan(tmp_path, monkeypatch):
+    """The lines are found by reading the file in chunks (not through the map): any chunk size,
+    blank and whitespace-only lines, a last line without a newline, as bytes.strip() decides."""
+    import random
+
+    def plain(data: bytes):
+        starts, ends, pos = [], [], 0
+        while pos < len(data):
+            end = data.find(b"\n", pos)
+            end = len(data) if end < 0 else end
+            if data[pos:end].strip():
+                starts.append(pos)
+                ends.append(end)
+            pos = end + 1
+        return starts, ends
+
+    rng = random.Random(0)
+    path = tmp_path / "lines.jsonl"
+    for _ in range(300):
+        lines = [rng.choice([b"", b" ", b"\t \r", b'{"a":1}', b'  {"b":"xyz"}  ', b"x" * rng.randint(1, 40)])
+                 for _ in range(rng.randint(1, 30))]
+        data = b"\n".join(lines) + rng.choice([b"", b"\n", b"  "])
+        if not data:
+            continue
+        path.write_bytes(data)
+        monkeypatch.setattr(passages_mod, "SCAN_BYTES", rng.choice([1, 2, 3, 7, 64, 1 << 20]))
+        dp = DiskPassages(path)
+        assert (dp._starts.tolist(), dp._ends.tolist()) == plain(data)
+        dp.close()
