@@ -99,6 +99,9 @@ def main(argv: list[str]) -> int:
     out = {"pid": os.getpid(), "folder": str(index.folder), "passages": len(index.passages),
            "index": index.dense.kind, "rss_after_load_mb": loaded_rss,
            "rss_mb": current_rss_mb(), "peak_rss_mb": own_peak_rss_mb(),
+           # what the current RSS is made of: the process's own memory, and pages of mapped files
+           # (the memory-mapped BM25 matrix and passages: page cache, shared, reclaimable)
+           "rss_anon_mb": _status_mb("RssAnon"), "rss_file_mb": _status_mb("RssFile"),
            "ru_maxrss_mb": peak_rss_mb()}   # inherited over fork: at least the parent's peak at spawn
     out.update(point_from_timings(t))
     print(json.dumps(out, ensure_ascii=False), flush=True)

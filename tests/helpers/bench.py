@@ -68,6 +68,7 @@ def _check_result(result: dict, sizes: int) -> None:
         child = p["answering_process"]   # a fresh process that loaded the saved folder and answered
         assert child["pid"] != os.getpid() and child["passages"] == p["passages"]
         assert child["index_builds_during_queries"] == 0 and child["queries"] > 0
+        assert child["rss_anon_mb"] > 0 and child["rss_file_mb"] >= 0 and child["rss_anon_mb"] + child["rss_file_mb"] <= child["rss_mb"] + 1
     real, synthetic = result["points"]
     assert real["corpus"] == "real" and real["vectors"] == "embedded" and real["passages"] > 100
     assert synthetic["corpus"] == "synthetic" and synthetic["vectors"] == "derived"
