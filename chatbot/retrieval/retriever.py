@@ -177,6 +177,8 @@ class Retriever:
         depth = min(n, cfg.candidates)
         lap("normalize_tokenize")
         own_qv, qv = self.embed_query(norm)
+        with self._vectors_lock:  # the answer's sentence choice needs the same vector again
+            self._vectors[norm] = own_qv[0]
         lap("embed")
         ids, scores = self.index.dense.search(qv, depth)
         dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]

@@ -167,3 +167,25 @@ def test_an_office_address_is_a_kind_of_fact_asked(question, asks):
     assert ("address" in [k.name for k in facts.required(question)]) is asks
     assert facts.states(facts.ADDRESS, "地址位于广阳道19号市医疗保险管理中心")
     assert not facts.states(facts.ADDRESS, "电话0775-2080056(与医保局同一地址)")
+
+
+def test_an_answer_embeds_its_question_once(fake_qa):
+    """The search's vector of the question is what the answer's sentence choice compares units
+    with: a second encode of the same question would double the answer's model time."""
+    fake_qa.ask("衡水市医保电话是多少")  # units of the passages found are embedded and kept
+    embedder = fake_qa.retriever.embedder
+    seen: list[str] = []
+    encode = embedder.encode
+
+    def counting(texts, *args, **kwargs):
+        seen.extend(texts)
+        return encode(texts, *args, **kwargs)
+
+    embedder.encode = counting
+    try:
+        fake_qa.ask("廊坊市医保电话是多少")
+    finally:
+        embedder.encode = encode
+    from chatbot.textnorm import normalize
+
+    assert seen.count(normalize("廊坊市医保电话是多少")) == 1, seen
