@@ -4,7 +4,9 @@ A character pair of the question that no passage holds, where the corpus has a t
 that keeps one of the pair's characters in place and has a same-sounding character (toneless
 pinyin, any reading) in the other place, is a typing slip of that word; the word joins the
 question's keywords. Only pairs the corpus lacks are touched, so a real word is never "corrected"
-into another (公积金 stays), and only the corpus's words can come out.
+into another (公积金 stays), and only the corpus's words can come out. A pair that is itself a
+common word (in jieba's dictionary at `COMMON_WORD` or more: 一下, 这个, 手机) is what the user
+meant, not a slip (一下 is not 以下).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import unicodedata
 from collections import defaultdict
 from functools import lru_cache
+
+COMMON_WORD = 100  # jieba dictionary frequency from which a pair is a word in its own right (一下 13 924; 电化 25)
 
 
 @lru_cache(maxsize=65536)
@@ -40,7 +44,7 @@ class Homophones:
 
     def repairs(self, pair: str) -> list[str]:
         """Corpus words that sound like `pair` and keep one of its characters in place."""
-        if len(pair) != 2:
+        if len(pair) != 2 or _frequency(pair) >= COMMON_WORD:
             return []
         out: list[str] = []
         for kept, other in ((0, 1), (1, 0)):
@@ -49,3 +53,11 @@ class Homophones:
                     if word != pair and word not in out and sounds(word[other]) & sounds(pair[other]):
                         out.append(word)
         return out
+
+
+def _frequency(word: str) -> int:
+    """How common a word is in jieba's dictionary (0 when it is not a word there)."""
+    import jieba  # already loaded by the tokenizer (textnorm)
+
+    jieba.dt.check_initialized()
+    return int(jieba.dt.FREQ.get(word, 0) or 0)

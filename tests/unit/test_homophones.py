@@ -32,3 +32,9 @@ def test_readings_are_toneless_and_cover_heteronyms():
     assert "xiao" in sounds("消") and "yi" in sounds("医")
     assert {"hang", "xing"} <= sounds("行")
     assert sounds("a") == frozenset()
+
+
+@pytest.mark.parametrize("pair", ["一下", "这个"])
+def test_a_common_word_is_what_the_user_meant(pair):
+    """一下 sounds like the corpus's 以下 and keeps 下, but it is a word in its own right."""
+    assert Homophones(lambda: ["以下", "这各"]).repairs(pair) == []
