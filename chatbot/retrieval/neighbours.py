@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 _WORD = re.compile(r"[a-z][a-z'\-]*")
 _TERM = re.compile(r"^[\u4e00-\u9fff]{2,6}$")
 MAX_TERMS = 20_000   # most frequent vocabulary terms embedded (bounds the first English question's cost)
+KEPT = 8             # nearest terms remembered per key (words recur across questions: no second encode)
+MAX_KEYS = 50_000    # keys remembered, least recent dropped
 
 
 class Neighbours:
@@ -36,6 +38,7 @@ class Neighbours:
         self._terms: list[str] | None = None
         self._vectors: np.ndarray | None = None
         self._lock = threading.Lock()
+        self._nearest: dict[str, list[tuple[str, float]]] = {}  # key -> its KEPT nearest (term, cosine)
 
     def _load(self) -> tuple[list[str], np.ndarray]:
         with self._lock:
@@ -54,10 +57,22 @@ class Neighbours:
         terms, vectors = self._load()
         if not keys or not terms:
             return []
-        sims = self._embedder.encode(keys) @ vectors.T
+        known = self._nearest
+        fresh = [k for k in dict.fromkeys(keys) if k not in known]
+        found: dict[str, list[tuple[str, float]]] = {}
+        if fresh:
+            sims = self._embedder.encode(fresh) @ vectors.T
+            keep = min(KEPT, sims.shape[1])
+            for key, row in zip(fresh, sims):
+                top = np.argpartition(-row, keep - 1)[:keep]
+                found[key] = [(terms[j], float(row[j])) for j in top[np.argsort(-row[top], kind="stable")]]
+            with self._lock:
+                known.update(found)
+                while len(known) > MAX_KEYS:
+                    known.pop(next(iter(known)))
         out: list[str] = []
-        for row in sims:
-            for j in np.argsort(-row)[:per_word]:
-                if row[j] >= min_cosine and terms[j] not in out:
-                    out.append(terms[j])
+        for key in keys:
+            for term, cos in (found.get(key) or known.get(key, []))[:per_word]:  # per_word ≤ KEPT
+                if cos >= min_cosine and term not in out:
+                    out.append(term)
         return out
