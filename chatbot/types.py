@@ -113,6 +113,7 @@ class Retrieval:
     places: tuple[str, ...]
     hits: tuple[Hit, ...]
     alone_tokens: tuple[str, ...] = ()  # a message read in context: its own words (they may carry the match alone)
+    context_text: str = ""  # a message read in context: the conversation's text with it (what kind of fact it goes on asking)
 
     @property
     def place_mismatch(self) -> bool:

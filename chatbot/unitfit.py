@@ -4,8 +4,10 @@ For every answerable question, the passage holding its evidence (among the first
 the chat searched it) is cut into the units an answer may quote (quoting.units / can_open); a unit
 that holds an evidence string is one the answer should open with. A conditional logit (softmax
 over one passage's units, L2-regularised, plain gradient ascent on numpy) learns the feature
-weights (answer.UNIT_FEATURES); folds grouped by gold passage give the held-out share of
-questions whose first-scored unit holds the evidence, next to the current weights' share.
+weights (answer.UNIT_FEATURES). Held out: with several files, each file is left out in turn (each
+has its own writer, so the fit meets new wording, as on a hidden set); with one, folds grouped by
+gold passage. The figure is the share of questions whose first-scored unit holds the evidence,
+next to the current weights' share.
 """
 
 from __future__ import annotations
@@ -32,13 +34,17 @@ def examples(qa, items: list[dict]) -> list[tuple[str, np.ndarray, np.ndarray]]:
         _, retrieval = qa.ask_with_hits(it["query"], 10, it.get("history") or None)
         gold = next((h.passage for h in retrieval.hits[:5]
                      if evaluation._contains_any(h.passage.title + "\n" + h.passage.text, evidence)), None)
-        quotable = [u for u in units(gold.text) if can_open(u)] if gold else []
-        labels = [1.0 if evaluation._contains_any(u, evidence) else 0.0 for u in quotable]
+        every = list(units(gold.text)) if gold else []
+        quotable = [i for i, u in enumerate(every) if can_open(u)]
+        labels = [1.0 if evaluation._contains_any(every[i], evidence) else 0.0 for i in quotable]
         if not any(labels):
             continue
         weights = _weights(retrieval.tokens, qa.index.keyword) or {t: 1.0 for t in retrieval.tokens}
-        x = unit_features(retrieval.normalized, quotable, weights, qa.retriever.sentence_similarity, gold.title)
-        out.append((f"{it.get('source', '')}|{it.get('title', '')}", np.array(x), np.array(labels)))
+        # features over all units, as the answer computes them (position counts every unit)
+        x = np.array(unit_features(retrieval.normalized, every, weights, qa.retriever.sentence_similarity,
+                                   gold.title, retrieval.context_text))[quotable]
+        group = it.get("file") or f"{it.get('source', '')}|{it.get('title', '')}"
+        out.append((group, x, np.array(labels)))
     return out
 
 
@@ -61,10 +67,16 @@ def top1(w: np.ndarray, data) -> float:
 
 
 def tune_units(qa, items: list[dict], folds: int = 5, seed: int = 0) -> dict:
+    if len({it.get("file") for it in items}) < 2:
+        items = [{k: v for k, v in it.items() if k != "file"} for it in items]
     data = examples(qa, items)
     groups = sorted({g for g, _, _ in data})
-    random.Random(seed).shuffle(groups)
-    fold_of = {g: i % folds for i, g in enumerate(groups)}
+    if len({it.get("file") for it in items}) >= 2:
+        folds = len(groups)
+        fold_of = {g: i for i, g in enumerate(groups)}
+    else:
+        random.Random(seed).shuffle(groups)
+        fold_of = {g: i % folds for i, g in enumerate(groups)}
     current = np.array([qa.policy.unit_weights.get(n, 0.0) for n in UNIT_FEATURES])
     rows = []
     for l2 in L2:
@@ -75,6 +87,8 @@ def tune_units(qa, items: list[dict], folds: int = 5, seed: int = 0) -> dict:
             held[f] = [top1(w, [d]) for d in held[f]]
         everything = fit(data, l2)
         rows.append({"l2": l2, "cv_top1": round(float(np.mean([v for vs in held.values() for v in vs])), 3),
+                     "cv_top1_by_fold": {g: round(float(np.mean(held[fold_of[g]])), 3) for g in groups}
+                     if folds == len(groups) else None,
                      "in_sample_top1": round(top1(everything, data), 3),
                      "weights": {n: round(float(v), 2) for n, v in zip(UNIT_FEATURES, everything)}})
     best = max(rows, key=lambda r: r["cv_top1"])

@@ -77,10 +77,21 @@ def test_the_answer_opens_with_the_fact_asked(question, title, body, fact):
     assert not re.match(r"^[\d\-.%年月]+\s", text), text
 
 
+def _pair_cosine(question: str, sentences: list[str]) -> list[float]:
+    """A stand-in for the model's sentence cosine (the answer always has one): cosine of the
+    character-pair sets."""
+    def pairs(t):
+        return {t[i:i + 2] for i in range(len(t) - 1)}
+    q = pairs(question)
+    return [len(q & pairs(s)) / ((len(q) * len(pairs(s))) ** 0.5 or 1.0) for s in sentences]
+
+
 def test_supporting_units_follow_in_the_passages_order_within_the_budget():
     body = ("参保人需在出生后90天内完成登记。逾期缴费将导致3个月等待期。" + FILLER * 2
             + "新生儿医保超过90天未缴费将导致财政补贴部分需自付。")
-    text = reading_text(answer("新生儿医保超过90天没交有什么影响", passage("新生儿医保超过90天未缴费", body)))
+    got = compose(retrieval("新生儿医保超过90天没交有什么影响", passage("新生儿医保超过90天未缴费", body), step=0.05),
+                  None, POLICY, similarity=_pair_cosine)
+    text = reading_text(got.text)
     assert text.startswith("新生儿医保超过90天未缴费将导致财政补贴部分需自付")
     assert len(text) <= POLICY.answer_chars + 20
     rest = text[text.index("。") + 1:]
@@ -135,3 +146,34 @@ def test_a_follow_up_quotes_what_the_message_itself_asks():
     own = compose(r, None, Policy(answer_chars=60)).text
     shared = compose(r, None, Policy(answer_chars=60, subject_share=1.0)).text
     assert "统筹额度" in own and "统筹额度" not in shared
+
+
+def test_unit_features_name_what_the_question_asks_beyond_the_title():
+    from chatbot.answer import UNIT_FEATURES, unit_features
+    sentences = ["新生儿医保可以在网上补交。", "补交需要带出生医学证明和户口本到窗口办理。"]
+    weights = {"新生儿": 1.0, "网上": 1.0, "户口本": 2.0}
+    rows = [dict(zip(UNIT_FEATURES, f)) for f in unit_features("新生儿网上补交还是带户口本去", sentences, weights,
+                                                               title="新生儿医保补交")]
+    # the title holds 新生儿: what is asked beyond it is 网上 and 户口本 (weights 1 + 2)
+    assert rows[0]["novel"] == 1.0 / 3.0 and rows[1]["novel"] == 2.0 / 3.0
+    assert rows[0]["first"] == 1.0 and rows[1]["first"] == 0.0
+    assert rows[1]["length"] > rows[0]["length"]
+
+
+def test_unit_weights_are_fitted_per_file_when_files_differ():
+    """`tune --units` leaves each file out in turn (each has its own writer)."""
+    import numpy as np
+    from chatbot import unitfit
+    rng = np.random.default_rng(0)
+    truth = np.zeros(len(unitfit.UNIT_FEATURES))
+    truth[0] = 3.0
+    data = []
+    for g in ("a.jsonl", "b.jsonl"):
+        for _ in range(40):
+            x = rng.random((5, len(truth)))
+            y = np.zeros(5)
+            y[int(np.argmax(x @ truth))] = 1.0
+            data.append((g, x, y))
+    w = unitfit.fit([d for d in data if d[0] == "a.jsonl"], 0.1, iters=300)
+    assert unitfit.top1(w, [d for d in data if d[0] == "b.jsonl"]) > 0.8
+    assert unitfit.top1(np.zeros(len(truth)), data) < 0.5
