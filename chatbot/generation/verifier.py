@@ -47,7 +47,7 @@ class VerifierSettings:
     context_window: int = 10        # characters each side of a fact that say what it is about
     context_margin: int = 2         # a competitor's context must beat the fact's own by this many char pairs
     context_min: int = 3            # and share at least this many with the sentence
-    align_min: float = 0.35         # a clause is compared for polarity with a passage clause this similar
+    align_min: float = 0.30         # a clause is compared for polarity with a passage clause this similar
     novelty_max: float = 0.27       # weighted share of content words absent from the passage (no embedder)
     synonym_min: float = 0.80       # with an embedder: a word this close (cosine) to a passage word is not novel
     novelty_max_synonyms: float = 0.22  # the share's limit when synonyms are read (fitted cross-file)
