@@ -161,15 +161,33 @@ def numbers(t: str) -> list[Fact]:
     return sorted(out, key=lambda f: f.start)
 
 
+# Groups the national rules treat apart that the retrieval vocabulary does not name (who is insured
+# how: the disabled and the destitute subsidised, servicemen and retired cadres under their own
+# schemes, civil servants' supplementary insurance, the self-employed, residents from Hong Kong,
+# Macao, Taiwan and abroad). Written from the scheme's vocabulary, not from any claims file.
+OTHER_GROUPS: dict[str, str] = {
+    "残疾人": r"残疾人|残疾", "特困": r"特困人员|特困供养|特困", "孕产妇": r"孕产妇|孕妇", "退役军人": r"退役军人", "现役军人": r"现役军人|现役",
+    "离休": r"离休人员|离休干部|离休", "公务员": r"公务员", "个体": r"个体工商户|个体户", "港澳台": r"港澳台",
+    "外籍": r"外籍人员|外国人|外籍",
+}
+
+
 def _group_patterns() -> dict[str, str]:
     """Population groups and schemes: the two basic schemes (POPULATIONS), the insured groups of
-    the check (INSURED_GROUPS) and those a follow-up may name (SLOTS["population"]), synonyms as one value."""
+    the check (INSURED_GROUPS), those a follow-up may name (SLOTS["population"]) and OTHER_GROUPS,
+    synonyms as one value."""
     groups = dict(POPULATIONS)
     for name, pattern in INSURED_GROUPS.items():
         groups[name] = f"{groups[name]}|{pattern}" if name in groups else pattern
     for term in SLOTS["population"].split("|"):
         if re.fullmatch(r"[\u4e00-\u9fff]+", term) and not any(re.fullmatch(p, term) for p in groups.values()):
             groups.setdefault(term, term)
+    for name, pattern in OTHER_GROUPS.items():
+        # a single term of SLOTS that one of these names (孕妇 of 孕产妇|孕妇) becomes its synonym
+        for term in [t for t, p in groups.items() if t == p and re.fullmatch(pattern, t)]:
+            del groups[term]
+        if not any(re.fullmatch(p, term) for p in groups.values() for term in pattern.split("|")):
+            groups.setdefault(name, pattern)
     return groups
 
 

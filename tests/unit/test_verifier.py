@@ -163,3 +163,45 @@ def test_a_negation_reaches_over_what_stands_between():
     passage = "个人账户资金不会在每年的12月31日清零。"
     kept("个人账户资金每年12月31日都不会清零。", passage)
     dropped("个人账户资金每年12月31日都会清零。", passage)
+
+
+# ---- session 7: what made the check generalise to a blind set ------------------------------------
+
+def test_a_group_the_scheme_treats_apart_is_a_population_fact():
+    passage = "残疾人参加城乡居民医保,个人缴费部分由政府全额资助。"
+    assert {f.value for f in facts(canonical("孕妇和孕产妇")) if f.kind == "population"} == {"孕产妇"}
+    assert Verifier().fact_problems(canonical("特困人员参加城乡居民医保,个人缴费由政府全额资助。"), canonical(passage))
+    kept("残疾人参加城乡居民医保,个人缴费部分由政府全额资助。", passage)
+    dropped("特困人员参加城乡居民医保,个人缴费部分由政府全额资助。", passage)
+
+
+def test_a_qualifier_the_passage_names_only_another_value_of():
+    passage = "参保人员住院发生的医疗费用,由统筹基金按规定支付。"
+    v = Verifier()
+    assert v.qualifier_problems(canonical("参保人员门诊发生的医疗费用由统筹基金支付"), canonical(passage))
+    assert not v.qualifier_problems(canonical("参保人员住院的医疗费用由统筹基金支付"), canonical(passage))
+    kept("参保人员住院的医疗费用,由统筹基金按规定支付。", passage)
+    dropped("参保人员门诊发生的医疗费用,由统筹基金按规定支付。", passage)
+
+
+def test_an_antonym_of_the_rules_vocabulary_is_a_reversal():
+    passage = "新生儿参保登记办理完成后,医保待遇当月生效。"
+    kept("新生儿参保登记办理完成后,医保待遇当月就生效。", passage)
+    dropped("新生儿参保登记办理完成后,医保待遇次月生效。", passage)
+
+
+def test_a_word_the_embedder_finds_as_good_as_a_passage_word_is_not_novel():
+    passage = canonical("个人账户资金可以用于支付配偶的门诊费用。")
+    sentence = canonical("个人账户的钱可以用来支付配偶的门诊费用。")
+    close = {("用来", "用于")}
+
+    def similarity(text, texts):  # the embedder's cosine: 用来 ~ 用于, sentences close to each other
+        if len(text) > 4:
+            return [0.9 for _ in texts]
+        return [1.0 if (text, t) in close else 0.1 for t in texts]
+
+    plain = Verifier().novelty(sentence, passage)[1]
+    assert "用来" in plain
+    assert "用来" not in Verifier(similarity).novelty(sentence, passage)[1]
+    assert Verifier(similarity).check(sentence, passage).supported
+    assert not Verifier(similarity).check(canonical("个人账户的钱可以用来支付配偶的体检和健身卡费用。"), passage).supported
