@@ -136,10 +136,13 @@ def item_asked(question: str, policy: Policy) -> str | None:
     with _jieba_lock:
         words = [w for w in jieba.lcut(phrase) if re.search(r"[\u4e00-\u9fff]", w)]
     tags = word_tags(words)
-    for w in reversed(words):
+    for i in range(len(words) - 1, -1, -1):
+        w = words[i]
         if w in ("还", "也", "都", "了", "的", "在", "去", "做", "是", "要", "能", "个", "这", "那"):
             continue
         tag = tags.get(w)
+        if len(w) == 1 and i > 0 and (tags.get(words[i - 1]) or "n")[0] in "nvab":
+            return words[i - 1] + w  # a word jieba split (陪护|工), not one after a measure (一颗|牙)
         return w if tag is None or tag.startswith("n") else None  # a thing (noun), not an action or a quantity
     return None
 
