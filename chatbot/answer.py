@@ -273,7 +273,7 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
     retrieval, value, dense = gate(retrieval, keyword, policy)
     hits = retrieval.hits
     top = hits[0]
-    gap = find_gap(retrieval, top, policy)
+    gap = find_gap(retrieval, top, policy, keyword)
     if gap is not None:  # a doctor's or an everyday question has no "related" insurance passage to show
         shown = () if gap.reason in ("off_topic", "medical") else related
         return Answer(question, refusal_for_gap(gap), True, related=shown, notice=notice, reason=gap.reason)

@@ -47,7 +47,9 @@ OFF_TOPIC = (r"高铁|火车|动车|飞机|航班|机票|地铁|公交|坐车|"
 # Medical advice (which department, which medicine, whether a symptom is serious, how to treat it):
 # a doctor's question, not an insurance one, unless it also names an insurance matter (INSURANCE).
 MEDICAL_ADVICE = (r"挂(什么|哪个|哪一?个?|啥)科|挂.{0,6}科还是|(吃|用)(什么|啥|哪种|哪个)药|要不要(吃|用)药|要不要吃|"
-                  r"吃.{0,6}药好|怎么治|如何治疗|严不严重|要不要紧|which department|what medicine|should i take")
+                  r"吃.{0,6}药好|怎么治|如何治疗|严不严重|要不要紧|which department|what medicine|should i take"
+                  # the course of an illness or an operation (how long to recover, walk, leave hospital)
+                  r"|(多久|多长时间|几天|多少天)(才)?能?(正常)?(下地|走路|恢复|康复|痊愈|好|出院|拆线)(?!待遇|使用|缴费|参保|资格)|能不能治好|治得好|后遗症|how long.{0,20}recover")
 INSURANCE = (r"医保|保险|社保|参保|缴费|交费|报销|报|统筹|账户|共济|备案|定点|起付|封顶|目录|甲类|乙类|自付|"
              r"insurance|reimburs|covered")
 # Words of the medical-insurance domain: an off-topic subject with one of these is still in scope
@@ -72,6 +74,13 @@ FIGURE_STATED: dict[str, str] = {
     "interest": r"(利率|利息)[^。；;，,]{0,20}\d+(\.\d+)?\s*%",
 }
 FIGURE_NAMES = {"money": "金额", "rate": "比例", "cap": "上限", "interest": "利率"}
+# A validity period asked (备案、证明、卡 … 有效期多久) and what states one: a period or "长期有效".
+VALIDITY_ASKED = r"有效期|多久有效|多长时间有效|有效多久|过期|失效|valid(ity)?\b|expire"
+VALIDITY_STATED = r"(有效期|有效|期限)[^。；;]{0,20}(\d+|[一二三四五六七八九十两半])\s*(年|个月|月|天|日|周)|长期有效|一直有效|永久有效|终身有效"
+# A question whether (or how much) an item is paid for: "种牙医保能报吗", "护工的钱能报多少". The item is
+# what precedes this; retrieval/checks.py asks that a retrieved passage speak of it.
+ITEM_PAID = (r"(的钱|的费用|费用|的费|钱)?(医保|社保)?(还|也|都)?(能不能|可不可以|能|可以|给)(报销?|走医保|用医保|刷医保)"
+             r"(吗|不|么|嘛|多少|几成|百分之几)|(医保|社保)(报不报|管不管|包不包)")
 # What kind of fact a question asks for (chatbot/retrieval/facts.py): the general kinds of an
 # insurance question — a phone number, an office's address, an amount (money, rate, duration), a date. "多少 / 几"
 # alone asks for an amount only when no phone number is asked (电话是多少).
@@ -211,6 +220,8 @@ class Policy:
     check_figure: bool = True     # a money/rate question, no such figure in the passage
     check_year: bool = True       # a figure for year Y, the passage gives other years only
     check_fact_kind: bool = True  # a phone number asked, no passage found states one (for the place asked)
+    check_validity: bool = True   # a validity period asked (有效期), no retrieved passage states one (session 7: dev6 refusal 0.72 → 0.76 held out, dev3/dev7 ±0)
+    check_item: bool = True       # an item asked to be paid for (X能报吗) that no retrieved passage speaks of (session 7: dev5 +2 in-sample, ±0 held out)
     # -- answer -----------------------------------------------------------------------------
     second_ratio: float = 0.8     # quote a second article at this share of the first's score (CV picks 0.75 on all; kept 0.8: below it a 衡水市 phone answer also quotes 高新区's number)
     # choosing the quoted units (answer.scored_pick): a unit's score is its features
@@ -233,6 +244,9 @@ class Policy:
     local_service: str = LOCAL_SERVICE
     figure_asked: dict = field(default_factory=lambda: dict(FIGURE_ASKED))
     figure_stated: dict = field(default_factory=lambda: dict(FIGURE_STATED))
+    validity_asked: str = VALIDITY_ASKED
+    validity_stated: str = VALIDITY_STATED
+    item_paid: str = ITEM_PAID
 
     def with_values(self, **values) -> "Policy":
         """A copy with some fields changed (what tuning grids and flags use)."""

@@ -269,7 +269,7 @@ def check_effects(base: QA, asked: _Retrievals, params: tuple, penalties: tuple,
     for i, r in enumerate(retrievals):
         checked = _scored(base, asked, i, r, policy)[3]
         top = replace(checked, hits=checked.hits[:policy.top_k])
-        gap = find_gap(top, top.hits[0], policy) if top.hits else None
+        gap = find_gap(top, top.hits[0], policy, base.index.keyword) if top.hits else None
         fired.append(gap.check if gap is not None else None)
     effects = []
     for switch in ("all_on",) + policy.switches():

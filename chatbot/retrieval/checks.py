@@ -92,6 +92,78 @@ def year_missing(question: str, passage: str, policy: Policy) -> str | None:
     return sorted(years)[0] if stated and not years & stated else None
 
 
+def validity_missing(question: str, passages: list[str], policy: Policy) -> bool:
+    """A validity period asked (备案的有效期是多久) and no retrieved passage states one."""
+    if not policy.pattern("validity_asked").search(question):
+        return False
+    stated = policy.pattern("validity_stated")
+    return not any(stated.search(p) for p in passages)
+
+
+_CLAUSE = re.compile(r"[，,。？?；;！!\s]")
+_LEAD = re.compile(r"^(那么|那|请问|想问一下|想问问|想问|问一下|问下|我想知道)")
+
+
+@lru_cache(maxsize=4096)
+def _pair_sounds(text: str) -> frozenset[str]:
+    from pypinyin import lazy_pinyin
+
+    han = re.findall(r"[\u4e00-\u9fff]{2,}", text)
+    out = set()
+    for run in han:
+        py = lazy_pinyin(run)
+        out.update(py[i] + py[i + 1] for i in range(len(py) - 1))
+    return frozenset(out)
+
+
+def item_asked(question: str, policy: Policy) -> str | None:
+    """The item a "is X paid for" question asks about: the last content word before 能报吗 /
+    能报多少 / 医保报不报 in its clause (种一颗牙 → 牙, 住院请护工的钱 → 护工); None when there is
+    no such question or the word is a pronoun, number or adverb (这钱还能报吗)."""
+    m = policy.pattern("item_paid").search(question)
+    if not m:
+        return None
+    before = question[:m.start()]
+    phrase = _LEAD.sub("", _CLAUSE.split(before)[-1]) if before else ""
+    for place in _places(phrase):
+        phrase = phrase.replace(place.name, " ")
+    if not re.search(r"[\u4e00-\u9fff]", phrase):
+        return None
+    from ..textnorm import _jieba_lock
+    import jieba
+    from ..wordtags import word_tags
+
+    with _jieba_lock:
+        words = [w for w in jieba.lcut(phrase) if re.search(r"[\u4e00-\u9fff]", w)]
+    tags = word_tags(words)
+    for i in range(len(words) - 1, -1, -1):
+        w = words[i]
+        if w in ("还", "也", "都", "了", "的", "在", "去", "做", "是", "要", "能", "个", "这", "那"):
+            continue
+        tag = tags.get(w)
+        if len(w) == 1 and i > 0 and (tags.get(words[i - 1]) or "n")[0] in "nvab":
+            return words[i - 1] + w  # a word jieba split (陪护|工), not one after a measure (一颗|牙)
+        return w if tag is None or tag.startswith("n") else None  # a thing (noun), not an action or a quantity
+    return None
+
+
+def item_missing(question: str, passages: list[str], policy: Policy, known=None) -> str | None:
+    """The item asked to be paid for that no retrieved passage speaks of, by its characters or by
+    the sound of a character pair (手书 typed for 手术 is spoken of). `known(word)`: True when the
+    documents use the word at all (the keyword index); a word they use is a subject of theirs."""
+    item = item_asked(question, policy)
+    if item is None or any(item in p for p in passages) or (known is not None and known(item)):
+        return None
+    if len(item) >= 2:
+        from pypinyin import lazy_pinyin
+
+        py = lazy_pinyin(item)
+        pairs = {py[i] + py[i + 1] for i in range(len(py) - 1)}
+        if any(pairs & _pair_sounds(p) for p in passages):
+            return None
+    return item
+
+
 def _local(question: str, retrieval: Retrieval, top: Hit, policy: Policy) -> bool:
     """Is the question about the place itself: the best passage is local (its title names a
     place), or a local fact or service point is asked for (phone, figure, office)?"""
@@ -115,7 +187,7 @@ def fact_place_missing(question: str, original: str, top: Hit, policy: Policy) -
     return "、".join(p.name for p in missing_places(qplaces, list(_places(normalize(top.passage.title)))))
 
 
-def find_gap(retrieval: Retrieval, top: Hit, policy: Policy) -> Gap | None:
+def find_gap(retrieval: Retrieval, top: Hit, policy: Policy, keyword=None) -> Gap | None:
     """The first check that fires for the best passage, in a fixed order: another scheme first (惠民保
     names no place, though 惠民 is a county), then place, subject, population, figure, year."""
     q, passage = retrieval.normalized, top.passage.embed_text_normalized
@@ -149,4 +221,12 @@ def find_gap(retrieval: Retrieval, top: Hit, policy: Policy) -> Gap | None:
         missing = year_missing(q, passage, policy)
         if missing:
             return Gap("no_fact", f"{missing}年的数字", "year")
+    retrieved = [h.passage.embed_text_normalized for h in retrieval.hits]
+    if policy.check_validity and validity_missing(q, retrieved, policy):
+        return Gap("no_fact", "有效期", "validity")
+    if policy.check_item:
+        known = (lambda w: len(w) > 1 and keyword.idf(w) > 0) if keyword is not None else None
+        missing = item_missing(q, retrieved, policy, known)
+        if missing:
+            return Gap("no_fact", f"「{missing}」", "item")
     return None
