@@ -5,7 +5,7 @@ refusals were written for the tests from the corpus (not from any dev file) and 
 developing issue 18, so they are in-sample too, as are dev4 and dev5 (written in session 5 without the code or
 dev3, scored once held out, then developed on; eval/WRITTEN.md); dev + dev2, dev4 and dev5 also fit the query
 adapter (chatbot/data/query_adapter.npz); dev3 is the round's held-out set, scored only to
-measure, and so is dev6 (session 6, a third writer; eval/WRITTEN.md). Each floor is the measured figure less a margin of about two questions: they guard
+measure, and so are dev6 (session 6, a third writer) and dev7 (session 7, a fourth; eval/WRITTEN.md). Each floor is the measured figure less a margin of about two questions: they guard
 against regressions and are not estimates (docs/quality.md has those)."""
 
 import pytest
@@ -19,20 +19,22 @@ FLOORS = {
             "refusal_recall": 0.83, "false_refusal_max": 0.05},
     "dev2": {"recall@1": 0.86, "recall@5": 0.96, "answer_hit": 0.85, "answer_hit_given_top1": 0.93,
              "refusal_recall": 0.87, "false_refusal_max": 0.03},
-    "dev3": {"recall@1": 0.80, "recall@5": 0.91, "answer_hit": 0.74, "refusal_recall": 0.68,
+    "dev3": {"recall@1": 0.80, "recall@5": 0.91, "answer_hit": 0.75, "refusal_recall": 0.68,
              "false_refusal_max": 0.05},
-    "dev6": {"recall@1": 0.79, "recall@5": 0.92, "answer_hit": 0.75, "refusal_recall": 0.64,
+    "dev6": {"recall@1": 0.79, "recall@5": 0.92, "answer_hit": 0.74, "refusal_recall": 0.68,
              "false_refusal_max": 0.05},
-    "dev4": {"recall@1": 0.85, "recall@5": 0.96, "answer_hit": 0.86, "refusal_recall": 0.73,
+    "dev7": {"recall@1": 0.82, "recall@5": 0.93, "answer_hit": 0.77, "refusal_recall": 0.68,
+             "false_refusal_max": 0.05},
+    "dev4": {"recall@1": 0.85, "recall@5": 0.96, "answer_hit": 0.83, "refusal_recall": 0.77,
              "false_refusal_max": 0.03},
-    "dev5": {"recall@1": 0.84, "recall@5": 0.96, "answer_hit": 0.85, "refusal_recall": 0.70,
+    "dev5": {"recall@1": 0.84, "recall@5": 0.96, "answer_hit": 0.87, "refusal_recall": 0.82,
              "false_refusal_max": 0.03},
-    "conversations": {"recall@1": 0.77, "recall@5": 0.93, "answer_hit": 0.80, "refusal_recall": 0.66,
+    "conversations": {"recall@1": 0.77, "recall@5": 0.93, "answer_hit": 0.80, "refusal_recall": 0.77,
                       "false_refusal_max": 0.07},
     "english": {"recall@1": 0.72, "recall@5": 0.94, "answer_hit": 0.61},
-    "refusals": {"refusal_recall": 0.77},
+    "refusals": {"refusal_recall": 0.83},
 }
-READING = {"answer_chars_median_max": 140, "fact_in_first_60": 0.75}  # dev + dev2 together
+READING = {"answer_chars_median_max": 125, "fact_in_first_60": 0.78}  # dev + dev2 together
 
 
 def _report(real_qa, name):
@@ -56,16 +58,17 @@ def test_answers_are_short_and_lead_with_the_fact(real_qa):
     assert m["fact_in_first_60"] >= READING["fact_in_first_60"], m["fact_in_first_60"]
 
 
-def test_shipped_adapter_is_in_use_and_was_not_fitted_on_dev3(real_qa):
+@pytest.mark.parametrize("held_out", ["dev3", "dev6", "dev7"])
+def test_shipped_adapter_is_in_use_and_was_not_fitted_on_a_held_out_set(real_qa, held_out):
     """The query adapter the chat loads (chatbot/data/query_adapter.npz) belongs to the default
-    model, and the files it was fitted on do not include the held-out dev3: its figure on dev3
+    model, and the files it was fitted on do not include a held-out set (dev3, dev6, dev7): its figure there
     stays a held-out one (a file is recorded by a digest of its questions, adapterfit._digest)."""
     from chatbot.adapterfit import _digest
 
     fitted = real_qa.retriever.adapter
     assert fitted is not None and fitted.meta["model"] == real_qa.embedder.model_name
-    dev3 = [dict(it, file="dev3.jsonl") for it in evaluation.load_questions(EVAL / "dev3.jsonl")]
-    assert _digest("dev3.jsonl", dev3) not in fitted.meta["files"].values()
+    items = [dict(it, file=f"{held_out}.jsonl") for it in evaluation.load_questions(EVAL / f"{held_out}.jsonl")]
+    assert _digest(f"{held_out}.jsonl", items) not in fitted.meta["files"].values()
     assert fitted.meta["questions"] >= 300
 
 
