@@ -18,10 +18,6 @@ def choose_nlist(n: int) -> int:
 
 def choose_ef_search(n: int) -> int:
     """Candidates HNSW keeps while searching: more for larger graphs, to hold recall@10 at about
-    0.95 or above on questions: 512 × (n / 100 000)^0.48 up to 100 000 passages (512 there), then
-    doubling per tenfold growth (1 024 at a million, where `chatbot bench` measured recall@10
-    0.968–0.975 at efSearch 1 024 in two runs, against 0.984–0.994 at the 1 546 of the earlier
-    formula for about twice the time; the bench prints the recall/speed curve around the choice)."""
-    if n <= 100_000:
-        return int(min(2048, max(128, 512 * (n / 100_000) ** 0.48)))
-    return int(min(2048, round(512 * (n / 100_000) ** math.log10(2))))
+    0.95 or above on questions (512 at 100 000 passages, about 1 500 at a million; measured by
+    `chatbot bench`, which also prints the recall/speed curve around the chosen value)."""
+    return int(min(2048, max(128, 512 * (n / 100_000) ** 0.48)))
