@@ -183,6 +183,19 @@ def missing_places(query_places: list[Place], passage_places: list[Place], broad
     `broader`: a passage about the province covers its cities (for rules, not for a local office
     or its phone number).
     """
+    if not query_places:
+        return []
+    return list(_missing(tuple(query_places), tuple(passage_places), broader))
+
+
+@lru_cache(maxsize=65536)
+def _missing(query_places: tuple[Place, ...], passage_places: tuple[Place, ...], broader: bool) -> tuple[Place, ...]:
+    """`missing_places`, kept: the same titles and passages are checked against the same places
+    question after question."""
+    return tuple(_missing_places(list(query_places), list(passage_places), broader))
+
+
+def _missing_places(query_places: list[Place], passage_places: list[Place], broader: bool) -> list[Place]:
     leaves = leaf_places(query_places)
     if not leaves:
         return []

@@ -180,9 +180,12 @@ class Retriever:
         with self._vectors_lock:  # the answer's sentence choice needs the same vector again
             self._vectors[norm] = own_qv[0]
         lap("embed")
-        ids, scores = self.index.dense.search(qv, depth)
-        dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
-        lap("dense_search")
+        overlap = n >= OVERLAP_FROM
+        if overlap:  # FAISS (or Milvus) searches in another thread while this one scores keywords
+            pending = _dense_pool().submit(self.index.dense.search, qv, depth)
+        else:
+            ids, scores = self.index.dense.search(qv, depth)
+            lap("dense_search")
         share = cjk_share(norm)
         terms = self.translated(norm) if share < 0.5 else []
         if terms:  # an English question: its dictionary translation meets the Chinese corpus
@@ -204,6 +207,10 @@ class Retriever:
         kid, kscore = self.index.keyword.search(kw_tokens, depth)
         keyword = [(int(i), float(s)) for i, s in zip(kid, kscore)]
         lap("keyword_search")
+        if overlap:
+            ids, scores = pending.result()
+            lap("dense_search")  # what is left of the dense search once the keyword search is done
+        dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
         fused = fuse(dense, keyword, w_kw, cfg.fusion, cfg.rrf_k, self._exact_dense(qv, dense, keyword))
         own = self._own_cosines(own_qv, qv, fused)
 
@@ -233,6 +240,26 @@ class Retriever:
         top = tuple(hits[:max(k, 1)])
         lap("fusion_checks")
         return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), top)
+
+
+# From this many passages on, the dense search (FAISS's HNSW search releases the GIL) runs in a
+# worker thread while the calling thread does the keyword search, so that a question waits for the
+# slower of the two rather than for both. Below, the dense search takes less than a thread handoff
+# is worth (exact search over at most 10 000 vectors, or a small graph).
+OVERLAP_FROM = 50_000
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def _dense_pool():
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dense-search")
+    return _pool
 
 
 def _default_adapter(embedder, policy: Policy):

@@ -34,6 +34,10 @@ K1, B = 1.2, 0.75
 EMPTY = "∅"  # the token of a passage with no keyword at all, so that every row has a length
 TOKENS_FILE, LENGTHS_FILE, META_FILE = "doc_tokens.npy", "doc_lengths.npy", "meta.json"
 CHUNK_TOKENS = 1 << 22  # tokens per slice of the build (bounds its temporaries to ~0.3 GB)
+PRUNE_FROM = 200_000    # passages: from here on, `search` reads only the postings the top k needs
+PRUNE_EPS = 1e-4        # margin of the pruning bounds, relative to the query's largest possible score
+UPPER_FILE = "term_max.npy"   # each column's largest score (the pruning's bounds), saved with the index
+IDF_CACHE = 100_000     # idf values kept per index (questions ask for the same tokens' idf many times)
 
 # Changes whenever `textnorm.keyword_tokens` could tokenise a text differently (any edit of
 # textnorm.py, another jieba), so that a build never reuses tokens saved by another tokenizer.
@@ -102,6 +106,14 @@ class KeywordIndex:
         self._tokenizer = tokenizer
         self._doc_tokens = doc_tokens   # (flat ids, lengths) when built here; read from disk on demand
         self._vocab_list: list[str] | None = None
+        # Plain ndarray views of the score matrix (still backed by the memory map): slicing an
+        # np.memmap goes through its Python-level __getitem__ and __array_finalize__ every time.
+        scores = retriever.scores
+        self._data = np.asarray(scores["data"])
+        self._indices = np.asarray(scores["indices"])
+        self._indptr = np.asarray(scores["indptr"])
+        self._idf: dict[str, float] = {}   # token -> idf, asked for many times a question
+        self._ub: np.ndarray | None = None  # each column's largest score (`upper_bounds`)
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> "KeywordIndex":
@@ -201,6 +213,7 @@ class KeywordIndex:
             np.save(folder / TOKENS_FILE, ids.astype(np.int32))
             np.save(folder / LENGTHS_FILE, lengths.astype(np.int32))
             meta["tokenizer"] = self._tokenizer
+        np.save(folder / UPPER_FILE, self._all_upper_bounds())
         (folder / META_FILE).write_text(json.dumps(meta))
 
     @classmethod
@@ -211,6 +224,11 @@ class KeywordIndex:
         index = cls(retriever, Path(folder), meta.get("tokenizer"))
         if index.n != meta.get("n"):
             raise ValueError("keyword index size differs from its metadata")
+        upper = Path(folder) / UPPER_FILE
+        if upper.exists():
+            ub = np.load(upper)
+            if len(ub) == len(index._indptr) - 1:
+                index._ub = ub
         return index
 
     # ---- token reuse for incremental builds
@@ -282,7 +300,7 @@ class KeywordIndex:
         tid = self._bm25.vocab_dict.get(token)
         if tid is None:
             return 0
-        indptr = self._bm25.scores["indptr"]
+        indptr = self._indptr
         return int(indptr[tid + 1] - indptr[tid]) if tid + 1 < len(indptr) else 0
 
     def vocabulary(self) -> list[str]:
@@ -294,8 +312,13 @@ class KeywordIndex:
 
     def idf(self, token: str) -> float:
         """Inverse document frequency of a token (0 when no passage holds it), as bm25s's lucene idf."""
-        df = self._df(token)
-        return float(np.log(1 + (self.n - df + 0.5) / (df + 0.5))) if df else 0.0
+        value = self._idf.get(token)
+        if value is None:
+            df = self._df(token)
+            value = float(np.log(1 + (self.n - df + 0.5) / (df + 0.5))) if df else 0.0
+            if len(self._idf) < IDF_CACHE:
+                self._idf[token] = value
+        return value
 
     def unseen_idf(self) -> float:
         """idf of a term no passage contains (the largest idf possible)."""
@@ -303,13 +326,157 @@ class KeywordIndex:
 
     def search(self, tokens: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (ids, scores) with a positive score, best first, ties to the lower passage id;
-        empty when no token is in the vocabulary. Scores are bm25s's own (`get_scores_from_ids`)."""
-        ids = [i for i in self._bm25.get_tokens_ids(list(tokens)) if i + 1 < len(self._bm25.scores["indptr"])]
+        empty when no token is in the vocabulary. Scores are bm25s's own (`get_scores_from_ids`),
+        bit for bit. From PRUNE_FROM passages on, the top k is found by `pruned_search` (the same
+        passages and scores without scoring every posting), else by scoring every passage."""
+        ids = self._token_ids(tokens)
         if not ids or self.n == 0 or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores = self._bm25.get_scores_from_ids(ids)
+        if self.n >= PRUNE_FROM:
+            found = self.pruned_search(ids, k)
+            if found is not None:
+                return found
+        return self.exact_search(ids, k)
+
+    def exact_search(self, ids: Sequence[int], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top k of every passage's score (`scores`) for the query columns `ids`."""
+        scores = self.scores(ids)
         top = top_k(scores, k)
         return top.astype(np.int64), scores[top].astype(np.float32)
+
+    def _token_ids(self, tokens: Sequence[str]) -> list[int]:
+        """Column of each query token the index holds, in the query's order (repeats kept), as
+        bm25s's `get_tokens_ids`."""
+        vocab, columns = self._bm25.vocab_dict, len(self._indptr) - 1
+        return [i for i in (vocab.get(t) for t in tokens) if i is not None and i < columns]
+
+    def scores(self, ids: Sequence[int]) -> np.ndarray:
+        """Every passage's BM25 score for the query columns `ids`: bm25s's `get_scores_from_ids`,
+        operation for operation (float32, one `np.add.at` per query token, in the query's order),
+        on plain views of the memory-mapped matrix."""
+        data, indices, indptr = self._data, self._indices, self._indptr
+        scores = np.zeros(self.n, dtype=np.float32)
+        for t in ids:
+            a, b = indptr[t], indptr[t + 1]
+            np.add.at(scores, indices[a:b], data[a:b])
+        return scores
+
+    # ---- pruned top k (MaxScore, term at a time, on the candidates only)
+
+    def _column(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        a, b = self._indptr[t], self._indptr[t + 1]
+        return self._indices[a:b], self._data[a:b]
+
+    def upper_bounds(self, columns: np.ndarray) -> np.ndarray:
+        """The largest score each column gives any passage (saved with the index by `save`;
+        for an index saved without them, computed on first use and kept)."""
+        if self._ub is None:
+            self._ub = np.full(len(self._indptr) - 1, -1.0, dtype=np.float32)
+        ub = self._ub[columns]
+        for j in np.flatnonzero(ub < 0).tolist():
+            t = int(columns[j])
+            ub[j] = self._ub[t] = float(self._column(t)[1].max())
+        return ub.astype(np.float64)
+
+    def _all_upper_bounds(self) -> np.ndarray:
+        """Every column's largest score, in one pass over the matrix (float32; 0 for an empty column)."""
+        data, indptr = self._data, self._indptr
+        if data.size == 0:
+            return np.zeros(len(indptr) - 1, dtype=np.float32)
+        ub = np.maximum.reduceat(data, np.minimum(indptr[:-1], data.size - 1))
+        ub[indptr[1:] == indptr[:-1]] = 0.0
+        return ub.astype(np.float32)
+
+    def _exact_of(self, ids: Sequence[int], docs: np.ndarray) -> np.ndarray:
+        """Exact scores of a few passages (sorted ids), bit for bit `scores(ids)[docs]`: each query
+        token's value (0 where the passage lacks it) added in float32 in the query's order, as the
+        full scoring adds them (adding 0 changes no float)."""
+        out = np.zeros(len(docs), dtype=np.float32)
+        for t in ids:
+            out += _lookup(*self._column(t), docs)
+        return out
+
+    def pruned_search(self, ids: Sequence[int], k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The same top k as `exact_search` (passages, scores and order), reading few postings:
+        MaxScore (Turtle and Flood 1995) with numpy arrays instead of cursors.
+
+        Query terms go from the highest score bound (the rarest) to the lowest. Every posting of
+        the first terms is read (the candidates), until the bounds of the terms left add up to less
+        than θ, the k-th best exact score of the k best candidates so far: a passage none of the
+        first terms holds cannot reach the top k. For each term left, only the candidates are
+        looked up (binary search in the term's sorted postings), and a candidate is dropped as soon
+        as its score so far plus the bounds of the terms still left fall below θ. The survivors'
+        exact scores are computed in the query's order, so that scores and ties are bm25s's own.
+        None (score every passage instead) when the candidates grow past a quarter of the index
+        or fewer than k passages hold any query term."""
+        n = self.n
+        uniq, mult = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
+        ub = self.upper_bounds(uniq) * mult
+        order = np.argsort(-ub, kind="stable")
+        terms, mults, ubs = uniq[order], mult[order], ub[order]
+        m = len(terms)
+        rest = np.append(np.cumsum(ubs[::-1])[::-1], 0.0)   # rest[j]: bound of terms j, j+1, …
+        eps = PRUNE_EPS * (1.0 + rest[0])   # float32 rounding of the sums, with a wide margin
+        cand = np.zeros(0, dtype=np.int32)
+        part = np.zeros(0, dtype=np.float32)
+        theta, j = 0.0, 0
+        while j < m:   # essential terms: every posting read, candidates merged
+            docs, vals = self._column(int(terms[j]))
+            vals = vals if mults[j] == 1 else vals * np.float32(mults[j])
+            cand, part = _merge(cand, part, docs, vals)
+            j += 1
+            if cand.size > n // 4:
+                return None
+            if cand.size >= k:
+                best = np.sort(cand[np.argpartition(part, cand.size - k)[cand.size - k:]])
+                theta = max(theta, float(self._exact_of(ids, best).min()))
+            if rest[j] + eps < theta:
+                break
+        if theta <= 0 or rest[j] + eps >= theta:
+            return None
+        keep = part >= theta - rest[j] - eps
+        cand, part = cand[keep], part[keep]
+        for jj in range(j, m):   # the other terms: only the candidates are looked up
+            docs, vals = self._column(int(terms[jj]))
+            got = _lookup(docs, vals, cand)
+            part = part + (got if mults[jj] == 1 else got * np.float32(mults[jj]))
+            keep = part >= theta - rest[jj + 1] - eps
+            cand, part = cand[keep], part[keep]
+        exact = self._exact_of(ids, cand)
+        top = np.lexsort((cand, -exact))[:k]
+        top = top[exact[top] > 0]
+        return cand[top].astype(np.int64), exact[top]
+
+
+def _lookup(docs: np.ndarray, vals: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """A column's value for each passage of the sorted `want` (0 where the column lacks it)."""
+    if docs.size == 0 or want.size == 0:
+        return np.zeros(want.size, dtype=np.float32)
+    if docs.size < want.size:   # fewer postings than passages wanted: search the postings instead
+        out = np.zeros(want.size, dtype=np.float32)
+        pos = np.minimum(np.searchsorted(want, docs), want.size - 1)
+        held = want[pos] == docs
+        out[pos[held]] = vals[held]
+        return out
+    pos = np.minimum(np.searchsorted(docs, want), docs.size - 1)
+    return np.where(docs[pos] == want, vals[pos], np.float32(0))
+
+
+def _merge(cand: np.ndarray, part: np.ndarray, docs: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted candidates and their partial scores, with a column's postings added."""
+    if cand.size == 0:
+        return np.asarray(docs, dtype=np.int32), np.asarray(vals, dtype=np.float32).copy()
+    pos = np.minimum(np.searchsorted(cand, docs), cand.size - 1)
+    held = cand[pos] == docs
+    part = part.copy()
+    part[pos[held]] += vals[held]   # a passage appears once in a column: no repeated index
+    new = ~held
+    if not new.any():
+        return cand, part
+    allc = np.concatenate([cand, docs[new]])
+    allv = np.concatenate([part, vals[new]])
+    o = np.argsort(allc, kind="stable")   # two sorted runs: a linear merge
+    return allc[o], allv[o]
 
 
 SAMPLE_PER_K = 32  # top_k's sample: this many passages per wanted result

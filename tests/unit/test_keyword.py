@@ -101,3 +101,56 @@ def test_top_k_is_the_full_sort_without_sorting_everything(n):
         want, _ = _ranking(scores, k)
         assert top_k(scores, k).tolist() == want
     assert top_k(np.zeros(n, np.float32), 10).size == 0
+
+
+def _recombined_corpus(seed: int, n_docs: int = 3000) -> list[list[str]]:
+    """Passages made of a few of 60 'sentences' (as the bench's synthetic corpus): every token is
+    common, many passages are equal (exact ties) and a few tokens are in almost every passage."""
+    rng = np.random.default_rng(seed)
+    p = 1.0 / np.arange(1, 301)
+    p /= p.sum()
+    sentences = [[f"词{i}" for i in rng.choice(300, size=int(rng.integers(2, 12)), p=p)] for _ in range(60)]
+    return [["医保"] + [t for s in rng.choice(60, size=int(rng.integers(1, 5))) for t in sentences[s]]
+            for _ in range(n_docs)]
+
+
+@pytest.mark.parametrize("corpus", ["zipf", "recombined"])
+def test_pruned_search_gives_the_exact_top_k(corpus, tmp_path, monkeypatch):
+    """MaxScore pruning (`pruned_search`, used from PRUNE_FROM passages) returns the same passages,
+    bit-identical scores and the same order of ties as scoring every passage."""
+    docs = _random_corpus(5, n_docs=3000) if corpus == "zipf" else _recombined_corpus(6)
+    built = KeywordIndex.from_tokens(docs)
+    built.save(tmp_path / "bm25")
+    index = KeywordIndex.load(tmp_path / "bm25")
+    vocab = sorted({t for d in docs for t in d})
+    rng = np.random.default_rng(7)
+    monkeypatch.setattr(kw, "PRUNE_FROM", 0)
+    pruned = 0
+    for _ in range(150):
+        query = [vocab[i] for i in rng.integers(0, len(vocab), size=int(rng.integers(1, 20)))]
+        if rng.random() < 0.5:   # a passage's own tokens: a question that matches one passage well
+            query = list(docs[int(rng.integers(len(docs)))][:20]) + query[:3]
+        query += query[:2]        # repeated tokens count twice, as in bm25s
+        ids = index._token_ids(query)
+        for k in (1, 5, 30):
+            want_ids, want_scores = index.exact_search(ids, k)
+            got = index.pruned_search(ids, k)
+            if got is not None:
+                pruned += 1
+                assert got[0].tolist() == want_ids.tolist() and np.array_equal(got[1], want_scores)
+            got_ids, got_scores = index.search(query, k)
+            assert got_ids.tolist() == want_ids.tolist() and np.array_equal(got_scores, want_scores)
+    assert pruned >= 100   # pruning was used for many queries, not always fallen back from
+
+
+def test_score_bounds_saved_and_computed_alike(tmp_path):
+    docs = _random_corpus(8, n_docs=500)
+    built = KeywordIndex.from_tokens(docs)
+    built.save(tmp_path / "bm25")
+    saved = np.load(tmp_path / "bm25" / kw.UPPER_FILE)
+    data, indptr = built._data, built._indptr
+    assert np.array_equal(saved, [data[a:b].max() for a, b in zip(indptr[:-1], indptr[1:])])
+    (tmp_path / "bm25" / kw.UPPER_FILE).unlink()   # an index saved before the bounds: computed on use
+    loaded = KeywordIndex.load(tmp_path / "bm25")
+    cols = np.array([3, 0, 3, 7])
+    assert np.array_equal(loaded.upper_bounds(cols), saved[cols].astype(np.float64))

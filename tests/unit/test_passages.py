@@ -161,3 +161,29 @@ def test_line_offsets_found_without_the_map_match_a_plain_scan(tmp_path, monkeyp
         dp = DiskPassages(path)
         assert (dp._starts.tolist(), dp._ends.tolist()) == plain(data)
         dp.close()
+
+
+def test_large_index_paths_give_the_same_retrieval(big_config, fake_embedder, monkeypatch):
+    """What a large index switches on — the dense search in a worker thread beside the keyword
+    search (OVERLAP_FROM) and the pruned keyword top k (PRUNE_FROM) — changes no hit, score or
+    rank; the stages are reported with the dense search last."""
+    from chatbot import stages
+    from chatbot.retrieval import retriever as retriever_mod
+    from chatbot.store import keyword as keyword_mod
+
+    questions = ["异地就医备案怎么报销", "第3号文件第7条说了什么", "医保电话", "参保人员按规定报销医疗费用", "hello"]
+
+    def hits():
+        r = retriever_mod.Retriever(load_index(big_config.embeddings_dir, big_config.model), fake_embedder)
+        return [[(h.passage.chunk_id, h.score, h.dense_score, h.keyword_score, h.dense_rank, h.keyword_rank)
+                 for h in r.search(q, 10).hits] for q in questions]
+
+    small = hits()
+    monkeypatch.setattr(retriever_mod, "OVERLAP_FROM", 0)
+    monkeypatch.setattr(keyword_mod, "PRUNE_FROM", 0)
+    assert hits() == small
+    r = retriever_mod.Retriever(load_index(big_config.embeddings_dir, big_config.model), fake_embedder)
+    names = []
+    with stages.listen(lambda name, seconds: names.append(name)):
+        r.search("异地就医备案怎么报销", 5)
+    assert names == ["normalize_tokenize", "embed", "keyword_search", "dense_search", "fusion_checks"]
