@@ -18,12 +18,26 @@ from functools import lru_cache
 COMMON_WORD = 100  # jieba dictionary frequency from which a pair is a word in its own right (一下 13 924; 电化 25)
 
 
+@lru_cache(maxsize=1)
+def _readings() -> dict[int, str]:
+    """pypinyin's character table (code point → "reading,reading"), read from its own module file
+    without importing the package: `import pypinyin` also loads its ~400 000-phrase dictionary
+    (about 50 MB of a process, which a million-passage index cannot spare); this table alone is ~12 MB."""
+    import importlib.util
+    import os
+
+    package = importlib.util.find_spec("pypinyin")
+    path = os.path.join(package.submodule_search_locations[0], "pinyin_dict.py")
+    spec = importlib.util.spec_from_file_location("_chatbot_pinyin_dict", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.pinyin_dict
+
+
 @lru_cache(maxsize=65536)
 def sounds(char: str) -> frozenset[str]:
     """The toneless pinyin readings of one character (none for a character without one)."""
-    from pypinyin.pinyin_dict import pinyin_dict
-
-    readings = pinyin_dict.get(ord(char), "")
+    readings = _readings().get(ord(char), "")
     return frozenset("".join(c for c in unicodedata.normalize("NFD", r) if not unicodedata.combining(c))
                      for r in readings.split(",") if r)
 

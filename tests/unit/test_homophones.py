@@ -38,3 +38,15 @@ def test_readings_are_toneless_and_cover_heteronyms():
 def test_a_common_word_is_what_the_user_meant(pair):
     """一下 sounds like the corpus's 以下 and keeps 下, but it is a word in its own right."""
     assert Homophones(lambda: ["以下", "这各"]).repairs(pair) == []
+
+
+def test_the_character_table_is_pypinyins_without_importing_its_phrase_dictionary():
+    """`sounds` reads pypinyin's own table file; the package (and its phrase dictionary) stays unloaded."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from chatbot.retrieval.homophones import sounds; "
+            "assert sounds('销') == {'xiao'} and 'pypinyin' not in sys.modules, sorted(sounds('销')); "
+            "from pypinyin.pinyin_dict import pinyin_dict; from chatbot.retrieval.homophones import _readings; "
+            "assert _readings() == pinyin_dict")
+    subprocess.run([sys.executable, "-c", code], check=True)
