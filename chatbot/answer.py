@@ -163,6 +163,11 @@ def scored_pick(question_norm: str, passage: Passage, weights: dict[str, float],
     scores = _sentence_scores(question_norm, sentences, weights, similarity, policy, passage.title, asks_text)
     ranked = sorted(range(len(sentences)), key=lambda i: -scores[i])
     order = [i for i in ranked if can_open(sentences[i])] or ranked
+    if policy.lead_states_required:
+        # a phone number (or address) asked for: a unit that states one opens, when the passage has one
+        needed = facts.required(question_norm) or (facts.required(normalize(asks_text)) if asks_text else [])
+        stating = [i for i in order if needed and all(facts.states(k, _sentence_features(sentences[i])[0]) for k in needed)]
+        order = stating + [i for i in order if i not in stating] if stating else order
     # A page's "answer box" (its first unit, a bare figure or phrase: "上一年度全省平均工资") may
     # support the answer, never open it.
     boxed = [0] if len(sentences) > 1 and 0 not in order and not sentences[0].rstrip().endswith((":", "：")) else []

@@ -229,6 +229,7 @@ class Policy:
     unit_weights: dict = field(default_factory=lambda: dict(UNIT_WEIGHTS))
     subject_share: float = 0.2     # a message read in context: weight of the conversation's subject words in choosing what to quote (dev + dev2, dev4, conversations.jsonl: plateau 0–0.2, follow-up hit on dev4 0.73 → 0.80)
     support_share: float = 0.03    # a supporting unit's share of the passage's answering probability (softmax of unit scores); 0.03 with session 7's unit weights (their softmax is peakier: 0.05 cut dev6's answer_hit 0.776 → 0.752; 0.02 / 0.03 / 0.05 measured on every set, docs/quality.md)
+    lead_states_required: bool = True  # a phone number or address asked for: a unit stating one opens the answer when the passage has one (fact_in_first_60 dev + dev2 0.821 → 0.833, dev4 0.774 → 0.783, dev5 ±0; any asked kind (amounts, dates): 0.816 / 0.765 / 0.678, docs/quality.md)
     versions: bool = True         # two passages for different places/groups/years the question left open: one line per version (chatbot/versions.py)
     repeat_share: float = 0.6     # a supporting unit sharing this share of its character pairs with what is quoted repeats it (by hand)
     second_unit_ratio: float = 0.0  # the second article's best unit must score this share of the first's lead unit

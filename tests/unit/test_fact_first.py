@@ -177,3 +177,16 @@ def test_unit_weights_are_fitted_per_file_when_files_differ():
     w = unitfit.fit([d for d in data if d[0] == "a.jsonl"], 0.1, iters=300)
     assert unitfit.top1(w, [d for d in data if d[0] == "b.jsonl"]) > 0.8
     assert unitfit.top1(np.zeros(len(truth)), data) < 0.5
+
+
+@pytest.mark.parametrize("required_first", [True, False])
+def test_a_phone_number_asked_for_opens_with_the_unit_that_states_one(required_first):
+    body = ("办理异地备案可以通过国家医保服务平台在线提交，也可以打电话咨询廊坊市医保局异地备案业务。"
+            "廊坊市医保局的咨询电话为0316-2226688。")
+    got = compose(retrieval("廊坊办理异地备案业务打哪个电话", passage("廊坊医保局电话", body), step=0.05),
+                  None, POLICY.with_values(lead_states_required=required_first))
+    text = reading_text(got.text)
+    if required_first:
+        assert text.startswith("廊坊市医保局的咨询电话为0316-2226688"), text
+    else:  # without the rule, the words shared with the question decide (the case the rule exists for)
+        assert text.startswith("办理异地备案"), text
