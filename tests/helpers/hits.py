@@ -21,3 +21,12 @@ def retrieval(question: str, *passages: Passage, step: float = 0.1) -> Retrieval
                      tuple(x.name for x in missing_places(qplaces, find_places(p.embed_text_normalized))))
                  for i, p in enumerate(passages))
     return Retrieval(question, norm, tuple(tokenize(norm, normalized=True)), tuple(p.name for p in qplaces), hits)
+
+
+def gap(question: str, *passages: Passage, policy=None):
+    """What the refusal checks find for a question over these passages (the first one on top)."""
+    from chatbot.policy import Policy
+    from chatbot.retrieval.checks import find_gap
+
+    r = retrieval(question, *passages)
+    return find_gap(r, r.hits[0], policy or Policy())

@@ -11,14 +11,9 @@ from chatbot.retrieval.places import find_places
 from chatbot.textnorm import normalize
 from chatbot.types import Passage
 
-from ..helpers.hits import passage, retrieval
+from ..helpers.hits import gap, passage, retrieval
 
 POLICY = Policy()
-
-
-def gap(question: str, *passages: Passage):
-    r = retrieval(question, *passages)
-    return checks.find_gap(r, r.hits[0], POLICY)
 
 
 HENGSHUI = passage("衡水市医保电话", "衡水市医保电话是0318-12333,这个电话号码是衡水市人力资源和社会保障局的官方热线。")

@@ -9,7 +9,7 @@ from chatbot.policy import Policy
 from chatbot.retrieval import checks
 from chatbot.textnorm import normalize
 
-from ..helpers.hits import passage, retrieval
+from ..helpers.hits import gap, passage, retrieval
 
 POLICY = Policy()
 
@@ -17,11 +17,6 @@ CARD = passage("社保卡补办流程", "社保卡丢失后先挂失,再带身�
 CERT = passage("转诊证明怎么开", "转诊证明由就诊医院开具,有效期为3个月,逾期需重新开具。", 1)
 INPATIENT = passage("住院费用报销比例", "住院费用在起付标准以上的部分按80%报销,门诊特殊病种按70%报销。", 2)
 SURGERY = passage("阑尾切除手术能报销吗", "阑尾切除手术属于医保报销范围,住院期间的手术费按住院比例报销。", 3)
-
-
-def gap(question: str, *passages):
-    r = retrieval(question, *passages)
-    return checks.find_gap(r, r.hits[0], POLICY)
 
 
 # --- validity period ---------------------------------------------------------------------------
