@@ -9,7 +9,6 @@ from chatbot.policy import Policy
 from chatbot.retrieval import checks, facts
 from chatbot.retrieval.places import find_places
 from chatbot.textnorm import normalize
-from chatbot.types import Passage
 
 from ..helpers.hits import gap, passage, retrieval
 
