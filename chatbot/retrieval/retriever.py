@@ -52,10 +52,14 @@ class Retriever:
         """The question's own cosine with each candidate when the search used the adapted vector:
         what the refusal floor and the confidence compare (they were fitted on the model's own
         scale; adapted cosines run lower, 0.27 → 0.20 for the same passage)."""
-        if own is searched:
-            return {}
+        return {} if own is searched else self._cosines(own[0], ids)
+
+    def _cosines(self, vector: np.ndarray, ids) -> dict[int, float]:
+        """The vector's cosine with each passage id, read from the dense index ({} if it cannot say)."""
         ids = list(ids)
-        sims = self.index.dense.similarity(own[0], ids)
+        if not ids:
+            return {}
+        sims = self.index.dense.similarity(vector, ids)
         return {} if sims is None else {i: float(s) for i, s in zip(ids, sims)}
 
     def sentence_similarity(self, question_norm: str, sentences_norm: list[str]) -> list[float]:
@@ -158,11 +162,7 @@ class Retriever:
 
     def _exact_dense(self, qv: np.ndarray, dense, keyword) -> dict[int, float]:
         seen = {i for i, _ in dense}
-        only_keyword = [i for i, _ in keyword if i not in seen]
-        if not only_keyword:
-            return {}
-        sims = self.index.dense.similarity(qv[0], only_keyword)
-        return {} if sims is None else {i: float(s) for i, s in zip(only_keyword, sims)}
+        return self._cosines(qv[0], [i for i, _ in keyword if i not in seen])
 
     def search(self, query: str, k: int | None = None) -> Retrieval:
         cfg = self.policy

@@ -354,11 +354,9 @@ class KeywordIndex:
         """Every passage's BM25 score for the query columns `ids`: bm25s's `get_scores_from_ids`,
         operation for operation (float32, one `np.add.at` per query token, in the query's order),
         on plain views of the memory-mapped matrix."""
-        data, indices, indptr = self._data, self._indices, self._indptr
         scores = np.zeros(self.n, dtype=np.float32)
         for t in ids:
-            a, b = indptr[t], indptr[t + 1]
-            np.add.at(scores, indices[a:b], data[a:b])
+            np.add.at(scores, *self._column(t))
         return scores
 
     # ---- pruned top k (MaxScore, term at a time, on the candidates only)
