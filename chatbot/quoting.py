@@ -54,7 +54,9 @@ def _pieces(part: str) -> list[str]:
             continue
         following = len(_SPACE.split(right, maxsplit=1)[0])  # bold text on a page: " 25年 ," is no join
         item = following >= _SHORT or following == len(right)
-        first = not out and len(left) <= _FIRST_MAX and not re.search(r"[，,。；;\s]", left)
+        # the first piece, or the first after a lead-in's colon ("要点如下: 缴费原因  新生儿…")
+        first = ((not out or out[-1].endswith((":", "："))) and len(left) <= _FIRST_MAX
+                 and not re.search(r"[，,。；;\s]", left))
         if (left.endswith((":", "：")) or first and (item or _MARKER_AT.match(left))
                 or item and _ENDS_ITEM.search(left) and _STARTS_CJK.match(right)):
             out.append(left)

@@ -32,6 +32,8 @@ def answer(question: str, *passages: Passage) -> str:
      "衡水高新区医保局的电话是:0318-2168618", "对于居住在衡水高新区的人们来说,了解医保局的联系方式至关重要。"),
     ("以下是关于衡水高新区医保局电话的详细信息: 电话号码 :衡水高新区医保局的官方电话号码为0318-2168618。",
      "以下是关于衡水高新区医保局电话的详细信息:", "电话号码 :衡水高新区医保局的官方电话号码为0318-2168618。"),
+    ("办理要点如下: 所需材料  身份证原件和户口本复印件,到医保窗口现场提交即可。",
+     "办理要点如下:", "身份证原件和户口本复印件,到医保窗口现场提交即可。"),  # a heading after a lead-in's colon
 ])
 def test_units_cut_scraped_run_ons_where_items_change(text, first, rest):
     got = units(text)
