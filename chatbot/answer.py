@@ -86,17 +86,20 @@ def _sentence_features(sentence: str) -> tuple[str, frozenset[str]]:
 
 
 UNIT_FEATURES = ("overlap", "pairs", "stated", "position", "question", "lead_in", "cosine", "figure", "title",
-                 "novel", "length", "first")
+                 "novel", "length", "first", "metric")
 
 
 def unit_features(question_norm: str, sentences: list[str], weights: dict[str, float],
-                  similarity: Similarity | None = None, title: str = "", asks_text: str = "") -> list[tuple[float, ...]]:
+                  similarity: Similarity | None = None, title: str = "", asks_text: str = "",
+                  metric: Similarity | None = None) -> list[tuple[float, ...]]:
     """Per unit, the signals that it answers the question (UNIT_FEATURES): the share of the
     question's weighted keywords and of its character pairs it holds, whether it states the kind
     of fact asked for, its position, whether it is itself a question or a lead-in ending in ':',
     its cosine with the question, whether it states a figure, its share of the title's pairs, its
     share of the weighted keywords the title does not hold (what the question asks beyond the
-    passage's subject), its length (log characters) and whether it is the passage's first unit.
+    passage's subject), its length (log characters), whether it is the passage's first unit, and
+    the learned metric's score of the unit for the question (`metric`, the retriever's
+    metric_similarity; 0 without one).
     The kind of fact asked is read from `asks_text` when the question names none itself (a
     follow-up goes on asking for the conversation's phone number: "廊坊有没有24小时能打的？")."""
     asks = facts.asked(question_norm) or (facts.asked(normalize(asks_text)) if asks_text else [])
@@ -108,6 +111,8 @@ def unit_features(question_norm: str, sentences: list[str], weights: dict[str, f
     t_bigrams = _bigrams(title_norm)
     sims = (similarity(question_norm, [_sentence_features(s)[0] for s in sentences])
             if similarity is not None else [0.0] * len(sentences))
+    msims = (metric(question_norm, [_sentence_features(s)[0] for s in sentences])
+             if metric is not None else [0.0] * len(sentences))
     out = []
     for idx, sentence in enumerate(sentences):
         s_norm, s_bigrams = _sentence_features(sentence)
@@ -124,6 +129,7 @@ def unit_features(question_norm: str, sentences: list[str], weights: dict[str, f
             sum(w for t, w in novel.items() if t in s_norm) / novel_total if novel_total else 0.0,
             math.log1p(len(s_norm)) / 5,
             1.0 if idx == 0 else 0.0,
+            msims[idx],
         ))
     return out
 
@@ -133,14 +139,14 @@ _FIGURE = re.compile(r"\d")
 
 def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str, float],
                      similarity: Similarity | None = None, policy: Policy = Policy(), title: str = "",
-                     asks_text: str = "") -> list[float]:
+                     asks_text: str = "", metric: Similarity | None = None) -> list[float]:
     """How well each unit answers: its features (`unit_features`) weighted by the policy's
-    `unit_weights`."""
-    w = policy.unit_weights
+    `unit_weights` (fitted with the learned metric), or `unit_weights_plain` when there is none."""
+    w = policy.unit_weights if metric is not None else policy.unit_weights_plain
     if not w.get("cosine"):
         similarity = None
     return [sum(w.get(name, 0.0) * v for name, v in zip(UNIT_FEATURES, f))
-            for f in unit_features(question_norm, sentences, weights, similarity, title, asks_text)]
+            for f in unit_features(question_norm, sentences, weights, similarity, title, asks_text, metric)]
 
 
 def pick_sentences(question_norm: str, passage: Passage, weights: dict[str, float], max_sentences: int | None = None,
@@ -152,7 +158,7 @@ def pick_sentences(question_norm: str, passage: Passage, weights: dict[str, floa
 
 def scored_pick(question_norm: str, passage: Passage, weights: dict[str, float], max_sentences: int | None = None,
                 similarity: Similarity | None = None, policy: Policy = Policy(),
-                asks_text: str = "") -> tuple[list[str], float]:
+                asks_text: str = "", metric: Similarity | None = None) -> tuple[list[str], float]:
     """(`pick_sentences`' quotes, the lead unit's score). Only a unit that states something may
     open or support (quoting.can_open); a supporting unit that mostly repeats what is already
     quoted (`policy.repeat_share` of its character pairs) adds length, not facts, and is left out."""
@@ -160,7 +166,7 @@ def scored_pick(question_norm: str, passage: Passage, weights: dict[str, float],
     sentences = list(units(passage.text))
     if not sentences:
         return [passage.text], 0.0
-    scores = _sentence_scores(question_norm, sentences, weights, similarity, policy, passage.title, asks_text)
+    scores = _sentence_scores(question_norm, sentences, weights, similarity, policy, passage.title, asks_text, metric)
     ranked = sorted(range(len(sentences)), key=lambda i: -scores[i])
     order = [i for i in ranked if can_open(sentences[i])] or ranked
     if policy.lead_states_required:
@@ -265,9 +271,11 @@ def gate(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy) -> 
 
 
 def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy = Policy(),
-            notice: str | None = None, similarity: Similarity | None = None) -> Answer:
+            notice: str | None = None, similarity: Similarity | None = None,
+            metric: Similarity | None = None) -> Answer:
     """Build the cited answer (or an honest refusal) from a retrieval. `similarity(question,
-    sentences)`: the question↔sentence cosines (the retriever's), for choosing what to quote."""
+    sentences)`: the question↔sentence cosines (the retriever's), for choosing what to quote;
+    `metric`: the learned question↔unit metric's scores (the retriever's metric_similarity), if any."""
     question = retrieval.query
     hits = retrieval.hits
     related = tuple(Citation(i + 1, h.passage, h.score) for i, h in enumerate(hits[:3]))
@@ -299,7 +307,7 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
         own = set(retrieval.alone_tokens)
         weights = {t: w * (1.0 if t in own else policy.subject_share) for t, w in weights.items()}
     quotes, lead_score = scored_pick(retrieval.normalized, top.passage, weights, similarity=similarity, policy=policy,
-                                     asks_text=retrieval.context_text)
+                                     asks_text=retrieval.context_text, metric=metric)
     parts = [_sentences_text(quotes) + "[1]"]
     citations = [Citation(1, top.passage, top.score, tuple(quotes))]
     # A second article that scores almost as well, and that both retrievers found, often holds the
@@ -308,7 +316,8 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
                    and h.dense_rank is not None and h.keyword_rank is not None), None)  # both retrievers found it
     if second is not None and top.score > 0 and second.score >= policy.second_ratio * top.score:
         extra, extra_score = scored_pick(retrieval.normalized, second.passage, weights, max_sentences=1,
-                                         similarity=similarity, policy=policy, asks_text=retrieval.context_text)
+                                         similarity=similarity, policy=policy, asks_text=retrieval.context_text,
+                                         metric=metric)
         fresh = not _repeats(extra[0], quotes, policy)
         if extra_score >= policy.second_unit_ratio * lead_score and fresh and not (
                 policy.versions and another_place(retrieval.normalized, second.passage)):

@@ -152,9 +152,15 @@ INSTITUTIONS = r"医院|药店|药房|大药房|诊所|卫生院|医疗中心"
 # questions whose first-scored unit holds the evidence: 0.768, against 0.731 for the weights of
 # session 5 (nine features fitted on dev + dev2, scored in-sample). A lead-in ending in ':' never
 # opens (quoting.can_open).
-UNIT_WEIGHTS: dict[str, float] = {"overlap": 2.49, "pairs": 0.99, "stated": 1.44, "position": -0.19, "question": -1.0,
+UNIT_WEIGHTS_PLAIN: dict[str, float] = {"overlap": 2.49, "pairs": 0.99, "stated": 1.44, "position": -0.19, "question": -1.0,
                                   "lead_in": 0.0, "cosine": 4.59, "figure": 0.42, "title": -1.64,
                                   "novel": 3.82, "length": 0.85, "first": 0.36}
+# Fitted together with the learned question↔unit metric (chatbot/data/unit_metric.npz; the same
+# command; METRIC_L2 0.001, 408 questions): leave-one-file-out first-unit accuracy 0.792 against
+# 0.767 for UNIT_WEIGHTS_PLAIN refitted in the same run (session 8, docs/quality.md).
+UNIT_WEIGHTS: dict[str, float] = {"overlap": 1.27, "pairs": 0.64, "stated": 0.82, "position": -0.11, "question": -0.34,
+                                  "lead_in": 0.0, "cosine": 0.79, "figure": 0.58, "title": -0.6,
+                                  "novel": 2.14, "length": 0.23, "first": 0.0, "metric": 1.0}
 
 
 @lru_cache(maxsize=64)
@@ -227,6 +233,8 @@ class Policy:
     # choosing the quoted units (answer.scored_pick): a unit's score is its features
     # (answer.UNIT_FEATURES) weighted by these
     unit_weights: dict = field(default_factory=lambda: dict(UNIT_WEIGHTS))
+    unit_weights_plain: dict = field(default_factory=lambda: dict(UNIT_WEIGHTS_PLAIN))  # without a learned metric (another embedding model)
+    unit_metric: bool = True       # the learned question↔unit metric (chatbot/data/unit_metric.npz, `chatbot tune --units`)
     subject_share: float = 0.2     # a message read in context: weight of the conversation's subject words in choosing what to quote (dev + dev2, dev4, conversations.jsonl: plateau 0–0.2, follow-up hit on dev4 0.73 → 0.80)
     support_share: float = 0.03    # a supporting unit's share of the passage's answering probability (softmax of unit scores); 0.03 with session 7's unit weights (their softmax is peakier: 0.05 cut dev6's answer_hit 0.776 → 0.752; 0.02 / 0.03 / 0.05 measured on every set, docs/quality.md)
     lead_states_required: bool = True  # a phone number or address asked for: a unit stating one opens the answer when the passage has one (fact_in_first_60 dev + dev2 0.821 → 0.833, dev4 0.774 → 0.783, dev5 ±0; any asked kind (amounts, dates): 0.816 / 0.765 / 0.678, docs/quality.md)

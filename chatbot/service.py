@@ -38,7 +38,8 @@ def finish(retrieval: Retrieval, resolved: "Resolved", question: str, notice: st
         return conversation.annotate(conversation.refusal(question, absent, notice), resolved, question), retrieval
     top = replace(retrieval, hits=retrieval.hits[:policy.top_k])
     lap = stages.laps()
-    answer = compose(top, retriever.index.keyword, policy, notice, retriever.sentence_similarity)
+    answer = compose(top, retriever.index.keyword, policy, notice, retriever.sentence_similarity,
+                     retriever.metric_similarity if retriever.unit_metric is not None else None)
     lap("compose")
     return conversation.annotate(answer, resolved, question), retrieval
 

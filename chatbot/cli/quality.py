@@ -27,7 +27,10 @@ def register(sub) -> None:
     t.add_argument("file", nargs="+", help="one or more question files (e.g. dev.jsonl dev2.jsonl), pooled")
     t.add_argument("--folds", type=int, default=5)
     t.add_argument("--json", action="store_true")
-    t.add_argument("--units", action="store_true", help="fit the quoted-unit weights (policy.unit_weights) instead")
+    t.add_argument("--units", action="store_true", help="fit the quoted-unit weights (policy.unit_weights) instead, "
+                   "with and without the learned question↔unit metric, and save the metric (chatbot/unitfit.py)")
+    t.add_argument("--metric-out", metavar="PATH", help="where --units saves the metric (default: the one the chat "
+                   "loads, chatbot/data/unit_metric.npz)")
     t.add_argument("--adapter", action="store_true", help="fit the query adapter on the stand-alone questions "
                    "(leave-one-file-out recall@1 first) and save it (retrieval/adapter.py)")
     t.add_argument("--adapter-out", metavar="PATH", help="where to save the fitted adapter (default: the one the "
@@ -101,9 +104,14 @@ def cmd_tune(args) -> int:
         name = path.rsplit("/", 1)[-1]
         items += [dict(it, file=name) for it in evaluation.load_questions(path)]
     if args.units:
+        from pathlib import Path
+
+        from ..retrieval.adapter import UNIT_METRIC_FILE
         from ..unitfit import tune_units
 
-        print(json.dumps(tune_units(QA(config_from(args)), items, folds=args.folds), ensure_ascii=False, indent=2))
+        out = Path(args.metric_out) if args.metric_out else UNIT_METRIC_FILE
+        print(json.dumps(tune_units(QA(config_from(args)), items, folds=args.folds, metric_out=out),
+                         ensure_ascii=False, indent=2))
         return 0
     if args.adapter:
         from pathlib import Path

@@ -20,6 +20,8 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 ADAPTER_FILE = Path(__file__).resolve().parent.parent / "data" / "query_adapter.npz"
+# the learned question↔unit metric of the quoted-unit choice (chatbot/unitfit.py), saved the same way
+UNIT_METRIC_FILE = ADAPTER_FILE.with_name("unit_metric.npz")
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -60,17 +62,23 @@ def load(path: Path, model: str, weight: float) -> QueryAdapter | None:
     missing, or made for another model."""
     if weight <= 0:
         return None
+    found = load_array(path, model)
+    return None if found is None else QueryAdapter(found[0], weight, found[1])
+
+
+def load_array(path: Path, model: str) -> tuple[np.ndarray, dict] | None:
+    """(array, metadata) saved at `path` by `save` for `model`; None when missing or fitted for another model."""
     path = Path(path)
     if not path.is_file():
-        log.info("no query adapter at %s; the question's own vector is searched", path)
+        log.info("nothing fitted at %s; not used", path)
         return None
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
         matrix = data["matrix"].astype(np.float32)
     if meta.get("model") != model:
-        log.info("query adapter %s was fitted for %s, not %s: not used", path, meta.get("model"), model)
+        log.info("%s was fitted for %s, not %s: not used", path, meta.get("model"), model)
         return None
-    return QueryAdapter(matrix, weight, meta)
+    return matrix, meta
 
 
 def fit(queries: np.ndarray, passages: np.ndarray, relevant: list[list[int]], l2: float = 0.01,

@@ -36,6 +36,8 @@ class Retriever:
         self.policy = policy or Policy()
         # the fitted query adapter (retrieval/adapter.py) shipped for this embedding model, if any
         self.adapter = adapter if adapter is not None else _default_adapter(embedder, self.policy)
+        # the learned question↔unit metric of the quoted-unit choice (chatbot/unitfit.py), if any
+        self.unit_metric = _default_unit_metric(embedder, self.policy)
         self._passage_places = _PassagePlaces(index.passages)
         self._vectors: dict[str, np.ndarray] = {}  # normalised text -> embedding, for sentence choice
         self._vectors_lock = threading.Lock()
@@ -64,8 +66,23 @@ class Retriever:
 
     def sentence_similarity(self, question_norm: str, sentences_norm: list[str]) -> list[float]:
         """Cosine of the question with each (normalised) sentence: how the answer tells the
-        sentence that answers from one that merely shares words (娃 / 学生儿童, 周末 / 工作日).
-        Vectors of sentences and questions are kept (passages recur across questions)."""
+        sentence that answers from one that merely shares words (娃 / 学生儿童, 周末 / 工作日)."""
+        q, vs = self._sentence_vectors(question_norm, sentences_norm)
+        return [float(v @ q) for v in vs]
+
+    def metric_similarity(self, question_norm: str, sentences_norm: list[str]) -> list[float]:
+        """The learned metric's score of each sentence for the question, Σ_d m_d·q_d·s_d
+        (`unit_metric`; chatbot/unitfit.py): which dimensions of agreement tell an answering
+        unit, learned from labelled questions. Zeros when no metric is loaded."""
+        if self.unit_metric is None:
+            return [0.0] * len(sentences_norm)
+        q, vs = self._sentence_vectors(question_norm, sentences_norm)
+        qm = q * self.unit_metric
+        return [float(v @ qm) for v in vs]
+
+    def _sentence_vectors(self, question_norm: str, sentences_norm: list[str]):
+        """(question vector, sentence vectors). Vectors of sentences and questions are kept
+        (passages recur across questions)."""
         vectors = self._vectors
         missing = [t for t in dict.fromkeys([question_norm, *sentences_norm]) if t not in vectors]
         fresh = dict(zip(missing, self.embedder.encode(missing))) if missing else {}
@@ -77,8 +94,7 @@ class Retriever:
         lost = [t for t, v in got.items() if v is None]  # evicted by another thread meanwhile
         if lost:
             got.update(zip(lost, self.embedder.encode(lost)))
-        q = got[question_norm]
-        return [float(got[s] @ q) for s in sentences_norm]
+        return got[question_norm], [got[s] for s in sentences_norm]
 
     def _states_for_place(self, kind, passage: Passage, qplaces: list[Place]) -> bool:
         """Does the passage state this kind of fact — for the place the user named, if any?
@@ -266,6 +282,15 @@ def _default_adapter(embedder, policy: Policy):
     from . import adapter
 
     return adapter.load(adapter.ADAPTER_FILE, getattr(embedder, "model_name", ""), policy.adapter_weight)
+
+
+def _default_unit_metric(embedder, policy: Policy):
+    if not policy.unit_metric:
+        return None
+    from . import adapter
+
+    found = adapter.load_array(adapter.UNIT_METRIC_FILE, getattr(embedder, "model_name", ""))
+    return None if found is None else found[0]
 
 
 def order_key(place_penalty: float, fact_penalty: float):

@@ -84,3 +84,18 @@ def test_adapter_keeps_the_refusal_floor_on_the_models_own_cosine(real_qa):
     own = real_qa.embedder.encode([normalize(question)])[0]
     vectors = real_qa.embedder.encode([h.passage.embed_text_normalized for h in hits])
     assert [round(h.dense_score, 4) for h in hits] == [round(float(v @ own), 4) for v in vectors]
+
+
+@pytest.mark.parametrize("held_out", ["dev3", "dev6", "dev7", "dev8"])
+def test_shipped_unit_metric_is_in_use_and_was_not_fitted_on_a_held_out_set(real_qa, held_out):
+    """The same for the learned question↔unit metric of the quoted-unit choice
+    (chatbot/data/unit_metric.npz, `chatbot tune --units`)."""
+    from chatbot.adapterfit import _digest
+    from chatbot.retrieval import adapter
+
+    assert real_qa.retriever.unit_metric is not None
+    metric, meta = adapter.load_array(adapter.UNIT_METRIC_FILE, real_qa.embedder.model_name)
+    assert metric.shape == (real_qa.embedder.dimension,)
+    items = [dict(it, file=f"{held_out}.jsonl") for it in evaluation.load_questions(EVAL / f"{held_out}.jsonl")]
+    assert _digest(f"{held_out}.jsonl", items) not in meta["files"].values()
+    assert meta["questions"] >= 300

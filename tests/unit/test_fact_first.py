@@ -167,7 +167,7 @@ def test_unit_weights_are_fitted_per_file_when_files_differ():
     import numpy as np
     from chatbot import unitfit
     rng = np.random.default_rng(0)
-    truth = np.zeros(len(unitfit.UNIT_FEATURES))
+    truth = np.zeros(unitfit.HAND)
     truth[0] = 3.0
     data = []
     for g in ("a.jsonl", "b.jsonl"):
@@ -175,10 +175,61 @@ def test_unit_weights_are_fitted_per_file_when_files_differ():
             x = rng.random((5, len(truth)))
             y = np.zeros(5)
             y[int(np.argmax(x @ truth))] = 1.0
-            data.append((g, x, y))
+            data.append((g, x, y, np.zeros((5, 8))))
     w = unitfit.fit([d for d in data if d[0] == "a.jsonl"], 0.1, iters=300)
     assert unitfit.top1(w, [d for d in data if d[0] == "b.jsonl"]) > 0.8
     assert unitfit.top1(np.zeros(len(truth)), data) < 0.5
+
+
+def test_the_learned_metric_finds_the_dimension_of_agreement_that_marks_the_answer():
+    """The metric (question⊙unit products) learns which agreement tells the answering unit when
+    the hand-made features cannot: here the answering unit shares the question's sign on
+    dimension 3, and every unit looks alike to the hand-made features."""
+    import numpy as np
+    from chatbot import unitfit
+    rng = np.random.default_rng(1)
+
+    def question(g):
+        q = rng.normal(size=8)
+        units = rng.normal(size=(4, 8))
+        answer = int(rng.integers(4))
+        units[:, 3] = -np.sign(q[3]) * np.abs(units[:, 3])
+        units[answer, 3] = np.sign(q[3]) * (1 + abs(units[answer, 3]))
+        y = np.zeros(4)
+        y[answer] = 1.0
+        return g, np.zeros((4, unitfit.HAND)), y, units * q
+
+    train = [question("a") for _ in range(60)]
+    test = [question("b") for _ in range(60)]
+    w = unitfit.fit_metric(train, l2=0.001)
+    assert unitfit.top1_metric(w, test) > 0.9
+    assert np.argmax(np.abs(w[unitfit.HAND:])) == 3
+    assert unitfit.top1_metric(np.zeros_like(w), test) < 0.5  # ties: the first unit, right one time in four
+
+
+def test_the_metric_belongs_to_the_model_it_was_fitted_with(tmp_path):
+    import numpy as np
+    from chatbot.retrieval import adapter
+    path = tmp_path / "metric.npz"
+    adapter.save(path, np.arange(4, dtype=np.float32), {"model": "model-a"})
+    got = adapter.load_array(path, "model-a")
+    assert got is not None and got[0].tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert adapter.load_array(path, "model-b") is None
+    assert adapter.load_array(tmp_path / "missing.npz", "model-a") is None
+
+
+def test_with_a_metric_the_unit_it_scores_highest_opens_the_answer():
+    """compose passes the metric's scores to the unit choice, with the weights fitted beside it."""
+    body = "参保人可以在网上办理异地备案。备案后在就医地直接结算医疗费用。"
+    found = retrieval("异地备案后怎么结算", passage("异地备案", body), step=0.05)
+
+    def metric(question, sentences):  # a metric that prefers the first unit strongly
+        return [10.0 if s.startswith("参保人") else 0.0 for s in sentences]
+
+    plain = reading_text(compose(found, None, POLICY).text)
+    learned = reading_text(compose(found, None, POLICY, metric=metric).text)
+    assert plain.startswith("备案后"), plain
+    assert learned.startswith("参保人可以在网上"), learned
 
 
 @pytest.mark.parametrize("required_first", [True, False])
@@ -192,3 +243,23 @@ def test_a_phone_number_asked_for_opens_with_the_unit_that_states_one(required_f
         assert text.startswith("廊坊市医保局的咨询电话为0316-2226688"), text
     else:  # without the rule, the words shared with the question decide (the case the rule exists for)
         assert text.startswith("办理异地备案"), text
+
+
+def test_the_retrievers_metric_scores_are_the_weighted_products_of_the_vectors():
+    from types import SimpleNamespace
+
+    import numpy as np
+    from chatbot.retrieval.retriever import Retriever
+
+    from ..helpers.fakes import FakeEmbedder
+
+    embedder = FakeEmbedder()
+    r = Retriever(SimpleNamespace(passages=[]), embedder)
+    assert r.unit_metric is None  # fitted for the built-in model only
+    sentences = ["备案后在就医地直接结算。", "参保人可以在网上办理。"]
+    assert r.metric_similarity("怎么结算", sentences) == [0.0, 0.0]
+    r.unit_metric = np.linspace(-1, 1, embedder.dimension).astype(np.float32)
+    q, *vs = embedder.encode(["怎么结算", *sentences])
+    got = r.metric_similarity("怎么结算", sentences)
+    assert np.allclose(got, [float((q * r.unit_metric) @ v) for v in vs], atol=1e-6)
+    assert np.allclose(r.sentence_similarity("怎么结算", sentences), [float(q @ v) for v in vs], atol=1e-6)
