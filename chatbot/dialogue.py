@@ -164,7 +164,8 @@ def search(retriever: "Retriever", resolved: Resolved, text: str, k: int, policy
                        dense_score=max(h.dense_score, mine.dense_score if mine else 0.0))
     hits = [blended(h) for h in ctx.hits]
     hits.sort(key=order_key(policy.place_penalty, policy.fact_penalty))
-    return replace(ctx, hits=tuple(hits[:k]), alone_tokens=own.tokens, context_text=resolved.ranked_by or text)
+    return replace(ctx, hits=tuple(hits[:k]), alone_tokens=own.tokens, context_text=resolved.ranked_by or text,
+                   alone_normalized=own.normalized)
 
 
 def _out_of_scope(alone: "Retrieval", policy: "Policy") -> bool:

@@ -114,6 +114,7 @@ class Retrieval:
     hits: tuple[Hit, ...]
     alone_tokens: tuple[str, ...] = ()  # a message read in context: its own words (they may carry the match alone)
     context_text: str = ""  # a message read in context: the conversation's text with it (what kind of fact it goes on asking)
+    alone_normalized: str = ""  # a message read in context: its own normalised text (the constraints it names itself)
 
     @property
     def place_mismatch(self) -> bool:

@@ -83,9 +83,10 @@ def figure_missing(question: str, passage: str, policy: Policy) -> str | None:
     return None
 
 
-def year_missing(question: str, passage: str, policy: Policy) -> str | None:
-    """A figure asked for year Y; the passage gives figures for other years only."""
-    years = set(_YEAR.findall(question))
+def year_missing(question: str, passage: str, policy: Policy, years_in: str | None = None) -> str | None:
+    """A figure asked for year Y (named in `years_in`, the question by default); the passage gives
+    figures for other years only."""
+    years = set(_YEAR.findall(question if years_in is None else years_in))
     if not years or not figures_asked(question, policy):
         return None
     stated = set(_YEAR.findall(passage))
@@ -209,8 +210,11 @@ def find_gap(retrieval: Retrieval, top: Hit, policy: Policy, keyword=None) -> Ga
         missing = medical_advice(q, policy)
         if missing:
             return Gap("medical", missing, "medical")
+    # A group or year the conversation carried (not named by the message read in context) ranks
+    # passages but does not refuse: "北京呢，2024年起付线多少" after a 职工 question asks about 北京.
+    own = q if policy.inherited_checks or not retrieval.alone_normalized else retrieval.alone_normalized
     if policy.check_population:
-        missing = population_missing(q, passage, policy)
+        missing = population_missing(own, passage, policy)
         if missing:
             return Gap("population", missing, "population")
     if policy.check_figure:
@@ -218,7 +222,7 @@ def find_gap(retrieval: Retrieval, top: Hit, policy: Policy, keyword=None) -> Ga
         if missing:
             return Gap("no_fact", FIGURE_NAMES.get(missing, missing), "figure")
     if policy.check_year:
-        missing = year_missing(q, passage, policy)
+        missing = year_missing(q, passage, policy, years_in=own)
         if missing:
             return Gap("no_fact", f"{missing}年的数字", "year")
     retrieved = [h.passage.embed_text_normalized for h in retrieval.hits]

@@ -79,3 +79,76 @@ def test_restored_benefits_are_not_recovery():
     # 待遇 restored after paying late is an insurance matter
     g = gap("断缴以后补交了多久能恢复待遇", INPATIENT)
     assert g is None or g.reason != "medical"
+
+
+# --- session 8: what a figure question counts, and constraints the conversation carried ---------
+import pytest  # noqa: E402
+
+YEARS = passage("四川职工医保缴费年限", "男职工累计缴费年限不低于30年,女职工累计缴费年限不低于25年。", 4)
+
+
+@pytest.mark.parametrize("question, money", [
+    ("女的要交多少年才能终身享受", False),   # a counter after 多少 names what is counted: years
+    ("断交了要补多少个月", False),
+    ("一个人一年交多少", True),              # nothing counted: money
+    ("灵活就业一个月交多少钱", True),
+])
+def test_a_counter_after_the_question_word_is_not_money(question, money):
+    assert ("money" in checks.figures_asked(normalize(question), POLICY)) is money
+
+
+def test_a_years_question_is_answered_by_a_passage_stating_years():
+    assert gap("俺娘说四川男的要交30年医保，女的要多少年", YEARS) is None
+
+
+def _in_context(context: str, own: str, *passages):
+    from dataclasses import replace
+
+    r = retrieval(context, *passages)
+    return replace(r, alone_tokens=tuple(r.tokens), alone_normalized=normalize(own))
+
+
+BEIJING = passage("北京医保报销起付标准2024年", "2024年北京三级医院住院起付线为1300元,二级医院为800元。", 5)
+
+
+@pytest.mark.parametrize("inherited, refused", [(False, False), (True, True)])
+def test_a_group_the_conversation_carried_does_not_refuse(inherited, refused):
+    """"北京呢，三级医院住院起付线多少" after a 居民医保 question: the group came from the
+    conversation, not from the message; the passage speaks of 职工 only."""
+    staff = passage("北京职工医保起付标准", "北京职工医保三级医院住院起付线为1300元。", 6)
+    r = _in_context("成都居民医保报销比例 北京呢,三级医院住院起付线多少", "北京呢,三级医院住院起付线多少", staff)
+    g = checks.find_gap(r, r.hits[0], POLICY.with_values(inherited_checks=inherited))
+    assert (g is not None and g.check == "population") is refused, g
+
+
+def test_a_group_the_message_names_itself_still_refuses():
+    staff = passage("北京职工医保起付标准", "北京职工医保三级医院住院起付线为1300元。", 6)
+    r = _in_context("北京三级医院起付线 那居民医保呢,起付线多少", "那居民医保呢,起付线多少", staff)
+    g = checks.find_gap(r, r.hits[0], POLICY)
+    assert g is not None and g.check == "population", g
+
+
+def test_a_year_the_conversation_carried_does_not_refuse():
+    r = _in_context("吉林市2024年居民医保交多少 北京呢,起付线一年交多少钱", "北京呢,起付线一年交多少钱", BEIJING)
+    assert checks.find_gap(r, r.hits[0], POLICY.with_values(check_population=False)) is None or \
+        checks.find_gap(r, r.hits[0], POLICY).check != "year"
+    old = passage("北京起付标准2023年", "2023年北京三级医院住院起付线为1300元。", 7)
+    r = _in_context("北京2024年起付线 一年交多少钱", "一年交多少钱", old)
+    assert checks.find_gap(r, r.hits[0], POLICY) is None
+    r = _in_context("北京起付线 那2024年一年交多少钱", "那2024年一年交多少钱", old)
+    g = checks.find_gap(r, r.hits[0], POLICY)
+    assert g is not None and g.check == "year", g
+
+
+@pytest.mark.parametrize("question, check", [
+    ("孩子发烧39度要不要马上去医院", "medical"),
+    ("Do I need to go to the hospital for a fever of 39 degrees?", "medical"),
+    ("这家公司的股票代码是多少", "off_topic"),
+])
+def test_triage_and_finance_questions_are_not_insurance_questions(question, check):
+    g = gap(question, INPATIENT)
+    assert g is not None and g.check == check, g
+
+
+def test_hospital_words_with_insurance_stay_in_scope():
+    assert gap("住院要不要马上去医院办医保备案", INPATIENT) is None or gap("住院要不要马上去医院办医保备案", INPATIENT).check != "medical"
