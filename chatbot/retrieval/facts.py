@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..policy import FACT_ASKED
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # the kinds below are constants: compared and hashed by identity
 class FactKind:
     name: str
     asked: re.Pattern      # matched against the normalised question
