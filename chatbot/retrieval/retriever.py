@@ -105,7 +105,7 @@ class Retriever:
         number names it: a passage listing 上海 among examples and ending with a national hotline
         does not give Shanghai's number.
         """
-        if not _states(kind, passage.text):
+        if not facts.states_kept(kind, passage.text):
             return False
         if not qplaces or not missing_places(qplaces, _title_places(passage.title)):
             return True
@@ -348,12 +348,6 @@ def _title_places(title: str) -> list[Place]:
 def _sentence_places(text: str) -> tuple[tuple[str, list[Place]], ...]:
     """(normalised sentence, places it names) for each sentence of a passage."""
     return tuple((s, find_places(s)) for s in (normalize(x) for x in split_sentences(text)))
-
-
-@lru_cache(maxsize=8192)
-def _states(kind: facts.FactKind, text: str) -> bool:
-    """`facts.states`, kept: the same passages are checked for the same kinds question after question."""
-    return facts.states(kind, text)
 
 
 # A Hit's fields, for ranking the fused candidates before the first k become Hits (`order_key`
