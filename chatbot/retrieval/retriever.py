@@ -242,6 +242,7 @@ class Retriever:
         passages = self.index.passages
         rows = []  # a Hit's fields; only the first k become Hits
         missing: dict[int, tuple[str, ...]] = {}  # by place set (interned): many passages name the same places
+        titled: dict[int, bool] = {}  # by a title's place set (interned): does it cover the places, broadly?
         for i, (score, ds, ks, dr, kr) in fused.items():
             passage = passages[i]
             miss = ()
@@ -250,8 +251,13 @@ class Retriever:
                 miss = missing.get(id(named))
                 if miss is None:
                     miss = missing[id(named)] = tuple(p.name for p in missing_places(qplaces, list(named)))
-                if miss and broader and not missing_places(qplaces, _title_places(passage.title), broader=True):
-                    miss = ()
+                if miss and broader:
+                    named = _title_places(passage.title)
+                    covered = titled.get(id(named))
+                    if covered is None:
+                        covered = titled[id(named)] = not missing_places(qplaces, list(named), broader=True)
+                    if covered:
+                        miss = ()
             lacks = tuple(k.name for k in needs if not self._states_for_place(k, passage, qplaces)) if needs else ()
             rows.append(_Row(passage, score, own.get(i, ds), ks, dr, kr, miss, lacks))
         rows.sort(key=order_key(cfg.place_penalty, cfg.fact_penalty))
@@ -339,9 +345,13 @@ def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], w_kw:
 
 # Per-text results the fact-and-place check needs again and again (titles and passages recur
 # across questions): computed once, kept for the most recent texts.
+_PLACE_SETS: dict[tuple[Place, ...], tuple[Place, ...]] = {}  # equal place sets of titles are one tuple
+
+
 @lru_cache(maxsize=8192)
-def _title_places(title: str) -> list[Place]:
-    return find_places(normalize(title))
+def _title_places(title: str) -> tuple[Place, ...]:
+    found = tuple(find_places(normalize(title)))
+    return _PLACE_SETS.setdefault(found, found)
 
 
 @lru_cache(maxsize=8192)
