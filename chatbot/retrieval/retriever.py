@@ -241,7 +241,7 @@ class Retriever:
             or any(p.search(norm) for p in cfg.patterns("figure_asked").values()))
         passages = self.index.passages
         rows = []  # a Hit's fields; only the first k become Hits
-        missing: dict[int, tuple[str, ...]] = {}  # by place set (interned): many passages name the same places
+        missing = self._passage_places.memo(qplaces) if qplaces else {}  # by passage place set (interned)
         titled: dict[int, bool] = {}  # by a title's place set (interned): does it cover the places, broadly?
         for i, (score, ds, ks, dr, kr) in fused.items():
             passage = passages[i]
@@ -373,7 +373,20 @@ class _PassagePlaces:
         self._passages = passages
         self._cache: dict[int, tuple[Place, ...]] = {}
         self._sets: dict[tuple[Place, ...], tuple[Place, ...]] = {}
+        self._memos: dict[tuple, dict[int, tuple[str, ...]]] = {}
         self._lock = threading.Lock()
+
+    def memo(self, asked: list[Place]) -> dict[int, tuple[str, ...]]:
+        """Where to keep, by id of a passage place set, the names of the `asked` places it does not
+        cover: questions naming the same places share it (the most recent 4 096 place lists)."""
+        key = tuple((p.name, p.codes) for p in asked)
+        found = self._memos.get(key)
+        if found is None:
+            with self._lock:
+                if len(self._memos) >= 4096:
+                    self._memos.clear()
+                found = self._memos.setdefault(key, {})
+        return found
 
     def get(self, i: int) -> tuple[Place, ...]:
         found = self._cache.get(i)
