@@ -104,34 +104,41 @@ def unit_features(question_norm: str, sentences: list[str], weights: dict[str, f
     follow-up goes on asking for the conversation's phone number: "廊坊有没有24小时能打的？")."""
     asks = facts.asked(question_norm) or (facts.asked(normalize(asks_text)) if asks_text else [])
     total = sum(weights.values()) or 1.0
-    title_norm = normalize(title) if title else ""
+    title_norm, t_bigrams = _sentence_features(title) if title else ("", frozenset())
     novel = {t: w for t, w in weights.items() if t not in title_norm}
     novel_total = sum(novel.values())
     q_bigrams = _bigrams(question_norm)
-    t_bigrams = _bigrams(title_norm)
-    sims = (similarity(question_norm, [_sentence_features(s)[0] for s in sentences])
-            if similarity is not None else [0.0] * len(sentences))
-    msims = (metric(question_norm, [_sentence_features(s)[0] for s in sentences])
-             if metric is not None else [0.0] * len(sentences))
+    features = [_sentence_features(s) for s in sentences]
+    norms = [f[0] for f in features]
+    sims = similarity(question_norm, norms) if similarity is not None else [0.0] * len(sentences)
+    msims = metric(question_norm, norms) if metric is not None else [0.0] * len(sentences)
     out = []
-    for idx, sentence in enumerate(sentences):
-        s_norm, s_bigrams = _sentence_features(sentence)
+    for idx, (s_norm, s_bigrams) in enumerate(features):
+        held = [t for t in weights if t in s_norm]  # in the weights' order: the sums add as before
+        question, lead_in, figure, length = _unit_constants(s_norm)
         out.append((
-            sum(w for t, w in weights.items() if t in s_norm) / total,
+            sum([weights[t] for t in held]) / total,
             len(q_bigrams & s_bigrams) / len(q_bigrams) if q_bigrams else 0.0,
-            sum(1.0 for kind in asks if facts.states(kind, s_norm)),
+            sum(1.0 for kind in asks if facts.states_kept(kind, s_norm)),
             1.0 / (1 + idx),
-            1.0 if _QUESTION_END.search(s_norm) else 0.0,
-            1.0 if s_norm.rstrip().endswith(":") else 0.0,
+            question,
+            lead_in,
             sims[idx],
-            1.0 if _FIGURE.search(s_norm) else 0.0,
+            figure,
             len(t_bigrams & s_bigrams) / len(t_bigrams) if t_bigrams else 0.0,
-            sum(w for t, w in novel.items() if t in s_norm) / novel_total if novel_total else 0.0,
-            math.log1p(len(s_norm)) / 5,
+            sum([novel[t] for t in held if t in novel]) / novel_total if novel_total else 0.0,
+            length,
             1.0 if idx == 0 else 0.0,
             msims[idx],
         ))
     return out
+
+
+@lru_cache(maxsize=16384)
+def _unit_constants(s_norm: str) -> tuple[float, float, float, float]:
+    """A unit's features that no question changes: (question, lead_in, figure, length)."""
+    return (1.0 if _QUESTION_END.search(s_norm) else 0.0, 1.0 if s_norm.rstrip().endswith(":") else 0.0,
+            1.0 if _FIGURE.search(s_norm) else 0.0, math.log1p(len(s_norm)) / 5)
 
 
 _FIGURE = re.compile(r"\d")
@@ -145,7 +152,8 @@ def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str
     w = policy.unit_weights if metric is not None else policy.unit_weights_plain
     if not w.get("cosine"):
         similarity = None
-    return [sum(w.get(name, 0.0) * v for name, v in zip(UNIT_FEATURES, f))
+    ws = [w.get(name, 0.0) for name in UNIT_FEATURES]
+    return [sum(a * v for a, v in zip(ws, f))
             for f in unit_features(question_norm, sentences, weights, similarity, title, asks_text, metric)]
 
 
@@ -172,7 +180,8 @@ def scored_pick(question_norm: str, passage: Passage, weights: dict[str, float],
     if policy.lead_states_required:
         # a phone number (or address) asked for: a unit that states one opens, when the passage has one
         needed = facts.required(question_norm) or (facts.required(normalize(asks_text)) if asks_text else [])
-        stating = [i for i in order if needed and all(facts.states(k, _sentence_features(sentences[i])[0]) for k in needed)]
+        stating = [i for i in order if needed and all(facts.states_kept(k, _sentence_features(sentences[i])[0])
+                                                      for k in needed)]
         order = stating + [i for i in order if i not in stating] if stating else order
     # A page's "answer box" (its first unit, a bare figure or phrase: "上一年度全省平均工资") may
     # support the answer, never open it.
@@ -180,7 +189,8 @@ def scored_pick(question_norm: str, passage: Passage, weights: dict[str, float],
     order = order[:1] + sorted(order[1:] + boxed, key=lambda i: -scores[i])
     top = max(scores)
     exp = [math.exp(x - top) for x in scores]
-    probs = [e / sum(exp) for e in exp]  # the scores are log-odds of answering (fitted, tuning.fit_units)
+    exp_total = sum(exp)
+    probs = [e / exp_total for e in exp]  # the scores are log-odds of answering (fitted, tuning.fit_units)
     lead = order[0]
     support = []
     used = len(sentences[lead])

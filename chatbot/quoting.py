@@ -72,6 +72,7 @@ def _pieces(part: str) -> list[str]:
     return merged
 
 
+@lru_cache(maxsize=16384)
 def can_open(unit: str) -> bool:
     """May this unit be an answer's first sentence: it states something (not a heading, a lead-in
     ending with a colon, or a bare figure)?"""

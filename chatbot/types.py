@@ -7,6 +7,7 @@ handler, the CLI's output) import in milliseconds and never load torch, FAISS or
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 # ---- ingest -------------------------------------------------------------------------------
@@ -68,14 +69,13 @@ class Passage:
     @property
     def embed_text(self) -> str:
         """What is embedded and keyword-indexed: the title carries the question a page answers."""
-        return f"{self.title}\n{self.text}" if self.title and not self.text.startswith(self.title) else self.text
+        return _embed_text(self.title, self.text)
 
     @property
     def embed_text_normalized(self) -> str:
-        """`embed_text` after the same normalisation queries get (Simplified, half-width)."""
-        from .textnorm import normalize  # light, but not stdlib: loaded only when text is matched
-
-        return normalize(self.embed_text)
+        """`embed_text` after the same normalisation queries get (Simplified, half-width); kept for
+        the most recent passages (an answer reads it for each hit several times)."""
+        return _normalized_embed_text(self.title, self.text)
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in _PASSAGE_FIELDS}
@@ -88,6 +88,17 @@ class Passage:
     @classmethod
     def from_dict(cls, d: dict) -> "Passage":
         return cls(**{k: d[k] for k in _PASSAGE_FIELDS}, page=d.get("page"), section=d.get("section"))
+
+
+def _embed_text(title: str, text: str) -> str:
+    return f"{title}\n{text}" if title and not text.startswith(title) else text
+
+
+@lru_cache(maxsize=8192)
+def _normalized_embed_text(title: str, text: str) -> str:
+    from .textnorm import normalize  # light, but not stdlib: loaded only when text is matched
+
+    return normalize(_embed_text(title, text))
 
 
 # ---- retrieval ----------------------------------------------------------------------------

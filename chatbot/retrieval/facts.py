@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..policy import FACT_ASKED
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # the kinds below are constants: compared and hashed by identity
 class FactKind:
     name: str
     asked: re.Pattern      # matched against the normalised question
@@ -94,6 +95,12 @@ def required(question_norm: str) -> list[FactKind]:
 
 def states(kind: FactKind, text_norm: str) -> bool:
     return bool(kind.stated.search(text_norm))
+
+
+@lru_cache(maxsize=16384)
+def states_kept(kind: FactKind, text_norm: str) -> bool:
+    """`states`, kept: passages and their units are checked for the same kinds question after question."""
+    return states(kind, text_norm)
 
 
 def other_schemes(question_norm: str, passage_norm: str, patterns: dict[str, re.Pattern] | None = None) -> list[str]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections import namedtuple
+from dataclasses import fields
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -103,7 +105,7 @@ class Retriever:
         number names it: a passage listing 上海 among examples and ending with a national hotline
         does not give Shanghai's number.
         """
-        if not facts.states(kind, passage.text):
+        if not facts.states_kept(kind, passage.text):
             return False
         if not qplaces or not missing_places(qplaces, _title_places(passage.title)):
             return True
@@ -237,23 +239,29 @@ class Retriever:
         broader = cfg.province_covers_city and bool(qplaces) and not (
             needs or cfg.pattern("local_service").search(norm)
             or any(p.search(norm) for p in cfg.patterns("figure_asked").values()))
-        hits = []
-        missing: dict[tuple, list[Place]] = {}  # many passages name the same places (or none)
+        passages = self.index.passages
+        rows = []  # a Hit's fields; only the first k become Hits
+        missing = self._passage_places.memo(qplaces) if qplaces else {}  # by passage place set (interned)
+        titled: dict[int, bool] = {}  # by a title's place set (interned): does it cover the places, broadly?
         for i, (score, ds, ks, dr, kr) in fused.items():
-            passage = self.index.passages[i]
+            passage = passages[i]
+            miss = ()
             if qplaces:
-                named = tuple(self._passage_places.get(i))
-                miss = missing.get(named)
+                named = self._passage_places.get(i)
+                miss = missing.get(id(named))
                 if miss is None:
-                    miss = missing[named] = missing_places(qplaces, list(named))
-                if miss and broader and not missing_places(qplaces, _title_places(passage.title), broader=True):
-                    miss = []
-            else:
-                miss = []
-            lacks = tuple(k.name for k in needs if not self._states_for_place(k, passage, qplaces))
-            hits.append(Hit(passage, score, own.get(i, ds), ks, dr, kr, tuple(p.name for p in miss), lacks))
-        hits.sort(key=order_key(cfg.place_penalty, cfg.fact_penalty))
-        top = tuple(hits[:max(k, 1)])
+                    miss = missing[id(named)] = tuple(p.name for p in missing_places(qplaces, list(named)))
+                if miss and broader:
+                    named = _title_places(passage.title)
+                    covered = titled.get(id(named))
+                    if covered is None:
+                        covered = titled[id(named)] = not missing_places(qplaces, list(named), broader=True)
+                    if covered:
+                        miss = ()
+            lacks = tuple(k.name for k in needs if not self._states_for_place(k, passage, qplaces)) if needs else ()
+            rows.append(_Row(passage, score, own.get(i, ds), ks, dr, kr, miss, lacks))
+        rows.sort(key=order_key(cfg.place_penalty, cfg.fact_penalty))
+        top = tuple(Hit(*r) for r in rows[:max(k, 1)])
         lap("fusion_checks")
         return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), top)
 
@@ -337,9 +345,13 @@ def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], w_kw:
 
 # Per-text results the fact-and-place check needs again and again (titles and passages recur
 # across questions): computed once, kept for the most recent texts.
+_PLACE_SETS: dict[tuple[Place, ...], tuple[Place, ...]] = {}  # equal place sets of titles are one tuple
+
+
 @lru_cache(maxsize=8192)
-def _title_places(title: str) -> list[Place]:
-    return find_places(normalize(title))
+def _title_places(title: str) -> tuple[Place, ...]:
+    found = tuple(find_places(normalize(title)))
+    return _PLACE_SETS.setdefault(found, found)
 
 
 @lru_cache(maxsize=8192)
@@ -348,18 +360,38 @@ def _sentence_places(text: str) -> tuple[tuple[str, list[Place]], ...]:
     return tuple((s, find_places(s)) for s in (normalize(x) for x in split_sentences(text)))
 
 
+# A Hit's fields, for ranking the fused candidates before the first k become Hits (`order_key`
+# reads .score, .missing and .lacks); cheaper to make than a frozen dataclass.
+_Row = namedtuple("_Row", [f.name for f in fields(Hit)])
+
+
 class _PassagePlaces:
-    """Places named in each passage, computed on first need and cached."""
+    """Places named in each passage, computed on first need and cached; equal place sets are one
+    tuple, so that a question's place check is done once per set (keyed by identity)."""
 
     def __init__(self, passages: list[Passage]):
         self._passages = passages
-        self._cache: dict[int, list[Place]] = {}
+        self._cache: dict[int, tuple[Place, ...]] = {}
+        self._sets: dict[tuple[Place, ...], tuple[Place, ...]] = {}
+        self._memos: dict[tuple, dict[int, tuple[str, ...]]] = {}
         self._lock = threading.Lock()
 
-    def get(self, i: int) -> list[Place]:
+    def memo(self, asked: list[Place]) -> dict[int, tuple[str, ...]]:
+        """Where to keep, by id of a passage place set, the names of the `asked` places it does not
+        cover: questions naming the same places share it (the most recent 4 096 place lists)."""
+        key = tuple((p.name, p.codes) for p in asked)
+        found = self._memos.get(key)
+        if found is None:
+            with self._lock:
+                if len(self._memos) >= 4096:
+                    self._memos.clear()
+                found = self._memos.setdefault(key, {})
+        return found
+
+    def get(self, i: int) -> tuple[Place, ...]:
         found = self._cache.get(i)
         if found is None:
-            found = find_places(self._passages[i].embed_text_normalized)
+            found = tuple(find_places(self._passages[i].embed_text_normalized))
             with self._lock:
-                self._cache[i] = found
+                found = self._cache[i] = self._sets.setdefault(found, found)
         return found
