@@ -108,8 +108,6 @@ def _in_context(context: str, own: str, *passages):
     return replace(r, alone_tokens=tuple(r.tokens), alone_normalized=normalize(own))
 
 
-
-
 @pytest.mark.parametrize("inherited, refused", [(False, False), (True, True)])
 def test_a_group_the_conversation_carried_does_not_refuse(inherited, refused):
     """"北京呢，三级医院住院起付线多少" after a 居民医保 question: the group came from the
