@@ -280,6 +280,16 @@ def gate(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy) -> 
     return retrieval, confidence(retrieval, top, keyword).value, top.dense_score
 
 
+def _blend(score: Similarity | None, alone: str, share: float) -> Similarity | None:
+    """`score` of the units for the message's own text, mixed at `share` with that for the text given."""
+    if score is None:
+        return None
+    if share >= 1:
+        return lambda _question, units: score(alone, units)
+    return lambda question, units: [share * a + (1 - share) * b
+                                    for a, b in zip(score(alone, units), score(question, units))]
+
+
 def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy = Policy(),
             notice: str | None = None, similarity: Similarity | None = None,
             metric: Similarity | None = None) -> Answer:
@@ -316,6 +326,11 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
         # across its units; the message's own words tell which unit answers what it asks.
         own = set(retrieval.alone_tokens)
         weights = {t: w * (1.0 if t in own else policy.subject_share) for t, w in weights.items()}
+    if retrieval.alone_normalized and policy.unit_alone > 0:
+        # Read in context: the passage was found with the conversation's subject; the message's own
+        # text tells which unit answers what it asks now.
+        similarity = _blend(similarity, retrieval.alone_normalized, policy.unit_alone)
+        metric = _blend(metric, retrieval.alone_normalized, policy.unit_alone)
     quotes, lead_score = scored_pick(retrieval.normalized, top.passage, weights, similarity=similarity, policy=policy,
                                      asks_text=retrieval.context_text, metric=metric)
     parts = [_sentences_text(quotes) + "[1]"]

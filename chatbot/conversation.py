@@ -334,14 +334,21 @@ def _short(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().rstrip("？?。!！")
 
 
-def speaks_of(title: str, text: str, value: str, question: str = "") -> bool:
-    """Does a passage speak of a swapped-in value? A place must be what the title is about, or be
-    named in a sentence that states the kind of fact asked (延吉's number in a Jilin list); other
+def speaks_of(title: str, text: str, value: str, question: str = "", broader: bool = False) -> bool:
+    """Does a passage speak of a swapped-in value? A place must be what the title is about (with
+    `broader`, a question about rules: or the province it lies in when the question names that
+    province too), or
+    be named in a sentence that states the kind of fact asked (延吉's number in a Jilin list); other
     values must appear (2025年 → 2025, 一级医院 → 一级/1级)."""
     wanted = find_places(value)
     if wanted and wanted[0].name == value:
-        if not missing_places(wanted, find_places(normalize(title))):
+        titled = find_places(normalize(title))
+        if not missing_places(wanted, titled):
             return True
+        if broader:  # 河北省内从保定搬到石家庄: the question names the province the passage is about
+            named = [p for p in find_places(normalize(question)) if wanted[0].within(p)]
+            if named and not missing_places(named, titled):
+                return True
         kinds = facts.asked(normalize(question))
         return any(not missing_places(wanted, find_places(s)) and all(facts.states(k, s) for k in kinds)
                    for s in (normalize(x) for x in split_sentences(text)))
@@ -361,18 +368,20 @@ def mentions(passage_text: str, value: str) -> bool:
     return any(v and v in text for v in variants)
 
 
-def check(retrieval: Retrieval, resolved: Resolved) -> tuple[Retrieval, tuple[str, ...]]:
+def check(retrieval: Retrieval, resolved: Resolved, broader: bool = False) -> tuple[Retrieval, tuple[str, ...]]:
     """Put passages that speak of every swapped-in value first (as the place check does); returns
-    the re-ordered retrieval and the values no retrieved passage speaks of (empty = fine)."""
+    the re-ordered retrieval and the values no retrieved passage speaks of (empty = fine).
+    `broader`: the question asks about rules, which a passage about the province states for its cities."""
     if not resolved.swapped or not retrieval.hits:
         return retrieval, ()
     def fits(h) -> bool:
-        return not h.missing and all(speaks_of(h.passage.title, h.passage.text, v, resolved.question)
+        return not h.missing and all(speaks_of(h.passage.title, h.passage.text, v, resolved.question, broader)
                                      for v in resolved.swapped)
     good = [h for h in retrieval.hits if fits(h)]
     if not good:
         absent = tuple(v for v in resolved.swapped if not any(
-            speaks_of(h.passage.title, h.passage.text, v, resolved.question) for h in retrieval.hits if not h.missing))
+            speaks_of(h.passage.title, h.passage.text, v, resolved.question, broader)
+            for h in retrieval.hits if not h.missing))
         return retrieval, absent or resolved.swapped
     return replace(retrieval, hits=tuple(good + [h for h in retrieval.hits if h not in good])), ()
 

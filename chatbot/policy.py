@@ -61,7 +61,7 @@ DOMAIN = (r"医保|保险|社保|参保|缴费|交费|报销|统筹|账户|共�
 LOCAL_SERVICE = r"医保局|医保中心|社保局|经办|窗口|办事处|服务中心|地址|在哪|电话|热线|office|address|hotline|phone"
 # Kinds of figure a question may ask for (money, rate), and what states one.
 FIGURE_ASKED: dict[str, str] = {
-    "money": r"(交|缴|付|花|卖|收|要|补|退|领|贵|便宜|按|算|发|给)[了个人一年每月天日]{0,3}多少(钱|(?![年月天日周次岁个人倍]))|多少钱一|几块钱|价格|"
+    "money": r"(交|缴|付|花|卖|收|要|补|退|领|贵|便宜|按|算|发|给|扣)[了个人一年每月天日]{0,3}多少(钱|(?![年月天日周次岁个人倍]))|(?<![剩有])多少钱|几块钱|价格|"
              r"(一|每)(天|日|个?月|年)[^，。？?]{0,3}多少钱|"
              r"费用是多少|多少元|how much (does|is|do|will|would)|\bcost|\bprice|\bfee",
     "rate": r"百分之|比例|几成|percent|\brate\b|proportion",
@@ -238,6 +238,7 @@ class Policy:
     unit_weights_plain: dict = field(default_factory=lambda: dict(UNIT_WEIGHTS_PLAIN))  # without a learned metric (another embedding model)
     unit_metric: bool = True       # the learned question↔unit metric (chatbot/data/unit_metric.npz, `chatbot tune --units`)
     subject_share: float = 0.2     # a message read in context: weight of the conversation's subject words in choosing what to quote (dev + dev2, dev4, conversations.jsonl: plateau 0–0.2, follow-up hit on dev4 0.73 → 0.80)
+    unit_alone: float = 0.5        # a message read in context: share of its own text in the units' cosine and metric scores (session 9: dev11 follow-up hit 0.782 → 0.818, dev5 +0.01; held out dev3 follow-up hit 0.667 → 0.722, fact60 0.786 → 0.817, the others ±0 or better; 1.0 cost dev9 two hits)
     support_share: float = 0.03    # a supporting unit's share of the passage's answering probability (softmax of unit scores); 0.03 with session 7's unit weights (their softmax is peakier: 0.05 cut dev6's answer_hit 0.776 → 0.752; 0.02 / 0.03 / 0.05 measured on every set, docs/quality.md)
     inherited_checks: bool = False  # a group or year the conversation carried refuses too (False: only what the message names itself; dev9 false refusal −1, dev + dev2, dev4, dev5 ±0)
     lead_states_required: bool = True  # a phone number or address asked for: a unit stating one opens the answer when the passage has one (fact_in_first_60 dev + dev2 0.821 → 0.833, dev4 0.774 → 0.783, dev5 ±0; any asked kind (amounts, dates): 0.816 / 0.765 / 0.678, docs/quality.md)

@@ -13,7 +13,7 @@ from .answer import compose
 from .config import Config
 from .errors import ChatbotError
 from .policy import Policy
-from .textnorm import clean
+from .textnorm import clean, normalize
 from .types import Answer, Retrieval
 
 if TYPE_CHECKING:
@@ -31,9 +31,11 @@ def finish(retrieval: Retrieval, resolved: "Resolved", question: str, notice: st
     passage speaks of is refused by name), then the cited answer from the first `top_k` hits.
     `chatbot tune` calls this too, so that its figures come from the chat's own path."""
     from . import conversation, dialogue
+    from .retrieval import facts
 
     retrieval = dialogue.prior_sorted(retrieval, resolved.prior, policy)
-    retrieval, absent = conversation.check(retrieval, resolved)
+    retrieval, absent = conversation.check(retrieval, resolved, policy.province_covers_city and all(
+        facts.about_rules(text, policy) for text in (retrieval.normalized, normalize(question))))
     if absent:
         return conversation.annotate(conversation.refusal(question, absent, notice), resolved, question), retrieval
     top = replace(retrieval, hits=retrieval.hits[:policy.top_k])

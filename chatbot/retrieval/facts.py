@@ -93,6 +93,13 @@ def required(question_norm: str) -> list[FactKind]:
     return [k for k in asked(question_norm) if k.required]
 
 
+def about_rules(question_norm: str, policy) -> bool:
+    """A question about rules: no office, phone number or figure of a place is asked, so a passage
+    about the province states them for its cities too (a `Policy` gives the patterns)."""
+    return not (required(question_norm) or policy.pattern("local_service").search(question_norm)
+                or any(p.search(question_norm) for p in policy.patterns("figure_asked").values()))
+
+
 def states(kind: FactKind, text_norm: str) -> bool:
     return bool(kind.stated.search(text_norm))
 

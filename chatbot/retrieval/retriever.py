@@ -236,9 +236,7 @@ class Retriever:
         # A question about rules (no office, phone number or figure of the place) is answered by a
         # passage whose title names its province too (a province merely listed in the body, 如浙江、
         # 广东, does not make a passage about 杭州).
-        broader = cfg.province_covers_city and bool(qplaces) and not (
-            needs or cfg.pattern("local_service").search(norm)
-            or any(p.search(norm) for p in cfg.patterns("figure_asked").values()))
+        broader = cfg.province_covers_city and bool(qplaces) and facts.about_rules(norm, cfg)
         passages = self.index.passages
         rows = []  # a Hit's fields; only the first k become Hits
         missing = self._passage_places.memo(qplaces) if qplaces else {}  # by passage place set (interned)
