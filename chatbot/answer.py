@@ -280,6 +280,15 @@ def gate(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy) -> 
     return retrieval, confidence(retrieval, top, keyword).value, top.dense_score
 
 
+def _in_context_weights(weights: dict[str, float], retrieval: Retrieval, policy: Policy) -> dict[str, float]:
+    """Read in context: the passage was found with the conversation's subject, whose words recur
+    across its units; the message's own words tell which unit answers what it asks."""
+    if not retrieval.alone_tokens or policy.subject_share >= 1:
+        return weights
+    own = set(retrieval.alone_tokens)
+    return {t: w * (1.0 if t in own else policy.subject_share) for t, w in weights.items()}
+
+
 def _blend(score: Similarity | None, alone: str, share: float) -> Similarity | None:
     """`score` of the units for the message's own text, mixed at `share` with that for the text given."""
     if score is None:
@@ -321,11 +330,7 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
         return Answer(question, REFUSAL_NONE, True, related=related, notice=notice, reason="low_confidence")
 
     weights = _weights(retrieval.tokens, keyword) or {t: 1.0 for t in retrieval.tokens}
-    if retrieval.alone_tokens and policy.subject_share < 1:
-        # Read in context: the passage was found with the conversation's subject, whose words recur
-        # across its units; the message's own words tell which unit answers what it asks.
-        own = set(retrieval.alone_tokens)
-        weights = {t: w * (1.0 if t in own else policy.subject_share) for t, w in weights.items()}
+    weights = _in_context_weights(weights, retrieval, policy)
     if retrieval.alone_normalized and policy.unit_alone > 0:
         # Read in context: the passage was found with the conversation's subject; the message's own
         # text tells which unit answers what it asks now.

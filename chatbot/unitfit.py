@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from . import evaluation
-from .answer import UNIT_FEATURES, _sentence_features, _weights, unit_features
+from .answer import UNIT_FEATURES, _blend, _in_context_weights, _sentence_features, _weights, unit_features
 from .quoting import can_open, units
 
 L2 = (0.01, 0.1, 1.0)
@@ -54,10 +54,18 @@ def examples(qa, items: list[dict]) -> list[tuple[str, np.ndarray, np.ndarray, n
         if not any(labels):
             continue
         weights = _weights(retrieval.tokens, qa.index.keyword) or {t: 1.0 for t in retrieval.tokens}
+        similarity, share = qa.retriever.sentence_similarity, 0.0
+        if retrieval.alone_normalized:  # read in context: as compose weighs and scores the units
+            weights = _in_context_weights(weights, retrieval, qa.policy)
+            share = qa.policy.unit_alone
+            similarity = _blend(similarity, retrieval.alone_normalized, share) if share > 0 else similarity
         # features over all units, as the answer computes them (position counts every unit)
-        x = np.array(unit_features(retrieval.normalized, every, weights, qa.retriever.sentence_similarity,
+        x = np.array(unit_features(retrieval.normalized, every, weights, similarity,
                                    gold.title, retrieval.context_text))[quotable][:, :HAND]
-        q, vs = qa.retriever._sentence_vectors(retrieval.normalized, [_sentence_features(every[i])[0] for i in quotable])
+        texts = [_sentence_features(every[i])[0] for i in quotable]
+        q, vs = qa.retriever._sentence_vectors(retrieval.normalized, texts)
+        if share > 0:  # the metric is linear in the question's vector: blend the vectors
+            q = share * qa.retriever._sentence_vectors(retrieval.alone_normalized, texts)[0] + (1 - share) * q
         group = it.get("file") or f"{it.get('source', '')}|{it.get('title', '')}"
         out.append((group, x, np.array(labels), METRIC_SCALE * np.stack(vs) * q))
     return out
