@@ -227,6 +227,42 @@ def places(t: str) -> list[Fact]:
     return out
 
 
+_REFERENT = re.compile(r"前者|后者")
+_SENTENCE_END = re.compile(r"[。！？!?\n]")
+
+
+def _antecedents(t: str, lo: int, hi: int) -> tuple[str, str] | None:
+    """The last two different groups (or places) named in t[lo:hi], in order."""
+    found = sorted(populations(t[lo:hi]) + places(t[lo:hi]), key=lambda f: f.start)
+    for kind in ("population", "place"):
+        distinct: list[Fact] = []
+        for f in reversed([f for f in found if f.kind == kind]):
+            if all(f.value != g.value for g in distinct):
+                distinct.insert(0, f)
+            if len(distinct) == 2:
+                a, b = distinct
+                return t[lo + a.start:lo + a.end], t[lo + b.start:lo + b.end]
+    return None
+
+
+def resolve_referents(t: str) -> str:
+    """前者 / 后者 written out as what they refer to: the first / second of the last two groups or
+    places the text named in the same or the previous sentence (两类人：跨省异地长期居住人员和跨省
+    临时外出就医人员。前者包括…；后者… reads 跨省异地长期居住人员包括…；跨省临时外出就医人员…), so that
+    what the passage says of each stays beside its name when a sentence is compared with it (check 2).
+    A 后者 after a 前者 of the same pair refers to that pair. Unresolved: left as written."""
+    out, last, pair, pair_at = [], 0, None, -1
+    for m in _REFERENT.finditer(t):
+        ends = [e.end() for e in _SENTENCE_END.finditer(t, 0, m.start())]
+        lo = ends[-2] if len(ends) >= 2 else 0
+        if pair is None or pair_at < lo:
+            pair, pair_at = _antecedents(t, lo, m.start()), m.start()
+        if pair is None:
+            continue
+        out.append(t[last:m.start()] + (pair[0] if m.group(0) == "前者" else pair[1]))
+        last = m.end()
+    return "".join(out) + t[last:]
+
 def facts(t: str) -> list[Fact]:
     """All hard facts of a canonical text, in order."""
     return sorted(numbers(t) + places(t) + populations(t), key=lambda f: f.start)

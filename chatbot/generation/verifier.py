@@ -130,10 +130,25 @@ def around(text: str, fact: F.Fact, window: int, others: Sequence[F.Fact] = (), 
     return text[max(lo, fact.start - window):fact.start], text[fact.end:min(hi, fact.end + window)]
 
 
+_CLAUSE_MARK = re.compile(r"[，,；;：:]")
+
+
 def context(text: str, fact: F.Fact, window: int, others: Sequence[F.Fact] = (), clause: bool = False) -> set[str]:
-    """Char pairs of the words around a fact (`around`), with the characters touching it marked."""
+    """Char pairs of the words around a fact (`around`), with the characters touching it marked.
+    For a group, the neighbouring group within the window and its clause, where the words stop, is
+    read as its canonical value (异地安置 as 长期居住: `>长期`, `>期居`, `>居住`): 临时外出就医人员
+    包括异地安置… is the list the passage gives of the other group."""
     left, right = around(text, fact, window, others, clause)
-    return pairs(left) | pairs(right) | ({"^" + left[-1:]} if left else set()) | ({right[:1] + "$"} if right else set())
+    out = pairs(left) | pairs(right) | ({"^" + left[-1:]} if left else set()) | ({right[:1] + "$"} if right else set())
+    if fact.kind == "population":
+        lo, hi = _sentence_bounds(text, fact.start, fact.end)
+        before = [g for g in others if g.kind == fact.kind and lo <= g.end <= fact.start and fact.start - g.end <= window
+                  and not _CLAUSE_MARK.search(text, g.end, fact.start)]
+        after = [g for g in others if g.kind == fact.kind and fact.end <= g.start < hi and g.start - fact.end <= window
+                 and not _CLAUSE_MARK.search(text, fact.end, g.start)]
+        out |= {"<" + x for x in pairs(before[-1].value)} if before else set()
+        out |= {">" + x for x in pairs(after[0].value)} if after else set()
+    return out
 
 
 _QUALIFIER_RES = {kind: {value: re.compile(p) for value, p in values.items()} for kind, values in QUALIFIERS.items()}
@@ -347,6 +362,7 @@ class Verifier:
         cfg = self.settings
         s = F.canonical(sentence)
         p = f"{F.canonical(title)}\n{F.canonical(passage_text)}" if title else F.canonical(passage_text)
+        p = F.resolve_referents(p)  # 前者 / 后者 as the group they name: what is said of each stays beside it
         reasons = (self.fact_problems(s, p) + self.qualifier_problems(s, p) + self.entity_problems(s, p)
                    + self.polarity_problems(s, p))
         novelty, novel = self.novelty(s, p)
