@@ -263,6 +263,24 @@ def resolve_referents(t: str) -> str:
         last = m.end()
     return "".join(out) + t[last:]
 
+# What a figure counts, by the word right after it (3个工作日, 3步, 24小时, 800元). Durations of
+# different lengths are different units; 天 = 日, 个月 = 月, 岁 = 周岁, % = 个百分点 (a rise written
+# either way); a counter (步, 类, 家) is its own unit. Written from the language, not from a claims file.
+_UNITS = (("workday", r"个?工作日"), ("hour", r"个?小时"), ("minute", r"分钟"), ("age", r"周?岁"),
+          ("year", r"年(?!度|龄|限)"), ("month", r"个?月"), ("week", r"周|个?星期"), ("day", r"天|日"),
+          ("money", r"元|块"), ("percent", r"%|个百分点"), ("times", r"倍"),
+          ("counter", r"步|次|项|类|种|家|份|条|张|所|档|户|名"))
+_UNIT_WORD = re.compile("|".join(f"(?P<{name}>{p})" for name, p in _UNITS))
+
+
+def unit(t: str, f: Fact) -> str | None:
+    """The unit a number is of (`_UNITS`; a counter as itself: 步, 类), None when no unit word follows."""
+    m = _UNIT_WORD.match(t, f.end)
+    if not m:
+        return None
+    return m.group(0) if m.lastgroup == "counter" else m.lastgroup
+
+
 def facts(t: str) -> list[Fact]:
     """All hard facts of a canonical text, in order."""
     return sorted(numbers(t) + places(t) + populations(t), key=lambda f: f.start)

@@ -258,6 +258,15 @@ class Verifier:
                 what = {"number": "数字", "phone": "电话", "place": "地名", "population": "人群/险种"}[f.kind]
                 out.append(f"{what}「{s[f.start:f.end]}」不在来源中")
                 continue
+            if f.kind == "number" and not f.soft and all(g.value == f.value for g in hits):
+                # the same figure counting something else (3个工作日 where the passage has 3步):
+                # only when every occurrence in the passage names a unit, none the sentence's
+                units = {F.unit(p, g) for g in hits}
+                mine_unit = F.unit(s, f)
+                if mine_unit and None not in units and mine_unit not in units:
+                    out.append(f"「{s[f.start:f.end]}{s[f.end:f.end + 4]}」在来源中是"
+                               f"「{'、'.join(sorted(p[g.start:g.end + 3] for g in hits))}」")
+                    continue
             rivals = [g for g in theirs if F.comparable(f, g) and not F.same(f, g)
                       and not (f.kind == "place" and F.same(g, f))]
             if not rivals:
