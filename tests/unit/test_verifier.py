@@ -248,3 +248,10 @@ def test_a_long_noun_the_passage_has_no_word_for_is_an_invented_detail():
     reworded = canonical("廊坊医保的咨询热线是0316-12393，地方上的参保问题都能问。")
     assert v.named_problems(reworded, passage, v.novelty(reworded, passage)[1]) == []  # 地方: two characters
     assert Verifier().named_problems(invented, passage, Verifier().novelty(invented, passage)[1]) == []  # no embedder
+
+
+def test_a_group_is_read_with_the_figure_its_clause_gives():
+    passage = ("某县医保咨询电话汇总。城乡居民医保咨询 :拨打0394-2102116(政务服务中心),办理参保登记。"
+               "职工医保咨询 :0394-2542847(医保局),办理转诊报销。")
+    kept("某县城乡居民医保咨询可拨打0394-2102116（政务服务中心）。", passage)
+    dropped("某县职工医保咨询可拨打0394-2102116（政务服务中心）。", passage)
