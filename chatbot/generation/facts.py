@@ -263,6 +263,7 @@ def resolve_referents(t: str) -> str:
         last = m.end()
     return "".join(out) + t[last:]
 
+
 # What a figure counts, by the word right after it (3个工作日, 3步, 24小时, 800元). Durations of
 # different lengths are different units; 天 = 日, 个月 = 月, 岁 = 周岁, % = 个百分点 (a rise written
 # either way); a counter (步, 类, 家) is its own unit. Written from the language, not from a claims file.

@@ -157,8 +157,8 @@ def context(text: str, fact: F.Fact, window: int, others: Sequence[F.Fact] = (),
                  and not _CLAUSE_MARK.search(text, fact.end, g.start)]
         out |= {"<" + x for x in pairs(before[-1].value)} if before else set()
         out |= {">" + x for x in pairs(after[0].value)} if after else set()
-        # the first figure after it in its clause (西华县居民医保咨询:拨打0394-2102116), weighing
-        # `context_margin` pairs: the same figure beside another group outweighs equal wording
+        # the first figure after it in its clause (西华县居民医保咨询:拨打0394-2102116), weighing two
+        # pairs (the default `context_margin`): the same figure beside another group outweighs equal wording
         figure = [g for g in others if g.kind in ("number", "phone") and fact.end <= g.start < hi
                   and g.start - fact.end <= window and not _FIGURE_STOP.search(text, fact.end, g.start)]
         out |= {f">#{figure[0].value}#{i}" for i in range(2)} if figure else set()
