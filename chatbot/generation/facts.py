@@ -227,6 +227,61 @@ def places(t: str) -> list[Fact]:
     return out
 
 
+_REFERENT = re.compile(r"前者|后者")
+_SENTENCE_END = re.compile(r"[。！？!?\n]")
+
+
+def _antecedents(t: str, lo: int, hi: int) -> tuple[str, str] | None:
+    """The last two different groups (or places) named in t[lo:hi], in order."""
+    found = sorted(populations(t[lo:hi]) + places(t[lo:hi]), key=lambda f: f.start)
+    for kind in ("population", "place"):
+        distinct: list[Fact] = []
+        for f in reversed([f for f in found if f.kind == kind]):
+            if all(f.value != g.value for g in distinct):
+                distinct.insert(0, f)
+            if len(distinct) == 2:
+                a, b = distinct
+                return t[lo + a.start:lo + a.end], t[lo + b.start:lo + b.end]
+    return None
+
+
+def resolve_referents(t: str) -> str:
+    """前者 / 后者 written out as what they refer to: the first / second of the last two groups or
+    places the text named in the same or the previous sentence (两类人：跨省异地长期居住人员和跨省
+    临时外出就医人员。前者包括…；后者… reads 跨省异地长期居住人员包括…；跨省临时外出就医人员…), so that
+    what the passage says of each stays beside its name when a sentence is compared with it (check 2).
+    A 后者 after a 前者 of the same pair refers to that pair. Unresolved: left as written."""
+    out, last, pair, pair_at = [], 0, None, -1
+    for m in _REFERENT.finditer(t):
+        ends = [e.end() for e in _SENTENCE_END.finditer(t, 0, m.start())]
+        lo = ends[-2] if len(ends) >= 2 else 0
+        if pair is None or pair_at < lo:
+            pair, pair_at = _antecedents(t, lo, m.start()), m.start()
+        if pair is None:
+            continue
+        out.append(t[last:m.start()] + (pair[0] if m.group(0) == "前者" else pair[1]))
+        last = m.end()
+    return "".join(out) + t[last:]
+
+
+# What a figure counts, by the word right after it (3个工作日, 3步, 24小时, 800元). Durations of
+# different lengths are different units; 天 = 日, 个月 = 月, 岁 = 周岁, % = 个百分点 (a rise written
+# either way); a counter (步, 类, 家) is its own unit. Written from the language, not from a claims file.
+_UNITS = (("workday", r"个?工作日"), ("hour", r"个?小时"), ("minute", r"分钟"), ("age", r"周?岁"),
+          ("year", r"年(?!度|龄|限)"), ("month", r"个?月"), ("week", r"周|个?星期"), ("day", r"天|日"),
+          ("money", r"元|块"), ("percent", r"%|个百分点"), ("times", r"倍"),
+          ("counter", r"步|次|项|类|种|家|份|条|张|所|档|户|名"))
+_UNIT_WORD = re.compile("|".join(f"(?P<{name}>{p})" for name, p in _UNITS))
+
+
+def unit(t: str, f: Fact) -> str | None:
+    """The unit a number is of (`_UNITS`; a counter as itself: 步, 类), None when no unit word follows."""
+    m = _UNIT_WORD.match(t, f.end)
+    if not m:
+        return None
+    return m.group(0) if m.lastgroup == "counter" else m.lastgroup
+
+
 def facts(t: str) -> list[Fact]:
     """All hard facts of a canonical text, in order."""
     return sorted(numbers(t) + places(t) + populations(t), key=lambda f: f.start)

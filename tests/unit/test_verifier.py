@@ -205,3 +205,53 @@ def test_a_word_the_embedder_finds_as_good_as_a_passage_word_is_not_novel():
     assert "用来" not in Verifier(similarity).novelty(sentence, passage)[1]
     assert Verifier(similarity).check(sentence, passage).supported
     assert not Verifier(similarity).check(canonical("个人账户的钱可以用来支付配偶的体检和健身卡费用。"), passage).supported
+
+
+# ---- session 9 --------------------------------------------------------------------------------
+
+def test_former_and_latter_are_read_as_the_groups_they_name():
+    from chatbot.generation.facts import resolve_referents
+
+    passage = ("门诊共济适用两类人：在职职工和退休人员。前者可以用个人账户支付家属的门诊费用，"
+               "后者还可以用个人账户购买家属的药品。")
+    resolved = resolve_referents(canonical(passage))
+    assert "在职职工可以用个人账户" in resolved and "退休人员还可以用个人账户" in resolved
+    kept("退休人员还可以用个人账户购买家属的药品。", passage)
+    dropped("在职职工还可以用个人账户购买家属的药品。", passage)
+
+
+def test_a_group_given_the_list_of_another_group():
+    passage = ("异地就医人员分为跨省异地长期居住人员和跨省临时外出就医人员。前者包括异地安置退休人员、"
+               "常驻异地工作人员等；后者包括异地转诊就医人员等。")
+    kept("跨省异地长期居住人员包括异地安置退休人员和常驻异地工作人员。", passage)
+    dropped("跨省临时外出就医人员主要包括异地安置退休人员和常驻异地工作人员。", passage)
+
+
+def test_a_figure_counting_something_else_is_not_stated():
+    passage = "线上备案只需3步：登录、填写信息、提交材料。审核时限为1年内有效。"
+    kept("线上备案一共3步，先登录，再填写信息，最后提交材料。", passage)
+    dropped("线上备案提交材料后3个工作日内完成审核。", passage)
+    # the same figure written in another unit of the same length is not a change (1年 = 12个月)
+    assert not [r for r in Verifier().fact_problems(canonical("备案12个月内有效。"), canonical(passage)) if "在来源中是" in r]
+
+
+def test_a_long_noun_the_passage_has_no_word_for_is_an_invented_detail():
+    passage = canonical("廊坊医保咨询电话是0316-12393，可咨询参保缴费和待遇报销等问题。")
+    close = {("咨询热线", "咨询电话")}
+
+    def similarity(text, texts):  # the embedder: 咨询热线 ~ 咨询电话; anything else far
+        return [0.9 if (text, t) in close else 0.3 for t in texts]
+
+    v = Verifier(similarity)
+    invented = canonical("拨打咨询热线0316-12393不收取任何通话费用。")
+    assert v.named_problems(invented, passage, v.novelty(invented, passage)[1]) == ["来源中没有「通话费」"]
+    reworded = canonical("廊坊医保的咨询热线是0316-12393，地方上的参保问题都能问。")
+    assert v.named_problems(reworded, passage, v.novelty(reworded, passage)[1]) == []  # 地方: two characters
+    assert Verifier().named_problems(invented, passage, Verifier().novelty(invented, passage)[1]) == []  # no embedder
+
+
+def test_a_group_is_read_with_the_figure_its_clause_gives():
+    passage = ("某县医保咨询电话汇总。城乡居民医保咨询 :拨打0394-2102116(政务服务中心),办理参保登记。"
+               "职工医保咨询 :0394-2542847(医保局),办理转诊报销。")
+    kept("某县城乡居民医保咨询可拨打0394-2102116（政务服务中心）。", passage)
+    dropped("某县职工医保咨询可拨打0394-2102116（政务服务中心）。", passage)
