@@ -61,7 +61,7 @@ DOMAIN = (r"医保|保险|社保|参保|缴费|交费|报销|统筹|账户|共�
 LOCAL_SERVICE = r"医保局|医保中心|社保局|经办|窗口|办事处|服务中心|地址|在哪|电话|热线|office|address|hotline|phone"
 # Kinds of figure a question may ask for (money, rate), and what states one.
 FIGURE_ASKED: dict[str, str] = {
-    "money": r"(交|缴|付|花|卖|收|要|补|退|领|贵|便宜|按|算|发|给|扣)[了个人一年每月天日]{0,3}多少(钱|(?![年月天日周次岁个人倍]))|(?<![剩有])多少钱|几块钱|价格|"
+    "money": r"(交|缴|付|花|卖|收|要|补|退|领|贵|便宜|按|算|发|给|扣)[了个人一年每月天日]{0,3}多少(钱|(?![年月天日周次岁个人倍]))|(?<![剩有报])多少钱|几块钱|价格|"
              r"(一|每)(天|日|个?月|年)[^，。？?]{0,3}多少钱|"
              r"费用是多少|多少元|how much (does|is|do|will|would)|\bcost|\bprice|\bfee",
     "rate": r"百分之|比例|几成|percent|\brate\b|proportion",

@@ -121,6 +121,18 @@ def test_a_swapped_place_must_be_what_the_passage_is_about():
     assert conversation.check(_retrieval(number), resolved)[1] == ()
 
 
+def test_a_city_fits_a_passage_about_the_province_the_question_names_for_rules():
+    # 河北省内从保定搬到石家庄: a rules question naming the province; the passage is about the province
+    province = _hit("河北省内医保卡怎么更换参保地", "河北省内更换参保地全程网办,无需返回原参保地办理。")
+    resolved = Resolved("能改 我在河北省内从保定搬到石家庄,还要回保定办吗", True, "…", ("保定",))
+    assert conversation.check(_retrieval(province), resolved, broader=True)[1] == ()
+    assert conversation.check(_retrieval(province), resolved)[1] == ("保定",)  # a phone or figure: the city itself
+    # a bare swap that does not name the province still needs the city itself (东莞 after 广州 ≠ 广东's article)
+    guangdong = _hit("广东儿科最有名的儿童医院", "广东省儿科领域最负盛名的儿童医院是广州市妇女儿童医疗中心。")
+    resolved = Resolved("东莞的公费医疗能在用吗", True, "…", ("东莞",))
+    assert conversation.check(_retrieval(guangdong), resolved, broader=True)[1] == ("东莞",)
+
+
 def test_annotate_says_how_the_follow_up_was_understood():
     resolved = Resolved("衡水高新区医保电话是多少", True, "衡水高新区医保电话是多少")
     out = conversation.annotate(Answer("q", "电话是0318-2168618。[1]", False), resolved, "那高新区的呢？")

@@ -263,3 +263,31 @@ def test_the_retrievers_metric_scores_are_the_weighted_products_of_the_vectors()
     got = r.metric_similarity("怎么结算", sentences)
     assert np.allclose(got, [float((q * r.unit_metric) @ v) for v in vs], atol=1e-6)
     assert np.allclose(r.sentence_similarity("怎么结算", sentences), [float(q @ v) for v in vs], atol=1e-6)
+
+
+def test_a_message_read_in_context_chooses_units_by_its_own_text_too():
+    """unit_alone: the passage was found with the conversation's subject (吉林市 … 交多少); which unit
+    answers is also what the message itself asks (政府补助标准呢)."""
+    from dataclasses import replace
+
+    from chatbot.textnorm import normalize, tokenize
+
+    jilin = passage("吉林市医保2024年交多少钱",
+                    "吉林市城乡居民医保2024年个人缴费金额为380元/年。2024年财政补助标准不低于640元,由各级财政承担。", 0)
+    own = normalize("政府补助标准呢")
+    r = replace(retrieval("吉林市城乡居民医保2024年个人交多少，政府补助标准呢", jilin), alone_normalized=own,
+                alone_tokens=tuple(tokenize(own, normalized=True)), context_text="吉林市城乡居民医保2024年个人交多少")
+    asked = []
+
+    def spy(question, sentences):
+        asked.append(question)
+        return _pair_cosine(question, sentences)
+
+    def first(policy, retrieval_=r):
+        asked.clear()
+        return reading_text(compose(retrieval_, None, policy, similarity=spy).text)
+
+    assert first(POLICY.with_values(unit_alone=1.0)).startswith("2024年财政补助标准不低于640元") and own in asked
+    assert first(POLICY.with_values(unit_alone=0.0)).startswith("吉林市城乡居民医保2024年个人缴费金额") and own not in asked
+    first(POLICY, retrieval("吉林市城乡居民医保2024年个人交多少", jilin))
+    assert own not in asked  # a stand-alone question: its own text is the text

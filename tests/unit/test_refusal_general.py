@@ -92,6 +92,11 @@ YEARS = passage("四川职工医保缴费年限", "男职工累计缴费年限�
     ("断交了要补多少个月", False),
     ("一个人一年交多少", True),              # nothing counted: money
     ("灵活就业一个月交多少钱", True),
+    ("成都2026年居民医保缴费标准出来了吗，多少钱", True),  # 多少钱 asks money with no verb before it
+    ("深圳医保每个月从工资里扣多少", True),
+    ("医保个人账户还剩多少钱，在哪能看到", False),        # what the user's own account holds: no figure of the documents
+    ("卡里有多少钱怎么查", False),
+    ("配一副眼镜医保能报多少钱", False),                 # how much is paid back: a rate answers it too
 ])
 def test_a_counter_after_the_question_word_is_not_money(question, money):
     assert ("money" in checks.figures_asked(normalize(question), POLICY)) is money
