@@ -73,14 +73,24 @@ class Retriever:
         return [float(v @ q) for v in vs]
 
     def metric_similarity(self, question_norm: str, sentences_norm: list[str]) -> list[float]:
-        """The learned metric's score of each sentence for the question, Σ_d m_d·q_d·s_d
-        (`unit_metric`; chatbot/unitfit.py): which dimensions of agreement tell an answering
-        unit, learned from labelled questions. Zeros when no metric is loaded."""
+        """The learned metric's score of each sentence for the question (`unit_scores`' second
+        list); zeros when no metric is loaded."""
         if self.unit_metric is None:
             return [0.0] * len(sentences_norm)
+        return self.unit_scores(question_norm, sentences_norm)[1]
+
+    def unit_scores(self, question_norm: str, sentences_norm: list[str]) -> tuple[list[float], list[float] | None]:
+        """(the question's cosine with each (normalised) unit, as `sentence_similarity`; the
+        learned metric's score of each, Σ_d m_d·q_d·s_d, or None when no metric is loaded), from
+        one lookup of the vectors: what the answer's unit choice reads (answer.UnitScores).
+        The metric (`unit_metric`; chatbot/unitfit.py) learned from labelled questions which
+        dimensions of agreement tell an answering unit."""
         q, vs = self._sentence_vectors(question_norm, sentences_norm)
+        cosines = [float(v @ q) for v in vs]
+        if self.unit_metric is None:
+            return cosines, None
         qm = q * self.unit_metric
-        return [float(v @ qm) for v in vs]
+        return cosines, [float(v @ qm) for v in vs]
 
     def _sentence_vectors(self, question_norm: str, sentences_norm: list[str]):
         """(question vector, sentence vectors). Vectors of sentences and questions are kept
