@@ -57,8 +57,10 @@ def coverage(tokens, text_norm: str, weights: dict[str, float]) -> float:
     return sum(w for t, w in weights.items() if t in text_norm) / total
 
 
-def confidence(retrieval: Retrieval, hit: Hit, keyword: KeywordIndex | None) -> Confidence:
-    weights = _weights(retrieval.tokens, keyword)
+def confidence(retrieval: Retrieval, hit: Hit, keyword: KeywordIndex | None,
+               weights: dict[str, float] | None = None) -> Confidence:
+    """`weights`: `_weights(retrieval.tokens, keyword)` when the caller has it already."""
+    weights = _weights(retrieval.tokens, keyword) if weights is None else weights
     cov = coverage(retrieval.tokens, hit.passage.embed_text_normalized, weights) if weights else 0.0
     if retrieval.alone_tokens:  # read in context: the conversation's subject words need not all recur
         own = _weights(retrieval.alone_tokens, keyword)
@@ -125,32 +127,47 @@ def _unit_features(question_norm: str, sentences: list[str], weights: dict[str, 
     novel = {t: w for t, w in weights.items() if t not in title_norm}
     novel_total = sum(novel.values())
     q_bigrams = _bigrams(question_norm)
-    features = [_sentence_features(s) for s in sentences]
-    norms = [f[0] for f in features]
-    sims, msims = unit_scores(question_norm, norms) if unit_scores is not None else ([0.0] * len(sentences), None)
+    n_pairs = len(q_bigrams)
+    n_title = len(t_bigrams)
+    features = _units_kept(tuple(sentences))
+    sims, msims = unit_scores(question_norm, [f[0] for f in features]) if unit_scores is not None \
+        else ([0.0] * len(sentences), None)
     metric_used = msims is not None
     if msims is None:
         msims = [0.0] * len(sentences)
+    # each weighted keyword with its weight and whether the title lacks it (novel[t] is weights[t])
+    keyed = [(t, w, t in novel) for t, w in weights.items()]
     out = []
-    for idx, (s_norm, s_bigrams) in enumerate(features):
-        held = [t for t in weights if t in s_norm]  # in the weights' order: the sums add as before
-        question, lead_in, figure, length = _unit_constants(s_norm)
+    for idx, (s_norm, s_bigrams, question, lead_in, figure, length) in enumerate(features):
+        held, held_novel = [], []  # in the weights' order: the sums add as before
+        for t, w, is_novel in keyed:
+            if t in s_norm:
+                held.append(w)
+                if is_novel:
+                    held_novel.append(w)
         out.append((
-            sum([weights[t] for t in held]) / total,
-            len(q_bigrams & s_bigrams) / len(q_bigrams) if q_bigrams else 0.0,
-            sum(1.0 for kind in asks if facts.states_kept(kind, s_norm)),
+            sum(held) / total,
+            len(q_bigrams & s_bigrams) / n_pairs if n_pairs else 0.0,
+            sum(1.0 for kind in asks if facts.states_kept(kind, s_norm)) if asks else 0,
             1.0 / (1 + idx),
             question,
             lead_in,
             sims[idx],
             figure,
-            len(t_bigrams & s_bigrams) / len(t_bigrams) if t_bigrams else 0.0,
-            sum([novel[t] for t in held if t in novel]) / novel_total if novel_total else 0.0,
+            len(t_bigrams & s_bigrams) / n_title if n_title else 0.0,
+            sum(held_novel) / novel_total if novel_total else 0.0,
             length,
             1.0 if idx == 0 else 0.0,
             msims[idx],
         ))
     return out, metric_used
+
+
+@lru_cache(maxsize=8192)
+def _units_kept(sentences: tuple[str, ...]) -> tuple[tuple, ...]:
+    """Per unit of a passage, what no question changes: (normalised form, character pairs,
+    question, lead_in, figure, length); passages recur across questions, so kept."""
+    return tuple(_sentence_features(s) + _unit_constants(_sentence_features(s)[0]) for s in sentences)
 
 
 @lru_cache(maxsize=16384)
@@ -173,7 +190,7 @@ def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str
     rows, metric_used = _unit_features(question_norm, sentences, weights, unit_scores, title, asks_text)
     w = policy.unit_weights if metric_used else policy.unit_weights_plain
     ws = [w.get(name, 0.0) for name in UNIT_FEATURES]
-    return [sum(a * v for a, v in zip(ws, f)) for f in rows]
+    return [sum([a * v for a, v in zip(ws, f)]) for f in rows]
 
 
 def pick_sentences(question_norm: str, passage: Passage, weights: dict[str, float], max_sentences: int | None = None,
@@ -288,15 +305,17 @@ def prefer_stated_figure(retrieval: Retrieval, policy: Policy) -> Retrieval:
     return retrieval
 
 
-def gate(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy) -> tuple[Retrieval, float, float]:
+def gate(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy,
+         weights: dict[str, float] | None = None) -> tuple[Retrieval, float, float]:
     """(the hits in the order an answer is composed from, the confidence of the first, its cosine):
     the values compose's low-confidence refusal compares with `policy.threshold` and
-    `policy.dense_floor`. `chatbot tune` uses it too, so that it scores what the chat refuses."""
+    `policy.dense_floor`. `chatbot tune` uses it too, so that it scores what the chat refuses.
+    `weights`: the question's keyword weights (`_weights`), when the caller has them already."""
     retrieval = prefer_stated_figure(retrieval, policy)
     if not retrieval.hits:
         return retrieval, 0.0, 0.0
     top = retrieval.hits[0]
-    return retrieval, confidence(retrieval, top, keyword).value, top.dense_score
+    return retrieval, confidence(retrieval, top, keyword, weights).value, top.dense_score
 
 
 def _blend(scores: UnitScores | None, alone: str, share: float) -> UnitScores | None:
@@ -328,7 +347,8 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
         return Answer(question, REFUSAL_EMPTY, True, notice=notice, reason="empty")
     if not hits:
         return Answer(question, REFUSAL_NONE, True, notice=notice, reason="low_confidence")
-    retrieval, value, dense = gate(retrieval, keyword, policy)
+    base_weights = _weights(retrieval.tokens, keyword)  # gate's confidence and the unit choice share them
+    retrieval, value, dense = gate(retrieval, keyword, policy, base_weights)
     hits = retrieval.hits
     top = hits[0]
     gap = find_gap(retrieval, top, policy, keyword)
@@ -345,7 +365,7 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
     if value < policy.threshold or dense < policy.dense_floor:
         return Answer(question, REFUSAL_NONE, True, related=related, notice=notice, reason="low_confidence")
 
-    weights = _weights(retrieval.tokens, keyword) or {t: 1.0 for t in retrieval.tokens}
+    weights = base_weights or {t: 1.0 for t in retrieval.tokens}
     if retrieval.alone_tokens and policy.subject_share < 1:
         # Read in context: the passage was found with the conversation's subject, whose words recur
         # across its units; the message's own words tell which unit answers what it asks.

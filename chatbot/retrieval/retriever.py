@@ -333,21 +333,27 @@ def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], w_kw:
     A passage only keyword search found is scored with its exact cosine (`extra_dense`) when the
     index can give it, else with the lowest dense score seen; no rank credit either way.
     """
-    d_rank = {i: r for r, (i, _) in enumerate(dense, 1)}
-    k_rank = {i: r for r, (i, _) in enumerate(keyword, 1)}
-    d_score = dict(dense)
-    exact = dict(extra_dense or {})
-    k_score = dict(keyword)
-    d_floor = min(d_score.values()) if d_score else 0.0
-    k_max = max(k_score.values()) if k_score else 0.0
+    d_found = {i: (r, s) for r, (i, s) in enumerate(dense, 1)}   # id -> (rank, score); the last of a repeat, as dict()
+    k_found = {i: (r, s) for r, (i, s) in enumerate(keyword, 1)}
+    exact = extra_dense or {}
+    d_floor = min(s for _, s in d_found.values()) if d_found else 0.0
+    k_max = max(s for _, s in k_found.values()) if k_found else 0.0
+    rrf = method == "rrf"
     out = {}
-    for i in d_score.keys() | k_score.keys():
-        ds, ks = d_score.get(i, exact.get(i, d_floor)), k_score.get(i, 0.0)
-        if method == "rrf":
-            f = (1.0 / (rrf_k + d_rank[i]) if i in d_rank else 0.0) + (w_kw / (rrf_k + k_rank[i]) if i in k_rank else 0.0)
+    for i in d_found.keys() | k_found.keys():   # a set's order: it decides ties in the search's stable sort
+        found = d_found.get(i)
+        if found is None:
+            dr, ds, dense_score = None, exact.get(i, d_floor), exact.get(i, 0.0)
+        else:
+            dr, ds = found
+            dense_score = ds
+        found = k_found.get(i)
+        kr, ks = (None, 0.0) if found is None else found
+        if rrf:
+            f = (1.0 / (rrf_k + dr) if dr is not None else 0.0) + (w_kw / (rrf_k + kr) if kr is not None else 0.0)
         else:
             f = ds + (w_kw * ks / k_max if k_max > 0 else 0.0)
-        out[i] = (f, d_score.get(i, exact.get(i, 0.0)), ks, d_rank.get(i), k_rank.get(i))
+        out[i] = (f, dense_score, ks, dr, kr)
     return out
 
 
