@@ -233,12 +233,12 @@ class Retriever:
                 kw_tokens = kw_tokens + [t for t in repaired if t not in kw_tokens]
                 tokens = tokens + tuple(t for t in repaired if not t.startswith("§") and t not in tokens)
         kid, kscore = self.index.keyword.search(kw_tokens, depth)
-        keyword = [(int(i), float(s)) for i, s in zip(kid, kscore)]
+        keyword = list(zip(kid.tolist(), kscore.tolist()))  # Python ints and floats, as int(i), float(s)
         lap("keyword_search")
         if overlap:
             ids, scores = pending.result()
             lap("dense_search")  # what is left of the dense search once the keyword search is done
-        dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        dense = [(i, s) for i, s in zip(ids[0].tolist(), scores[0].tolist()) if i >= 0]
         fused = fuse(dense, keyword, w_kw, cfg.fusion, cfg.rrf_k, self._exact_dense(qv, dense, keyword))
         own = self._own_cosines(own_qv, qv, fused)
 
