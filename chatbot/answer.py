@@ -167,7 +167,7 @@ def _unit_features(question_norm: str, sentences: list[str], weights: dict[str, 
 def _units_kept(sentences: tuple[str, ...]) -> tuple[tuple, ...]:
     """Per unit of a passage, what no question changes: (normalised form, character pairs,
     question, lead_in, figure, length); passages recur across questions, so kept."""
-    return tuple(_sentence_features(s) + _unit_constants(_sentence_features(s)[0]) for s in sentences)
+    return tuple(f + _unit_constants(f[0]) for f in map(_sentence_features, sentences))
 
 
 @lru_cache(maxsize=16384)
