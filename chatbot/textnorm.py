@@ -51,34 +51,8 @@ def clean(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _t2s_convert(text: str) -> str:
-    if _t2s_leaves(text):
-        return text
     with _t2s_lock:  # the reimplemented OpenCC keeps per-call state; serialise it
         return _t2s.convert(text)
-
-
-@lru_cache(maxsize=1)
-def _t2s_keys() -> tuple[frozenset[str], tuple[str, ...]] | None:
-    """(every character that is a key of the t2s tables, the longer keys holding none of them:
-    有序, 沈船, 沈默), read from the converter's own tables; None if they cannot be read."""
-    try:
-        with _t2s_lock:
-            _t2s.convert("")  # loads the tables
-            tables = [t for group in _t2s._dict_chain_data for t in (group if isinstance(group, list) else [group])]
-        keys = [key for _, _, mapping in tables for key in mapping]
-    except (AttributeError, TypeError, ValueError):
-        return None
-    chars = frozenset(k for k in keys if len(k) == 1)
-    return chars, tuple(k for k in keys if len(k) > 1 and chars.isdisjoint(k))
-
-
-def _t2s_leaves(text: str) -> bool:
-    """True when the t2s conversion cannot change `text`: OpenCC rewrites only where one of its
-    tables' keys occurs, and no key can occur in a text that holds none of the keys' characters
-    (every longer key holds one, or is checked whole). Most questions are Simplified already:
-    their conversion, ~20-80 µs of Python, is skipped with the same result."""
-    keys = _t2s_keys()
-    return keys is not None and keys[0].isdisjoint(text) and not any(k in text for k in keys[1])
 
 
 # Written variants of "paying a fee" (交/缴): dictionaries list 交费/缴费 and 交纳/缴纳 as one word,
