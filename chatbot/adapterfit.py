@@ -11,7 +11,6 @@ questions of one file share a writer's wording.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
@@ -77,16 +76,8 @@ def tune_adapter(qa, items: list[dict], out: Path, l2: float | None = None, temp
     matrix = adapter_mod.fit(q, pvec, rel, l2, temperature)
     meta = {"model": qa.embedder.model_name, "dimension": int(matrix.shape[0]), "l2": l2,
             "temperature": temperature, "questions": len(rel), "passages": len(pvec),
-            "files": {name: _digest(name, items) for name in files},
+            "files": {name: adapter_mod.file_digest(name, items) for name in files},
             "fitted": time.strftime("%Y-%m-%d", time.gmtime())}
     adapter_mod.save(out, matrix, meta)
     return {"saved": str(out), "meta": meta, "held_out_by_file": held_out}
 
-
-def _digest(name: str, items: list[dict]) -> str:
-    """A short fingerprint of a file's questions (what the saved map was fitted on)."""
-    h = hashlib.sha256()
-    for it in items:
-        if it["file"] == name:
-            h.update(f"{it.get('id')}\t{it.get('query')}\n".encode())
-    return h.hexdigest()[:12]

@@ -19,6 +19,9 @@ from .textnorm import normalize
 from .types import Answer, Citation, Hit, Passage, Retrieval
 
 Similarity = Callable[[str, list[str]], list[float]]
+# (question, units) -> (the question's cosine with each unit, the learned metric's score of each
+# unit, or None without a learned metric): the retriever's `unit_scores`, one call per passage.
+UnitScores = Callable[[str, list[str]], tuple[list[float], list[float] | None]]
 
 if TYPE_CHECKING:
     from .store.base import KeywordSearch as KeywordIndex
@@ -54,8 +57,10 @@ def coverage(tokens, text_norm: str, weights: dict[str, float]) -> float:
     return sum(w for t, w in weights.items() if t in text_norm) / total
 
 
-def confidence(retrieval: Retrieval, hit: Hit, keyword: KeywordIndex | None) -> Confidence:
-    weights = _weights(retrieval.tokens, keyword)
+def confidence(retrieval: Retrieval, hit: Hit, keyword: KeywordIndex | None,
+               weights: dict[str, float] | None = None) -> Confidence:
+    """`weights`: `_weights(retrieval.tokens, keyword)` when the caller has it already."""
+    weights = _weights(retrieval.tokens, keyword) if weights is None else weights
     cov = coverage(retrieval.tokens, hit.passage.embed_text_normalized, weights) if weights else 0.0
     if retrieval.alone_tokens:  # read in context: the conversation's subject words need not all recur
         own = _weights(retrieval.alone_tokens, keyword)
@@ -89,49 +94,80 @@ UNIT_FEATURES = ("overlap", "pairs", "stated", "position", "question", "lead_in"
                  "novel", "length", "first", "metric")
 
 
+def unit_scorer(similarity: Similarity | None = None, metric: Similarity | None = None) -> UnitScores:
+    """One `UnitScores` from a separate cosine and metric (either may be missing: cosines 0, or no
+    metric), for callers that hold them apart (tests, another model)."""
+    def scores(question_norm: str, units_norm: list[str]) -> tuple[list[float], list[float] | None]:
+        sims = similarity(question_norm, units_norm) if similarity is not None else [0.0] * len(units_norm)
+        return sims, (metric(question_norm, units_norm) if metric is not None else None)
+    return scores
+
+
 def unit_features(question_norm: str, sentences: list[str], weights: dict[str, float],
-                  similarity: Similarity | None = None, title: str = "", asks_text: str = "",
-                  metric: Similarity | None = None) -> list[tuple[float, ...]]:
+                  unit_scores: UnitScores | None = None, title: str = "", asks_text: str = "") -> list[tuple[float, ...]]:
     """Per unit, the signals that it answers the question (UNIT_FEATURES): the share of the
     question's weighted keywords and of its character pairs it holds, whether it states the kind
     of fact asked for, its position, whether it is itself a question or a lead-in ending in ':',
     its cosine with the question, whether it states a figure, its share of the title's pairs, its
     share of the weighted keywords the title does not hold (what the question asks beyond the
     passage's subject), its length (log characters), whether it is the passage's first unit, and
-    the learned metric's score of the unit for the question (`metric`, the retriever's
-    metric_similarity; 0 without one).
+    the learned metric's score of the unit for the question. Cosines and metric scores come from
+    `unit_scores` (the retriever's: both in one call; 0 without it, metric 0 without a metric).
     The kind of fact asked is read from `asks_text` when the question names none itself (a
     follow-up goes on asking for the conversation's phone number: "廊坊有没有24小时能打的？")."""
+    return _unit_features(question_norm, sentences, weights, unit_scores, title, asks_text)[0]
+
+
+def _unit_features(question_norm: str, sentences: list[str], weights: dict[str, float],
+                   unit_scores: UnitScores | None, title: str, asks_text: str) -> tuple[list[tuple[float, ...]], bool]:
+    """(`unit_features`, whether a learned metric scored the units)."""
     asks = facts.asked(question_norm) or (facts.asked(normalize(asks_text)) if asks_text else [])
     total = sum(weights.values()) or 1.0
     title_norm, t_bigrams = _sentence_features(title) if title else ("", frozenset())
     novel = {t: w for t, w in weights.items() if t not in title_norm}
     novel_total = sum(novel.values())
     q_bigrams = _bigrams(question_norm)
-    features = [_sentence_features(s) for s in sentences]
-    norms = [f[0] for f in features]
-    sims = similarity(question_norm, norms) if similarity is not None else [0.0] * len(sentences)
-    msims = metric(question_norm, norms) if metric is not None else [0.0] * len(sentences)
+    n_pairs = len(q_bigrams)
+    n_title = len(t_bigrams)
+    features = _units_kept(tuple(sentences))
+    sims, msims = unit_scores(question_norm, [f[0] for f in features]) if unit_scores is not None \
+        else ([0.0] * len(sentences), None)
+    metric_used = msims is not None
+    if msims is None:
+        msims = [0.0] * len(sentences)
+    # each weighted keyword with its weight and whether the title lacks it (novel[t] is weights[t])
+    keyed = [(t, w, t in novel) for t, w in weights.items()]
     out = []
-    for idx, (s_norm, s_bigrams) in enumerate(features):
-        held = [t for t in weights if t in s_norm]  # in the weights' order: the sums add as before
-        question, lead_in, figure, length = _unit_constants(s_norm)
+    for idx, (s_norm, s_bigrams, question, lead_in, figure, length) in enumerate(features):
+        held, held_novel = [], []  # in the weights' order: the sums add as before
+        for t, w, is_novel in keyed:
+            if t in s_norm:
+                held.append(w)
+                if is_novel:
+                    held_novel.append(w)
         out.append((
-            sum([weights[t] for t in held]) / total,
-            len(q_bigrams & s_bigrams) / len(q_bigrams) if q_bigrams else 0.0,
-            sum(1.0 for kind in asks if facts.states_kept(kind, s_norm)),
+            sum(held) / total,
+            len(q_bigrams & s_bigrams) / n_pairs if n_pairs else 0.0,
+            sum(1.0 for kind in asks if facts.states_kept(kind, s_norm)) if asks else 0,
             1.0 / (1 + idx),
             question,
             lead_in,
             sims[idx],
             figure,
-            len(t_bigrams & s_bigrams) / len(t_bigrams) if t_bigrams else 0.0,
-            sum([novel[t] for t in held if t in novel]) / novel_total if novel_total else 0.0,
+            len(t_bigrams & s_bigrams) / n_title if n_title else 0.0,
+            sum(held_novel) / novel_total if novel_total else 0.0,
             length,
             1.0 if idx == 0 else 0.0,
             msims[idx],
         ))
-    return out
+    return out, metric_used
+
+
+@lru_cache(maxsize=8192)
+def _units_kept(sentences: tuple[str, ...]) -> tuple[tuple, ...]:
+    """Per unit of a passage, what no question changes: (normalised form, character pairs,
+    question, lead_in, figure, length); passages recur across questions, so kept."""
+    return tuple(f + _unit_constants(f[0]) for f in map(_sentence_features, sentences))
 
 
 @lru_cache(maxsize=16384)
@@ -145,28 +181,28 @@ _FIGURE = re.compile(r"\d")
 
 
 def _sentence_scores(question_norm: str, sentences: list[str], weights: dict[str, float],
-                     similarity: Similarity | None = None, policy: Policy = Policy(), title: str = "",
-                     asks_text: str = "", metric: Similarity | None = None) -> list[float]:
+                     unit_scores: UnitScores | None = None, policy: Policy = Policy(), title: str = "",
+                     asks_text: str = "") -> list[float]:
     """How well each unit answers: its features (`unit_features`) weighted by the policy's
-    `unit_weights` (fitted with the learned metric), or `unit_weights_plain` when there is none."""
-    w = policy.unit_weights if metric is not None else policy.unit_weights_plain
-    if not w.get("cosine"):
-        similarity = None
+    `unit_weights` (fitted with the learned metric) when `unit_scores` gave metric scores, else by
+    `unit_weights_plain`. (Weights without a cosine weigh it 0: the cosines come in the same call
+    as the metric's scores, so there is nothing to save by not asking.)"""
+    rows, metric_used = _unit_features(question_norm, sentences, weights, unit_scores, title, asks_text)
+    w = policy.unit_weights if metric_used else policy.unit_weights_plain
     ws = [w.get(name, 0.0) for name in UNIT_FEATURES]
-    return [sum(a * v for a, v in zip(ws, f))
-            for f in unit_features(question_norm, sentences, weights, similarity, title, asks_text, metric)]
+    return [sum([a * v for a, v in zip(ws, f)]) for f in rows]
 
 
 def pick_sentences(question_norm: str, passage: Passage, weights: dict[str, float], max_sentences: int | None = None,
-                   similarity: Similarity | None = None, policy: Policy = Policy()) -> list[str]:
+                   unit_scores: UnitScores | None = None, policy: Policy = Policy()) -> list[str]:
     """The unit that best answers the question first, then the best supporting units in the
     passage's order, within a length budget (`policy.answer_chars`)."""
-    return scored_pick(question_norm, passage, weights, max_sentences, similarity, policy)[0]
+    return scored_pick(question_norm, passage, weights, max_sentences, unit_scores, policy)[0]
 
 
 def scored_pick(question_norm: str, passage: Passage, weights: dict[str, float], max_sentences: int | None = None,
-                similarity: Similarity | None = None, policy: Policy = Policy(),
-                asks_text: str = "", metric: Similarity | None = None) -> tuple[list[str], float]:
+                unit_scores: UnitScores | None = None, policy: Policy = Policy(),
+                asks_text: str = "") -> tuple[list[str], float]:
     """(`pick_sentences`' quotes, the lead unit's score). Only a unit that states something may
     open or support (quoting.can_open); a supporting unit that mostly repeats what is already
     quoted (`policy.repeat_share` of its character pairs) adds length, not facts, and is left out."""
@@ -174,7 +210,7 @@ def scored_pick(question_norm: str, passage: Passage, weights: dict[str, float],
     sentences = list(units(passage.text))
     if not sentences:
         return [passage.text], 0.0
-    scores = _sentence_scores(question_norm, sentences, weights, similarity, policy, passage.title, asks_text, metric)
+    scores = _sentence_scores(question_norm, sentences, weights, unit_scores, policy, passage.title, asks_text)
     ranked = sorted(range(len(sentences)), key=lambda i: -scores[i])
     order = [i for i in ranked if can_open(sentences[i])] or ranked
     if policy.lead_states_required:
@@ -269,15 +305,17 @@ def prefer_stated_figure(retrieval: Retrieval, policy: Policy) -> Retrieval:
     return retrieval
 
 
-def gate(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy) -> tuple[Retrieval, float, float]:
+def gate(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy,
+         weights: dict[str, float] | None = None) -> tuple[Retrieval, float, float]:
     """(the hits in the order an answer is composed from, the confidence of the first, its cosine):
     the values compose's low-confidence refusal compares with `policy.threshold` and
-    `policy.dense_floor`. `chatbot tune` uses it too, so that it scores what the chat refuses."""
+    `policy.dense_floor`. `chatbot tune` uses it too, so that it scores what the chat refuses.
+    `weights`: the question's keyword weights (`_weights`), when the caller has them already."""
     retrieval = prefer_stated_figure(retrieval, policy)
     if not retrieval.hits:
         return retrieval, 0.0, 0.0
     top = retrieval.hits[0]
-    return retrieval, confidence(retrieval, top, keyword).value, top.dense_score
+    return retrieval, confidence(retrieval, top, keyword, weights).value, top.dense_score
 
 
 def _in_context_weights(weights: dict[str, float], retrieval: Retrieval, policy: Policy) -> dict[str, float]:
@@ -289,22 +327,28 @@ def _in_context_weights(weights: dict[str, float], retrieval: Retrieval, policy:
     return {t: w * (1.0 if t in own else policy.subject_share) for t, w in weights.items()}
 
 
-def _blend(score: Similarity | None, alone: str, share: float) -> Similarity | None:
-    """`score` of the units for the message's own text, mixed at `share` with that for the text given."""
-    if score is None:
+def _blend(scores: UnitScores | None, alone: str, share: float) -> UnitScores | None:
+    """`scores` of the units for the message's own text, mixed at `share` with those for the text
+    given (cosines with cosines, metric scores with metric scores)."""
+    if scores is None:
         return None
     if share >= 1:
-        return lambda _question, units: score(alone, units)
-    return lambda question, units: [share * a + (1 - share) * b
-                                    for a, b in zip(score(alone, units), score(question, units))]
+        return lambda _question, units: scores(alone, units)
+
+    def mix(a: list[float] | None, b: list[float] | None) -> list[float] | None:
+        return None if a is None or b is None else [share * x + (1 - share) * y for x, y in zip(a, b)]
+
+    def blended(question: str, units: list[str]) -> tuple[list[float], list[float] | None]:
+        (a_cos, a_metric), (q_cos, q_metric) = scores(alone, units), scores(question, units)
+        return mix(a_cos, q_cos), mix(a_metric, q_metric)
+    return blended
 
 
 def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy = Policy(),
-            notice: str | None = None, similarity: Similarity | None = None,
-            metric: Similarity | None = None) -> Answer:
-    """Build the cited answer (or an honest refusal) from a retrieval. `similarity(question,
-    sentences)`: the question↔sentence cosines (the retriever's), for choosing what to quote;
-    `metric`: the learned question↔unit metric's scores (the retriever's metric_similarity), if any."""
+            notice: str | None = None, unit_scores: UnitScores | None = None) -> Answer:
+    """Build the cited answer (or an honest refusal) from a retrieval. `unit_scores(question, units)`:
+    the question↔unit cosines and the learned metric's scores, if any (the retriever's
+    unit_scores, one call per passage), for choosing what to quote."""
     question = retrieval.query
     hits = retrieval.hits
     related = tuple(Citation(i + 1, h.passage, h.score) for i, h in enumerate(hits[:3]))
@@ -312,7 +356,8 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
         return Answer(question, REFUSAL_EMPTY, True, notice=notice, reason="empty")
     if not hits:
         return Answer(question, REFUSAL_NONE, True, notice=notice, reason="low_confidence")
-    retrieval, value, dense = gate(retrieval, keyword, policy)
+    base_weights = _weights(retrieval.tokens, keyword)  # gate's confidence and the unit choice share them
+    retrieval, value, dense = gate(retrieval, keyword, policy, base_weights)
     hits = retrieval.hits
     top = hits[0]
     gap = find_gap(retrieval, top, policy, keyword)
@@ -329,15 +374,14 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
     if value < policy.threshold or dense < policy.dense_floor:
         return Answer(question, REFUSAL_NONE, True, related=related, notice=notice, reason="low_confidence")
 
-    weights = _weights(retrieval.tokens, keyword) or {t: 1.0 for t in retrieval.tokens}
+    weights = base_weights or {t: 1.0 for t in retrieval.tokens}
     weights = _in_context_weights(weights, retrieval, policy)
     if retrieval.alone_normalized and policy.unit_alone > 0:
         # Read in context: the passage was found with the conversation's subject; the message's own
         # text tells which unit answers what it asks now.
-        similarity = _blend(similarity, retrieval.alone_normalized, policy.unit_alone)
-        metric = _blend(metric, retrieval.alone_normalized, policy.unit_alone)
-    quotes, lead_score = scored_pick(retrieval.normalized, top.passage, weights, similarity=similarity, policy=policy,
-                                     asks_text=retrieval.context_text, metric=metric)
+        unit_scores = _blend(unit_scores, retrieval.alone_normalized, policy.unit_alone)
+    quotes, lead_score = scored_pick(retrieval.normalized, top.passage, weights, unit_scores=unit_scores, policy=policy,
+                                     asks_text=retrieval.context_text)
     parts = [_sentences_text(quotes) + "[1]"]
     citations = [Citation(1, top.passage, top.score, tuple(quotes))]
     # A second article that scores almost as well, and that both retrievers found, often holds the
@@ -346,8 +390,7 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
                    and h.dense_rank is not None and h.keyword_rank is not None), None)  # both retrievers found it
     if second is not None and top.score > 0 and second.score >= policy.second_ratio * top.score:
         extra, extra_score = scored_pick(retrieval.normalized, second.passage, weights, max_sentences=1,
-                                         similarity=similarity, policy=policy, asks_text=retrieval.context_text,
-                                         metric=metric)
+                                         unit_scores=unit_scores, policy=policy, asks_text=retrieval.context_text)
         fresh = not _repeats(extra[0], quotes, policy)
         if extra_score >= policy.second_unit_ratio * lead_score and fresh and not (
                 policy.versions and another_place(retrieval.normalized, second.passage)):

@@ -40,8 +40,7 @@ def finish(retrieval: Retrieval, resolved: "Resolved", question: str, notice: st
         return conversation.annotate(conversation.refusal(question, absent, notice), resolved, question), retrieval
     top = replace(retrieval, hits=retrieval.hits[:policy.top_k])
     lap = stages.laps()
-    answer = compose(top, retriever.index.keyword, policy, notice, retriever.sentence_similarity,
-                     retriever.metric_similarity if retriever.unit_metric is not None else None)
+    answer = compose(top, retriever.index.keyword, policy, notice, retriever.unit_scores)
     lap("compose")
     return conversation.annotate(answer, resolved, question), retrieval
 

@@ -54,13 +54,13 @@ def examples(qa, items: list[dict]) -> list[tuple[str, np.ndarray, np.ndarray, n
         if not any(labels):
             continue
         weights = _weights(retrieval.tokens, qa.index.keyword) or {t: 1.0 for t in retrieval.tokens}
-        similarity, share = qa.retriever.sentence_similarity, 0.0
+        scores, share = qa.retriever.unit_scores, 0.0
         if retrieval.alone_normalized:  # read in context: as compose weighs and scores the units
             weights = _in_context_weights(weights, retrieval, qa.policy)
             share = qa.policy.unit_alone
-            similarity = _blend(similarity, retrieval.alone_normalized, share) if share > 0 else similarity
+            scores = _blend(scores, retrieval.alone_normalized, share) if share > 0 else scores
         # features over all units, as the answer computes them (position counts every unit)
-        x = np.array(unit_features(retrieval.normalized, every, weights, similarity,
+        x = np.array(unit_features(retrieval.normalized, every, weights, scores,
                                    gold.title, retrieval.context_text))[quotable][:, :HAND]
         texts = [_sentence_features(every[i])[0] for i in quotable]
         q, vs = qa.retriever._sentence_vectors(retrieval.normalized, texts)
@@ -161,12 +161,11 @@ def _tune_metric(qa, items, data, folds, fold_of, groups, out: Path) -> dict:
                      "cv_top1_by_fold": {g: round(held[fold_of[g]], 3) for g in groups} if folds == len(groups) else None})
     chosen = METRIC_L2[len(METRIC_L2) // 2]  # the middle of the plateau, not the best fold figure
     w = fit_metric(data, chosen)
-    from .adapterfit import _digest
     from .retrieval import adapter
 
     files = sorted({it.get("file") for it in items if it.get("file")})
     meta = {"model": qa.embedder.model_name, "dimension": int(len(w) - HAND), "l2": chosen,
-            "questions": len(data), "files": {n: _digest(n, items) for n in files},
+            "questions": len(data), "files": {n: adapter.file_digest(n, items) for n in files},
             "fitted": time.strftime("%Y-%m-%d", time.gmtime())}
     adapter.save(out, (METRIC_SCALE * w[HAND:]).astype(np.float32), meta)
     return {"saved": str(out), "fits": rows, "chosen_l2": chosen, "in_sample_top1": round(top1_metric(w, data), 3),

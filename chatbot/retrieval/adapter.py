@@ -11,6 +11,7 @@ fitted with and is skipped for any other. Numpy only (the answer path loads no t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -79,6 +80,17 @@ def load_array(path: Path, model: str) -> tuple[np.ndarray, dict] | None:
         log.info("%s was fitted for %s, not %s: not used", path, meta.get("model"), model)
         return None
     return matrix, meta
+
+
+def file_digest(name: str, items: list[dict]) -> str:
+    """A short fingerprint of one file's questions (`items` whose "file" is `name`): what a saved
+    map or metric records it was fitted on (its metadata's "files"), so that a file can be shown
+    to have been held out."""
+    h = hashlib.sha256()
+    for it in items:
+        if it["file"] == name:
+            h.update(f"{it.get('id')}\t{it.get('query')}\n".encode())
+    return h.hexdigest()[:12]
 
 
 def fit(queries: np.ndarray, passages: np.ndarray, relevant: list[list[int]], l2: float = 0.01,

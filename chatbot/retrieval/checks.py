@@ -180,12 +180,15 @@ def fact_place_missing(question: str, original: str, top: Hit, policy: Policy) -
         return None
     stated = policy.patterns("figure_stated")
     kinds = [stated[k] for k in figures_asked(question, policy)] + [k.stated for k in facts.required(question)]
-    if not kinds or not missing_places(qplaces, list(_places(normalize(top.passage.title)))):
+    if not kinds:
+        return None
+    titled = list(_places(normalize(top.passage.title)))
+    if not missing_places(qplaces, titled):
         return None
     for sentence in _sentences(top.passage.text):
         if any(k.search(sentence) for k in kinds) and not missing_places(qplaces, list(_places(sentence))):
             return None
-    return "、".join(p.name for p in missing_places(qplaces, list(_places(normalize(top.passage.title)))))
+    return "、".join(p.name for p in missing_places(qplaces, titled))
 
 
 def find_gap(retrieval: Retrieval, top: Hit, policy: Policy, keyword=None) -> Gap | None:

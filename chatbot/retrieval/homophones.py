@@ -61,10 +61,12 @@ class Homophones:
         if len(pair) != 2 or _frequency(pair) >= COMMON_WORD:
             return []
         out: list[str] = []
+        index = self._index
         for kept, other in ((0, 1), (1, 0)):
-            for s in sounds(pair[other]):
-                for word in self._index.get((pair[kept], kept, s), ()):
-                    if word != pair and word not in out and sounds(word[other]) & sounds(pair[other]):
+            heard = sounds(pair[other])
+            for s in heard:
+                for word in index.get((pair[kept], kept, s), ()):
+                    if word != pair and word not in out and sounds(word[other]) & heard:
                         out.append(word)
         return out
 

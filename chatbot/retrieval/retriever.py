@@ -73,14 +73,24 @@ class Retriever:
         return [float(v @ q) for v in vs]
 
     def metric_similarity(self, question_norm: str, sentences_norm: list[str]) -> list[float]:
-        """The learned metric's score of each sentence for the question, Σ_d m_d·q_d·s_d
-        (`unit_metric`; chatbot/unitfit.py): which dimensions of agreement tell an answering
-        unit, learned from labelled questions. Zeros when no metric is loaded."""
+        """The learned metric's score of each sentence for the question (`unit_scores`' second
+        list); zeros when no metric is loaded."""
         if self.unit_metric is None:
             return [0.0] * len(sentences_norm)
+        return self.unit_scores(question_norm, sentences_norm)[1]
+
+    def unit_scores(self, question_norm: str, sentences_norm: list[str]) -> tuple[list[float], list[float] | None]:
+        """(the question's cosine with each (normalised) unit, as `sentence_similarity`; the
+        learned metric's score of each, Σ_d m_d·q_d·s_d, or None when no metric is loaded), from
+        one lookup of the vectors: what the answer's unit choice reads (answer.UnitScores).
+        The metric (`unit_metric`; chatbot/unitfit.py) learned from labelled questions which
+        dimensions of agreement tell an answering unit."""
         q, vs = self._sentence_vectors(question_norm, sentences_norm)
+        cosines = [float(v @ q) for v in vs]
+        if self.unit_metric is None:
+            return cosines, None
         qm = q * self.unit_metric
-        return [float(v @ qm) for v in vs]
+        return cosines, [float(v @ qm) for v in vs]
 
     def _sentence_vectors(self, question_norm: str, sentences_norm: list[str]):
         """(question vector, sentence vectors). Vectors of sentences and questions are kept
@@ -223,12 +233,12 @@ class Retriever:
                 kw_tokens = kw_tokens + [t for t in repaired if t not in kw_tokens]
                 tokens = tokens + tuple(t for t in repaired if not t.startswith("§") and t not in tokens)
         kid, kscore = self.index.keyword.search(kw_tokens, depth)
-        keyword = [(int(i), float(s)) for i, s in zip(kid, kscore)]
+        keyword = list(zip(kid.tolist(), kscore.tolist()))  # Python ints and floats, as int(i), float(s)
         lap("keyword_search")
         if overlap:
             ids, scores = pending.result()
             lap("dense_search")  # what is left of the dense search once the keyword search is done
-        dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        dense = [(i, s) for i, s in zip(ids[0].tolist(), scores[0].tolist()) if i >= 0]
         fused = fuse(dense, keyword, w_kw, cfg.fusion, cfg.rrf_k, self._exact_dense(qv, dense, keyword))
         own = self._own_cosines(own_qv, qv, fused)
 
@@ -323,21 +333,27 @@ def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], w_kw:
     A passage only keyword search found is scored with its exact cosine (`extra_dense`) when the
     index can give it, else with the lowest dense score seen; no rank credit either way.
     """
-    d_rank = {i: r for r, (i, _) in enumerate(dense, 1)}
-    k_rank = {i: r for r, (i, _) in enumerate(keyword, 1)}
-    d_score = dict(dense)
-    exact = dict(extra_dense or {})
-    k_score = dict(keyword)
-    d_floor = min(d_score.values()) if d_score else 0.0
-    k_max = max(k_score.values()) if k_score else 0.0
+    d_found = {i: (r, s) for r, (i, s) in enumerate(dense, 1)}   # id -> (rank, score); the last of a repeat, as dict()
+    k_found = {i: (r, s) for r, (i, s) in enumerate(keyword, 1)}
+    exact = extra_dense or {}
+    d_floor = min(s for _, s in d_found.values()) if d_found else 0.0
+    k_max = max(s for _, s in k_found.values()) if k_found else 0.0
+    rrf = method == "rrf"
     out = {}
-    for i in d_score.keys() | k_score.keys():
-        ds, ks = d_score.get(i, exact.get(i, d_floor)), k_score.get(i, 0.0)
-        if method == "rrf":
-            f = (1.0 / (rrf_k + d_rank[i]) if i in d_rank else 0.0) + (w_kw / (rrf_k + k_rank[i]) if i in k_rank else 0.0)
+    for i in d_found.keys() | k_found.keys():   # a set's order: it decides ties in the search's stable sort
+        found = d_found.get(i)
+        if found is None:
+            dr, ds, dense_score = None, exact.get(i, d_floor), exact.get(i, 0.0)
+        else:
+            dr, ds = found
+            dense_score = ds
+        found = k_found.get(i)
+        kr, ks = (None, 0.0) if found is None else found
+        if rrf:
+            f = (1.0 / (rrf_k + dr) if dr is not None else 0.0) + (w_kw / (rrf_k + kr) if kr is not None else 0.0)
         else:
             f = ds + (w_kw * ks / k_max if k_max > 0 else 0.0)
-        out[i] = (f, d_score.get(i, exact.get(i, 0.0)), ks, d_rank.get(i), k_rank.get(i))
+        out[i] = (f, dense_score, ks, dr, kr)
     return out
 
 

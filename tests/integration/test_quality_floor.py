@@ -66,13 +66,13 @@ def test_answers_are_short_and_lead_with_the_fact(real_qa):
 def test_shipped_adapter_is_in_use_and_was_not_fitted_on_a_held_out_set(real_qa, held_out):
     """The query adapter the chat loads (chatbot/data/query_adapter.npz) belongs to the default
     model, and the files it was fitted on do not include a held-out set (dev3, dev6, dev7, dev8): its figure there
-    stays a held-out one (a file is recorded by a digest of its questions, adapterfit._digest)."""
-    from chatbot.adapterfit import _digest
+    stays a held-out one (a file is recorded by a digest of its questions, adapter.file_digest)."""
+    from chatbot.retrieval.adapter import file_digest
 
     fitted = real_qa.retriever.adapter
     assert fitted is not None and fitted.meta["model"] == real_qa.embedder.model_name
     items = [dict(it, file=f"{held_out}.jsonl") for it in evaluation.load_questions(EVAL / f"{held_out}.jsonl")]
-    assert _digest(f"{held_out}.jsonl", items) not in fitted.meta["files"].values()
+    assert file_digest(f"{held_out}.jsonl", items) not in fitted.meta["files"].values()
     assert fitted.meta["questions"] >= 300
 
 
@@ -92,12 +92,11 @@ def test_adapter_keeps_the_refusal_floor_on_the_models_own_cosine(real_qa):
 def test_shipped_unit_metric_is_in_use_and_was_not_fitted_on_a_held_out_set(real_qa, held_out):
     """The same for the learned question↔unit metric of the quoted-unit choice
     (chatbot/data/unit_metric.npz, `chatbot tune --units`)."""
-    from chatbot.adapterfit import _digest
     from chatbot.retrieval import adapter
 
     assert real_qa.retriever.unit_metric is not None
     metric, meta = adapter.load_array(adapter.UNIT_METRIC_FILE, real_qa.embedder.model_name)
     assert metric.shape == (real_qa.embedder.dimension,)
     items = [dict(it, file=f"{held_out}.jsonl") for it in evaluation.load_questions(EVAL / f"{held_out}.jsonl")]
-    assert _digest(f"{held_out}.jsonl", items) not in meta["files"].values()
+    assert adapter.file_digest(f"{held_out}.jsonl", items) not in meta["files"].values()
     assert meta["questions"] >= 300

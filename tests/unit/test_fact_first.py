@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from chatbot.answer import compose
+from chatbot.answer import compose, unit_scorer
 from chatbot.evaluation import first_evidence_at, reading_text
 from chatbot.policy import Policy
 from chatbot.quoting import can_open, units
@@ -92,7 +92,7 @@ def test_supporting_units_follow_in_the_passages_order_within_the_budget():
     body = ("参保人需在出生后90天内完成登记。逾期缴费将导致3个月等待期。" + FILLER * 2
             + "新生儿医保超过90天未缴费将导致财政补贴部分需自付。")
     got = compose(retrieval("新生儿医保超过90天没交有什么影响", passage("新生儿医保超过90天未缴费", body), step=0.05),
-                  None, POLICY, similarity=_pair_cosine)
+                  None, POLICY, unit_scores=unit_scorer(_pair_cosine))
     text = reading_text(got.text)
     assert text.startswith("新生儿医保超过90天未缴费将导致财政补贴部分需自付")
     assert len(text) <= POLICY.answer_chars + 20
@@ -218,6 +218,15 @@ def test_the_metric_belongs_to_the_model_it_was_fitted_with(tmp_path):
     assert adapter.load_array(tmp_path / "missing.npz", "model-a") is None
 
 
+def test_a_fitted_files_digest_is_of_its_own_questions_only():
+    from chatbot.retrieval import adapter
+    items = [{"file": "a.jsonl", "id": 1, "query": "报销比例"}, {"file": "b.jsonl", "id": 1, "query": "电话"}]
+    got = adapter.file_digest("a.jsonl", items)
+    assert len(got) == 12 and got == adapter.file_digest("a.jsonl", items[:1])
+    assert got != adapter.file_digest("b.jsonl", items)
+    assert got != adapter.file_digest("a.jsonl", [dict(items[0], query="报销比例是多少")])
+
+
 def test_with_a_metric_the_unit_it_scores_highest_opens_the_answer():
     """compose passes the metric's scores to the unit choice, with the weights fitted beside it."""
     body = "参保人可以在网上办理异地备案。备案后在就医地直接结算医疗费用。"
@@ -227,9 +236,17 @@ def test_with_a_metric_the_unit_it_scores_highest_opens_the_answer():
         return [10.0 if s.startswith("参保人") else 0.0 for s in sentences]
 
     plain = reading_text(compose(found, None, POLICY).text)
-    learned = reading_text(compose(found, None, POLICY, metric=metric).text)
+    learned = reading_text(compose(found, None, POLICY, unit_scores=unit_scorer(metric=metric)).text)
     assert plain.startswith("备案后"), plain
     assert learned.startswith("参保人可以在网上"), learned
+    calls = []
+
+    def scores(question, sentences):  # cosines and metric scores come from one call per passage
+        calls.append(sentences)
+        return [0.0] * len(sentences), metric(question, sentences)
+
+    assert reading_text(compose(found, None, POLICY, unit_scores=scores).text) == learned
+    assert len(calls) == 1
 
 
 @pytest.mark.parametrize("required_first", [True, False])
@@ -258,11 +275,14 @@ def test_the_retrievers_metric_scores_are_the_weighted_products_of_the_vectors()
     assert r.unit_metric is None  # fitted for the built-in model only
     sentences = ["备案后在就医地直接结算。", "参保人可以在网上办理。"]
     assert r.metric_similarity("怎么结算", sentences) == [0.0, 0.0]
+    assert r.unit_scores("怎么结算", sentences) == (r.sentence_similarity("怎么结算", sentences), None)
     r.unit_metric = np.linspace(-1, 1, embedder.dimension).astype(np.float32)
     q, *vs = embedder.encode(["怎么结算", *sentences])
     got = r.metric_similarity("怎么结算", sentences)
     assert np.allclose(got, [float((q * r.unit_metric) @ v) for v in vs], atol=1e-6)
     assert np.allclose(r.sentence_similarity("怎么结算", sentences), [float(q @ v) for v in vs], atol=1e-6)
+    # the answer's unit choice gets both from one call, the same values
+    assert r.unit_scores("怎么结算", sentences) == (r.sentence_similarity("怎么结算", sentences), got)
 
 
 def test_a_message_read_in_context_chooses_units_by_its_own_text_too():
@@ -285,7 +305,7 @@ def test_a_message_read_in_context_chooses_units_by_its_own_text_too():
 
     def first(policy, retrieval_=r):
         asked.clear()
-        return reading_text(compose(retrieval_, None, policy, similarity=spy).text)
+        return reading_text(compose(retrieval_, None, policy, unit_scores=unit_scorer(spy)).text)
 
     assert first(POLICY.with_values(unit_alone=1.0)).startswith("2024年财政补助标准不低于640元") and own in asked
     assert first(POLICY.with_values(unit_alone=0.0)).startswith("吉林市城乡居民医保2024年个人缴费金额") and own not in asked

@@ -59,6 +59,7 @@ def test_id_build_gives_bm25s_scores_and_rankings(seed, tmp_path, monkeypatch):
         query = [vocab[i] for i in rng.integers(0, len(vocab), size=int(rng.integers(1, 15)))] + ["未见"]
         expected = ref.get_scores_from_ids(ref.get_tokens_ids(query))
         assert np.array_equal(loaded.get_scores_from_ids(loaded.get_tokens_ids(query)), expected)
+        assert np.array_equal(mine.scores(mine._token_ids(query)), expected)   # every passage, bit for bit
         for k in (1, 10, 100):
             ids, scores = mine.search(query, k)
             want_ids, want_scores = _ranking(expected, k)
