@@ -5,7 +5,9 @@ refusals were written for the tests from the corpus (not from any dev file) and 
 developing issue 18, so they are in-sample too, as are dev4 and dev5 (written in session 5 without the code or
 dev3, scored once held out, then developed on; eval/WRITTEN.md); dev + dev2, dev4 and dev5 also fit the query
 adapter (chatbot/data/query_adapter.npz); dev9 (session 8, a sixth writer) was scored once held out, then developed on; dev3 is the round's held-out set, scored only to
-measure, and so are dev6 (session 6, a third writer), dev7 and dev8 (session 7, a fourth and a fifth; eval/WRITTEN.md). Each floor is the measured figure less a margin of about two questions: they guard
+measure, and so are dev6 (session 6, a third writer), dev7 and dev8 (session 7, a fourth and a fifth) and dev10
+(session 9, a seventh); dev11 (session 9, an eighth writer, conversations and refusals) was scored once, then
+developed on (eval/WRITTEN.md). Each floor is the measured figure less a margin of about two questions: they guard
 against regressions and are not estimates (docs/quality.md has those)."""
 
 import pytest
@@ -29,6 +31,10 @@ FLOORS = {
              "false_refusal_max": 0.05},
     "dev9": {"recall@1": 0.80, "recall@5": 0.90, "answer_hit": 0.79, "refusal_recall": 0.80,
              "false_refusal_max": 0.04},
+    "dev10": {"recall@1": 0.86, "recall@5": 0.94, "answer_hit": 0.80, "refusal_recall": 0.80,
+              "false_refusal_max": 0.03},
+    "dev11": {"recall@1": 0.86, "recall@5": 0.94, "answer_hit": 0.80, "refusal_recall": 0.77,
+              "false_refusal_max": 0.04},
     "dev4": {"recall@1": 0.85, "recall@5": 0.96, "answer_hit": 0.83, "refusal_recall": 0.77,
              "false_refusal_max": 0.03},
     "dev5": {"recall@1": 0.84, "recall@5": 0.96, "answer_hit": 0.87, "refusal_recall": 0.82,
@@ -62,7 +68,7 @@ def test_answers_are_short_and_lead_with_the_fact(real_qa):
     assert m["fact_in_first_60"] >= READING["fact_in_first_60"], m["fact_in_first_60"]
 
 
-@pytest.mark.parametrize("held_out", ["dev3", "dev6", "dev7", "dev8"])
+@pytest.mark.parametrize("held_out", ["dev3", "dev6", "dev7", "dev8", "dev10"])
 def test_shipped_adapter_is_in_use_and_was_not_fitted_on_a_held_out_set(real_qa, held_out):
     """The query adapter the chat loads (chatbot/data/query_adapter.npz) belongs to the default
     model, and the files it was fitted on do not include a held-out set (dev3, dev6, dev7, dev8): its figure there
@@ -88,7 +94,7 @@ def test_adapter_keeps_the_refusal_floor_on_the_models_own_cosine(real_qa):
     assert [round(h.dense_score, 4) for h in hits] == [round(float(v @ own), 4) for v in vectors]
 
 
-@pytest.mark.parametrize("held_out", ["dev3", "dev6", "dev7", "dev8"])
+@pytest.mark.parametrize("held_out", ["dev3", "dev6", "dev7", "dev8", "dev10"])
 def test_shipped_unit_metric_is_in_use_and_was_not_fitted_on_a_held_out_set(real_qa, held_out):
     """The same for the learned question↔unit metric of the quoted-unit choice
     (chatbot/data/unit_metric.npz, `chatbot tune --units`)."""
