@@ -336,10 +336,9 @@ def _short(text: str) -> str:
 
 def speaks_of(title: str, text: str, value: str, question: str = "", broader: bool = False) -> bool:
     """Does a passage speak of a swapped-in value? A place must be what the title is about (with
-    `broader`, a question about rules: or the province it lies in when the question names that
-    province too), or
-    be named in a sentence that states the kind of fact asked (延吉's number in a Jilin list); other
-    values must appear (2025年 → 2025, 一级医院 → 一级/1级)."""
+    `broader`, a question about rules: or a province the question names too, 河北省内从保定搬到石家庄),
+    or be named in a sentence that states the kind of fact asked (延吉's number in a Jilin list);
+    other values must appear (2025年 → 2025, 一级医院 → 一级/1级)."""
     wanted = find_places(value)
     if wanted and wanted[0].name == value:
         titled = find_places(normalize(title))
