@@ -327,6 +327,19 @@ def _in_context_weights(weights: dict[str, float], retrieval: Retrieval, policy:
     return {t: w * (1.0 if t in own else policy.subject_share) for t, w in weights.items()}
 
 
+def unit_inputs(retrieval: Retrieval, weights: dict[str, float], unit_scores: UnitScores | None,
+                policy: Policy) -> tuple[dict[str, float], UnitScores | None]:
+    """The keyword weights and unit scores the unit choice reads: for a message read in context,
+    its own words weigh more (`subject_share`) and its own text shares the scores (`unit_alone`).
+    compose and `chatbot tune --units` both read them here, so the fit sees what the chat does."""
+    weights = _in_context_weights(weights, retrieval, policy)
+    if retrieval.alone_normalized and policy.unit_alone > 0:
+        # the passage was found with the conversation's subject; the message's own text tells
+        # which unit answers what it asks now
+        unit_scores = _blend(unit_scores, retrieval.alone_normalized, policy.unit_alone)
+    return weights, unit_scores
+
+
 def _blend(scores: UnitScores | None, alone: str, share: float) -> UnitScores | None:
     """`scores` of the units for the message's own text, mixed at `share` with those for the text
     given (cosines with cosines, metric scores with metric scores)."""
@@ -374,12 +387,8 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
     if value < policy.threshold or dense < policy.dense_floor:
         return Answer(question, REFUSAL_NONE, True, related=related, notice=notice, reason="low_confidence")
 
-    weights = base_weights or {t: 1.0 for t in retrieval.tokens}
-    weights = _in_context_weights(weights, retrieval, policy)
-    if retrieval.alone_normalized and policy.unit_alone > 0:
-        # Read in context: the passage was found with the conversation's subject; the message's own
-        # text tells which unit answers what it asks now.
-        unit_scores = _blend(unit_scores, retrieval.alone_normalized, policy.unit_alone)
+    weights, unit_scores = unit_inputs(retrieval, base_weights or {t: 1.0 for t in retrieval.tokens},
+                                       unit_scores, policy)
     quotes, lead_score = scored_pick(retrieval.normalized, top.passage, weights, unit_scores=unit_scores, policy=policy,
                                      asks_text=retrieval.context_text)
     parts = [_sentences_text(quotes) + "[1]"]

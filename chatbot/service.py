@@ -34,8 +34,9 @@ def finish(retrieval: Retrieval, resolved: "Resolved", question: str, notice: st
     from .retrieval import facts
 
     retrieval = dialogue.prior_sorted(retrieval, resolved.prior, policy)
-    retrieval, absent = conversation.check(retrieval, resolved, policy.province_covers_city and all(
-        facts.about_rules(text, policy) for text in (retrieval.normalized, normalize(question))))
+    broader = bool(resolved.swapped) and policy.province_covers_city and all(  # only a swap is checked
+        facts.about_rules(text, policy) for text in (retrieval.normalized, normalize(question)))
+    retrieval, absent = conversation.check(retrieval, resolved, broader)
     if absent:
         return conversation.annotate(conversation.refusal(question, absent, notice), resolved, question), retrieval
     top = replace(retrieval, hits=retrieval.hits[:policy.top_k])

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from . import evaluation
-from .answer import UNIT_FEATURES, _blend, _in_context_weights, _sentence_features, _weights, unit_features
+from .answer import UNIT_FEATURES, _sentence_features, _weights, unit_features, unit_inputs
 from .quoting import can_open, units
 
 L2 = (0.01, 0.1, 1.0)
@@ -53,12 +53,9 @@ def examples(qa, items: list[dict]) -> list[tuple[str, np.ndarray, np.ndarray, n
         labels = [1.0 if evaluation._contains_any(every[i], evidence) else 0.0 for i in quotable]
         if not any(labels):
             continue
-        weights = _weights(retrieval.tokens, qa.index.keyword) or {t: 1.0 for t in retrieval.tokens}
-        scores, share = qa.retriever.unit_scores, 0.0
-        if retrieval.alone_normalized:  # read in context: as compose weighs and scores the units
-            weights = _in_context_weights(weights, retrieval, qa.policy)
-            share = qa.policy.unit_alone
-            scores = _blend(scores, retrieval.alone_normalized, share) if share > 0 else scores
+        weights, scores = unit_inputs(retrieval, _weights(retrieval.tokens, qa.index.keyword)
+                                      or {t: 1.0 for t in retrieval.tokens}, qa.retriever.unit_scores, qa.policy)
+        share = qa.policy.unit_alone if retrieval.alone_normalized else 0.0
         # features over all units, as the answer computes them (position counts every unit)
         x = np.array(unit_features(retrieval.normalized, every, weights, scores,
                                    gold.title, retrieval.context_text))[quotable][:, :HAND]
