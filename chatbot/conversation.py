@@ -98,7 +98,7 @@ def slots(text: str, original: str | None = None) -> list[Slot]:
 def _latin_place(text: str, place: Place) -> tuple[int, int] | None:
     from pypinyin import lazy_pinyin
 
-    key = "".join(lazy_pinyin(place.name)).lower()
+    key = re.escape(place.spelled) if place.spelled else "".join(lazy_pinyin(place.name)).lower()
     m = re.search(rf"\b{key}\b", text, re.I)
     return (m.start(), m.end()) if m else None
 
@@ -195,20 +195,34 @@ def _resolve_turn(turn: _Turn, context: _Turn) -> _Turn | None:
         return None  # nothing to resolve (empty, emoji)
     if words and not back and not shared:
         return None  # names its own subject: a new question, history must not leak in
-    if _is_swap(body, found):
+    if _is_swap(body, found) and not _asks_other(_first_clause(body), context.text):
         return _swap(context, body, found)
     out = _carry(context, body, found, words)
     out.swapped = []
     return out
 
 
+def _first_clause(body: str) -> str:
+    first = _CLAUSE.match(body)
+    return first.group(0) if first else body
+
+
 def _is_swap(body: str, found: list[Slot]) -> bool:
     """Only slots in its first clause, nothing else said there: "那高新区的呢？", "一级医院的呢"."""
-    first = _CLAUSE.match(body)
-    clause = first.group(0) if first else body
+    clause = _first_clause(body)
     in_clause = [s for s in found if s.end <= len(clause)]
     return bool(in_clause) and not content_words(clause, in_clause) and not re.search(
         r"[\u4e00-\u9fff]", _strip_fillers(_mask(clause, in_clause)))
+
+
+# Of what a question asks, the generic words that name no kind of fact (a swap keeps the earlier ask).
+_ANY_KIND = set("多少 几 几个 哪 哪儿 情况 政策 规定 一年 每年 个月 小时".split())
+
+
+def _asks_other(body: str, context: str) -> bool:
+    """The message asks a kind of fact the earlier message did not ("信阳医保局的电话是多少" after a
+    reimbursement question): a question of its own, not a bare swap of the place."""
+    return any(w in body and w not in context for w in _ASKED - _ANY_KIND)
 
 
 def _strip_fillers(text: str) -> str:

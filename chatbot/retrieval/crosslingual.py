@@ -40,6 +40,16 @@ PLACEHOLDERS = frozenset("something sth sb someone somebody oneself one's one".s
 _TONE = re.compile(r"[1-5]")
 _HAN_OR_BAR = re.compile(r"[\u4e00-\u9fff|]")
 _LEAD = re.compile(r"^(to|a|an|the) ")
+# The English name a proper noun's first gloss opens with: capitalised words up to the first lower-case one.
+_EXONYM = re.compile(r"^([A-Z][a-z]+(?: [A-Z][a-z]+)*)(?=$|[ ,(])")
+PROPER = "@"  # prefix of the keys that are proper nouns' English names (no question word starts with it)
+_DIVISION = re.compile(r"( (special administrative region|autonomous region|autonomous prefecture|province|"
+                       r"municipality|prefecture|region|city|county|district))+$")
+
+
+def english_name(name: str) -> str:
+    """A place's English name as a key: lower case, without the kind of division (Hebei Province → hebei)."""
+    return _DIVISION.sub("", name.lower().strip())
 
 
 def _cedict_path() -> Path:
@@ -95,6 +105,12 @@ def build_table(path: Path | None = None, freq: dict | None = None) -> dict[str,
                 key = "".join(_TONE.sub("", s) for s in syllables).lower()
                 if key.isalpha():  # a proper noun by its pinyin: the shortest form (衡水, not 衡水市) first
                     add(key, head, -(100.0 - len(head)))
+                name = _EXONYM.match(defs[0])
+                if name:  # its English name (Harbin, Inner Mongolia Autonomous Region → inner mongolia)
+                    name = english_name(name.group(1))
+                    if name and not key.startswith(name.replace(" ", "").replace("'", "")):  # not its pinyin (衡水市 Hengshui)
+                        add(name, head, -(base - 0.3))
+                        add(PROPER + name, head, -(base - 0.3))  # the proper noun alone (not 凌云 "high")
     return cands
 
 

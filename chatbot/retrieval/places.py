@@ -10,11 +10,13 @@ from __future__ import annotations
 import csv
 import importlib.util
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import ahocorasick
+
+from .crosslingual import english_name
 
 _PROVINCE_SUFFIX = re.compile(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$")
 _CITY_SUFFIX = re.compile(r"(市|地区|盟)$")
@@ -31,6 +33,7 @@ _NAME_TAGS = {None, "ns", "nz", "nr", "nrt", "nt"}
 class Place:
     name: str          # the form found in the text
     codes: frozenset   # adcode prefixes (2, 4 or 6 digits) this name may denote
+    spelled: str | None = field(default=None, compare=False)  # the English words it was found as (Harbin)
 
     def within(self, other: "Place") -> bool:
         """True when this place lies inside `other` (strictly)."""
@@ -99,9 +102,20 @@ def _pinyin_names() -> dict[str, tuple[str, frozenset]]:
     return {k: (name, frozenset(codes)) for k, (name, codes) in out.items()}
 
 
-# A capitalised word that does not start a sentence: how English writes a place name. Requiring
+# Capitalised words that do not start a sentence: how English writes a place name. Requiring
 # it keeps ordinary words that happen to be pinyin ("guide" = 贵德) from counting as places.
-_PROPER_NOUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:'[a-z]+)?)\b")
+_PROPER_NOUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:'[a-z]+)?(?: [A-Z][a-z]+)*)\b")
+
+
+def _english_name(name: str) -> "Place | None":
+    """A place by its English name in CC-CEDICT (Harbin → 哈尔滨市, Inner Mongolia → 内蒙古自治区), when
+    that is not its pinyin; the dictionary's table is the English path's own (crosslingual.py)."""
+    from .crosslingual import PROPER, table
+
+    auto = _automaton()
+    found = [auto.get(head, None) for head in table().get(PROPER + english_name(name)) or ()]
+    found = [f for f in found if f]  # the widest division of that name (乌鲁木齐市 before 乌鲁木齐县)
+    return Place(*min(found, key=lambda f: (min(len(c) for c in f[1]), f[0])), spelled=name) if found else None
 
 
 def find_places(text: str, original: str | None = None) -> list[Place]:
@@ -112,10 +126,14 @@ def find_places(text: str, original: str | None = None) -> list[Place]:
     latin = []
     if original and re.search(r"[A-Z][a-z]{2}|[A-Z][a-z]'[a-z]", original):
         names = _pinyin_names()
-        for word in _PROPER_NOUN.findall(original.strip()):
-            hit = names.get(word.lower().replace("'", ""))
-            if hit:
-                latin.append(Place(hit[0], hit[1]))
+        for run in _PROPER_NOUN.findall(original.strip()):
+            for words in ([run, *run.split()] if " " in run else [run]):  # Inner Mongolia, Hong Kong; else word by word
+                hit = names.get(english_name(words).replace(" ", "").replace("'", ""))
+                place = Place(hit[0], hit[1], spelled=words) if hit else _english_name(words)
+                if place:
+                    latin.append(place)
+                    if words == run:
+                        break
     return _unique(_find_chinese(text) + latin)
 
 
@@ -172,7 +190,14 @@ def covers(passage_places: list[Place], wanted: Place, broader: bool = False) ->
     """A passage covers a place when it names it, or names somewhere inside it; with `broader`,
     also when it names a region the place lies in (河北省's rules hold in 唐山)."""
     return any(p.name == wanted.name or p.codes & wanted.codes or p.within(wanted)
-               or (broader and wanted.within(p)) for p in passage_places)
+               or (broader and _widest(wanted).within(p)) for p in passage_places)
+
+
+def _widest(place: Place) -> Place:
+    """A name's widest reading (西安: the city, not 吉林's 西安区): the one a province's rules are
+    taken to cover."""
+    shortest = min(len(c) for c in place.codes)
+    return Place(place.name, frozenset(c for c in place.codes if len(c) == shortest), place.spelled)
 
 
 def missing_places(query_places: list[Place], passage_places: list[Place], broader: bool = False) -> list[Place]:

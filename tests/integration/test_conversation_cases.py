@@ -54,3 +54,19 @@ def test_a_swapped_in_place_the_documents_do_not_cover_is_refused_by_name(real_q
 def test_another_scheme_in_a_follow_up_is_refused(real_qa):
     o = _run(real_qa, "t-24")
     assert o.refused and "养老保险" in o.answer
+
+
+@pytest.mark.parametrize("history, message, named", [
+    (["How many years of contributions does Inner Mongolia require for lifetime medical insurance?"],
+     "What about Harbin?", "哈尔滨"),                   # an English name that is not pinyin
+    (["信阳医保住院能报多少"], "信阳医保局的电话是多少", "信阳"),  # its own ask (a phone), not a swap of 信阳
+])
+def test_an_uncovered_place_in_a_follow_up_is_refused_by_name(real_qa, history, message, named):
+    a = real_qa.ask(message, history)
+    assert a.refused and named in a.text, a.text
+
+
+def test_a_name_shared_with_a_district_elsewhere_is_the_city(real_qa):
+    # 西安 (陕西) is also a district of 吉林's 辽源: a passage about 吉林省 does not answer for it
+    a = real_qa.ask("西安城乡居民医保2025年个人缴费标准")
+    assert a.refused and "西安" in a.text, a.text

@@ -54,6 +54,16 @@ def test_stand_alone_messages_are_left_alone(history, message):
     assert not r.changed and r.question == message and r.understood_as is None
 
 
+@pytest.mark.parametrize("history, message, swap", [
+    (["信阳医保住院能报多少"], "信阳医保局的电话是多少", False),  # asks a kind of fact of its own: not a bare swap
+    ([HENGSHUI], "那廊坊的电话呢？", True),                      # the same ask: a swap
+    ([HENGSHUI], "那廊坊的呢？", True),
+    (["支付宝怎么申请异地就医备案？"], "我是吉林参保的，除了支付宝还有别的线上渠道能办吗", True),  # its ask is in a later clause
+])
+def test_a_message_asking_another_kind_of_fact_is_no_swap(history, message, swap):
+    assert (resolve(message, history).kind == "swap") is swap
+
+
 def test_a_topic_shift_then_a_follow_up_leans_on_the_new_subject():
     r = resolve("那高新区的呢？", ["廊坊医保24小时咨询电话是多少", HENGSHUI])
     assert "衡水" in r.question and "廊坊" not in r.question

@@ -97,6 +97,10 @@ YEARS = passage("四川职工医保缴费年限", "男职工累计缴费年限�
     ("医保个人账户还剩多少钱，在哪能看到", False),        # what the user's own account holds: no figure of the documents
     ("卡里有多少钱怎么查", False),
     ("配一副眼镜医保能报多少钱", False),                 # how much is paid back: a rate answers it too
+    ("2023年北京居民医保住院起付线是多少", True),          # a money threshold asked by its name
+    ("西安城乡居民医保2025年个人缴费标准", True),
+    ("大病那块的保费一般几月份从卡里划走", False),         # a month, not an amount
+    ("缴费标准是按什么定的", False),
 ])
 def test_a_counter_after_the_question_word_is_not_money(question, money):
     assert ("money" in checks.figures_asked(normalize(question), POLICY)) is money

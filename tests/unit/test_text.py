@@ -57,6 +57,26 @@ def test_english_place_names_need_capitals():
     assert find_places("a guide to hengshui", original="a guide to hengshui") == []
 
 
+@pytest.mark.parametrize("question, names", [
+    ("What about Harbin?", ["哈尔滨市"]),                     # CC-CEDICT's English name, not its pinyin
+    ("How many years does Inner Mongolia require?", ["内蒙古自治区"]),
+    ("Can I use it in Hong Kong or Macao?", ["香港", "澳门"]),
+    ("I live in Hengshui, Hebei Province.", ["衡水", "河北"]),  # pinyin names as before
+    ("And what about the High-tech Zone bureau?", []),        # a gloss word ("high") is no place
+    ("Can I pay with Alipay?", []),
+])
+def test_english_names_of_places(question, names):
+    assert [p.name for p in find_places(normalize(question), original=question)] == names
+
+
+def test_a_province_covers_the_widest_reading_of_a_name():
+    # 西安 is the city in 陕西 and also a district of 吉林's 辽源: a passage about 吉林省 does not cover it
+    xian = find_places("西安城乡居民医保缴费标准")
+    assert missing_places(xian, find_places("吉林省医保卡余额怎么给家人交新农合"), broader=True) != []
+    assert missing_places(find_places("唐山医保卡怎么换参保地"), find_places("河北省内医保卡怎么更换参保地"),
+                          broader=True) == []
+
+
 def test_most_specific_place_must_be_covered():
     query = find_places("廊坊三河市医保中心电话")
     assert [p.name for p in leaf_places(query)] == ["三河市"]
