@@ -76,6 +76,8 @@ FIGURE_STATED: dict[str, str] = {
     "interest": r"(利率|利息)[^。；;，,]{0,20}\d+(\.\d+)?\s*%",
 }
 FIGURE_NAMES = {"money": "金额", "rate": "比例", "cap": "上限", "interest": "利率"}
+# Where or how to look a figure up (交了多少，去哪查): the channel is asked, not a figure of the documents.
+LOOKUP_ASKED = r"(去|在|到)?哪(里|儿)?(能|可以|才能)?(查|看)|(怎么|怎样|如何)(才能)?(查|看到)|网址|网站|入口"
 # A validity period asked (备案、证明、卡 … 有效期多久) and what states one: a period or "长期有效".
 VALIDITY_ASKED = r"有效期|多久有效|多长时间有效|有效多久|过期|失效|valid(ity)?\b|expire"
 VALIDITY_STATED = r"(有效期|有效|期限)[^。；;]{0,20}(\d+|[一二三四五六七八九十两半])\s*(年|个月|月|天|日|周)|长期有效|一直有效|永久有效|终身有效"
@@ -258,6 +260,7 @@ class Policy:
     local_service: str = LOCAL_SERVICE
     figure_asked: dict = field(default_factory=lambda: dict(FIGURE_ASKED))
     figure_stated: dict = field(default_factory=lambda: dict(FIGURE_STATED))
+    lookup_asked: str = LOOKUP_ASKED
     validity_asked: str = VALIDITY_ASKED
     validity_stated: str = VALIDITY_STATED
     item_paid: str = ITEM_PAID

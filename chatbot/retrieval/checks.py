@@ -71,6 +71,9 @@ def medical_advice(question: str, policy: Policy) -> str | None:
 
 
 def figures_asked(question: str, policy: Policy) -> list[str]:
+    """Kinds of figure the question asks for; none when it asks where or how to look one up."""
+    if policy.pattern("lookup_asked").search(question):
+        return []
     return [k for k, p in policy.patterns("figure_asked").items() if p.search(question)]
 
 
