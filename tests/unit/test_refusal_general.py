@@ -159,3 +159,23 @@ def test_triage_and_finance_questions_are_not_insurance_questions(question, chec
 def test_hospital_words_with_insurance_stay_in_scope():
     g = gap("住院要不要马上去医院办医保备案", INPATIENT)
     assert g is None or g.check != "medical", g
+
+
+# --- a place covered only by a passage about something else -------------------------------------
+ACCOUNT = passage("医保个人账户的钱可在异地使用吗", "个人账户可在异地使用,如重庆、四川等地已开通跨省共济。", 5)
+NEWBORN = passage("河北怎么给新生儿交医保", "河北新生儿在出生90天内通过河北税务公众号参保缴费。", 6)
+
+
+def test_a_place_met_only_by_a_weak_passage_is_refused_by_name():
+    from dataclasses import replace
+
+    from ..helpers.hits import retrieval as ranked
+
+    r = ranked("重庆新生儿医保怎么办理", ACCOUNT, NEWBORN)
+    weak = replace(r, hits=(replace(r.hits[0], score=0.45), replace(r.hits[1], score=1.0)))
+    assert r.hits[0].missing == () and r.hits[1].missing == ("重庆",)
+    g = checks.find_gap(weak, weak.hits[0], POLICY)
+    assert g is not None and g.check == "place_weak" and g.missing == "重庆"
+    close = replace(r, hits=(replace(r.hits[0], score=0.8), replace(r.hits[1], score=1.0)))
+    assert checks.find_gap(close, close.hits[0], POLICY) is None  # as strong as the others: it answers
+    assert checks.find_gap(weak, weak.hits[0], POLICY.with_values(place_weak_ratio=0.0)) is None
