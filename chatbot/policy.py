@@ -63,9 +63,9 @@ LOCAL_SERVICE = r"医保局|医保中心|社保局|经办|窗口|办事处|服�
 FIGURE_ASKED: dict[str, str] = {
     "money": r"(交|缴|付|花|卖|收|要|补|退|领|贵|便宜|按|算|发|给|扣)[了个人一年每月天日]{0,3}多少(钱|(?![年月天日周次岁个人倍]))|(?<![剩有报])多少钱|几块钱|价格|"
              r"(一|每)(天|日|个?月|年)[^，。？?]{0,3}多少钱|"
-             r"费用是多少|多少元|how much (does|is|do|will|would)|\bcost|\bprice|\bfee|"
+             r"费用是多少|多少元|how much (does|is|do|will|would)|(?<!of the )(?<!of my )\bcost|\bprice|\bfee|"
              r"(起付线|起付标准|缴费标准|保费)[^，。？?]{0,4}多少(?![年月天日周次岁个人倍])|(起付线|起付标准|缴费标准)[？?。]?$",
-    "rate": r"百分之|比例|几成|percent|\brate\b|proportion",
+    "rate": r"百分之|比例|几成|percent|\brate\b|proportion|\b(share|part|portion) of (the|my) (cost|bill)",
     "cap": r"(最高|最多|上限|封顶|限额)[^，。？?]{0,8}(多少|几)|maximum|\bcap\b",
     "interest": r"利率|利息[^，。？?]{0,6}(多少|几)|interest rate",
 }

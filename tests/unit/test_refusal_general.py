@@ -102,6 +102,8 @@ YEARS = passage("四川职工医保缴费年限", "男职工累计缴费年限�
     ("大病那块的保费一般几月份从卡里划走", False),         # a month, not an amount
     ("缴费标准是按什么定的", False),
     ("想看看个人账户里到底交了多少，去哪查啊，有网址不", False),  # where to look it up: a channel is asked
+    ("What share of the cost of Class A drugs does insurance cover?", False),  # a share of the cost: a rate
+    ("What does a resident plan cost per year in Chengdu?", True),
 ])
 def test_a_counter_after_the_question_word_is_not_money(question, money):
     assert ("money" in checks.figures_asked(normalize(question), POLICY)) is money
