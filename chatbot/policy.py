@@ -224,7 +224,7 @@ class Policy:
     # rule switches for the refusal checks (chatbot/retrieval/checks.py); `tune` reports each one's effect
     check_place: bool = True      # a local question about a place no retrieved passage covers
     check_fact_place: bool = True  # a phone/figure asked for a place; the passage states it for no such place
-    place_weak_ratio: float = 0.6  # the best passage covering the place asked scores under this share of one about another place: the subject is not covered there (development: refusals from 0.5, false refusals from 0.75; session 10)
+    place_weak_ratio: float = 0.6  # the best passage covering the place asked scores under this share of one about another place: the subject is not covered there (development: refusals from 0.5, the first false refusal at 0.7; session 10)
     check_scheme: bool = True     # another insurance scheme
     check_off_topic: bool = True  # an everyday subject, no insurance word
     check_medical: bool = True    # medical advice (which department or medicine), no insurance word

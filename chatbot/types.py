@@ -126,6 +126,7 @@ class Retrieval:
     alone_tokens: tuple[str, ...] = ()  # a message read in context: its own words (they may carry the match alone)
     context_text: str = ""  # a message read in context: the conversation's text with it (what kind of fact it goes on asking)
     alone_normalized: str = ""  # a message read in context: its own normalised text (the constraints it names itself)
+    elsewhere: float = 0.0  # the best score among the candidates not covering the places asked (0: none)
 
     @property
     def place_mismatch(self) -> bool:

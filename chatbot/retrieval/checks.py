@@ -209,9 +209,9 @@ def find_gap(retrieval: Retrieval, top: Hit, policy: Policy, keyword=None) -> Ga
         if missing:
             return Gap("place", missing, "fact_place")
     if policy.place_weak_ratio and retrieval.places and not top.missing:
-        others = [h for h in retrieval.hits if h.missing]
-        if others and top.score < policy.place_weak_ratio * max(h.score for h in others):
-            return Gap("place", "、".join(dict.fromkeys(others[0].missing)), "place_weak")
+        elsewhere = max([h.score for h in retrieval.hits if h.missing] + [retrieval.elsewhere])
+        if elsewhere and top.score < policy.place_weak_ratio * elsewhere:
+            return Gap("place", "、".join(retrieval.places), "place_weak")
     if policy.check_off_topic:
         missing = off_topic(q, policy)
         if missing:

@@ -270,8 +270,9 @@ class Retriever:
             rows.append(_Row(passage, score, own.get(i, ds), ks, dr, kr, miss, lacks))
         rows.sort(key=order_key(cfg.place_penalty, cfg.fact_penalty))
         top = tuple(Hit(*r) for r in rows[:max(k, 1)])
+        elsewhere = max((r.score for r in rows if r.missing), default=0.0) if qplaces else 0.0
         lap("fusion_checks")
-        return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), top)
+        return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), top, elsewhere=elsewhere)
 
 
 # From this many passages on, the dense search (FAISS's HNSW search releases the GIL) runs in a

@@ -181,3 +181,6 @@ def test_a_place_met_only_by_a_weak_passage_is_refused_by_name():
     close = replace(r, hits=(replace(r.hits[0], score=0.8), replace(r.hits[1], score=1.0)))
     assert checks.find_gap(close, close.hits[0], POLICY) is None  # as strong as the others: it answers
     assert checks.find_gap(weak, weak.hits[0], POLICY.with_values(place_weak_ratio=0.0)) is None
+    # the passage about another place need not be among the hits shown: the retriever keeps its score
+    only = replace(r, hits=(replace(r.hits[0], score=0.45),), elsewhere=1.0)
+    assert checks.find_gap(only, only.hits[0], POLICY).check == "place_weak"
