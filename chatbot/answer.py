@@ -239,6 +239,10 @@ def scored_pick(question_norm: str, passage: Passage, weights: dict[str, float],
             continue
         support.append(i)
         used += len(sentences[i])
+    if boxed and 0 in support:  # the box's figure stated again by a quoted unit: the bare figure adds nothing
+        figures = set(_NUMBER.findall(sentences[0]))
+        if figures and figures <= set(_NUMBER.findall("".join(sentences[j] for j in [lead] + support if j != 0))):
+            support.remove(0)
     return [sentences[lead]] + [sentences[i] for i in sorted(support)], scores[lead]
 
 

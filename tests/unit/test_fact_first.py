@@ -101,6 +101,14 @@ def test_supporting_units_follow_in_the_passages_order_within_the_budget():
         assert rest.index("90天内") < rest.index("等待期")
 
 
+def test_an_answer_box_figure_stated_again_is_not_quoted_bare():
+    body = "25年 男性需累计缴费满25年(截至60周岁退休); 女性需累计缴费满20年(截至55周岁退休)。"
+    for question in ("内蒙古女的要交多少年医保", "内蒙古男的要交多少年医保"):
+        quoted = compose(retrieval(question, passage("内蒙古医保缴费年限是多少年", body), step=0.05),
+                         None, POLICY, unit_scores=unit_scorer(_pair_cosine)).citations[0].quotes
+        assert "25年" not in quoted and any("女性" in q or "男性" in q for q in quoted), quoted
+
+
 def test_passages_for_different_places_are_quoted_one_line_per_version():
     chengdu = passage("成都职工医保要交多少年", "在成都,职工医保需累计缴费满15年即可终身享受医保待遇。", 0)
     sichuan = passage("四川省医保累计交满多少年", "根据四川省医保政策,职工医保累计缴费年限需达到男职工30年、女职工25年。", 1)
