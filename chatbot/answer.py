@@ -361,6 +361,25 @@ def _blend(scores: UnitScores | None, alone: str, share: float) -> UnitScores | 
     return blended
 
 
+def _population_first(retrieval: Retrieval, policy: Policy) -> Retrieval:
+    """When the best passage names only the other population (居民 for a 职工 question) and one
+    scoring within `policy.population_close` of it names the asked one, that one goes first."""
+    from .retrieval.checks import population_missing
+
+    hits = retrieval.hits
+    if not policy.population_close or len(hits) < 2 or not policy.check_population:
+        return retrieval
+    own = retrieval.alone_normalized or retrieval.normalized
+    if not population_missing(own, hits[0].passage.embed_text_normalized, policy):
+        return retrieval
+    for i, h in enumerate(hits[1:], 1):
+        if h.score < policy.population_close * hits[0].score:
+            break
+        if not h.missing and not population_missing(own, h.passage.embed_text_normalized, policy):
+            return replace(retrieval, hits=(h,) + hits[:i] + hits[i + 1:])
+    return retrieval
+
+
 def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy = Policy(),
             notice: str | None = None, unit_scores: UnitScores | None = None) -> Answer:
     """Build the cited answer (or an honest refusal) from a retrieval. `unit_scores(question, units)`:
@@ -375,6 +394,7 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
         return Answer(question, REFUSAL_NONE, True, notice=notice, reason="low_confidence")
     base_weights = _weights(retrieval.tokens, keyword)  # gate's confidence and the unit choice share them
     retrieval, value, dense = gate(retrieval, keyword, policy, base_weights)
+    retrieval = _population_first(retrieval, policy)
     hits = retrieval.hits
     top = hits[0]
     gap = find_gap(retrieval, top, policy, keyword)

@@ -224,6 +224,7 @@ class Policy:
     # rule switches for the refusal checks (chatbot/retrieval/checks.py); `tune` reports each one's effect
     check_place: bool = True      # a local question about a place no retrieved passage covers
     check_fact_place: bool = True  # a phone/figure asked for a place; the passage states it for no such place
+    population_close: float = 0.9  # (development: 0.8–0.95 the same, two false refusals fewer; session 10) the top passage names only the other population: a passage within this share of its score naming the asked one answers instead (0 = off)
     place_weak_ratio: float = 0.6  # the best passage covering the place asked scores under this share of one about another place: the subject is not covered there (development: refusals from 0.5, the first false refusal at 0.7; session 10)
     check_scheme: bool = True     # another insurance scheme
     check_off_topic: bool = True  # an everyday subject, no insurance word

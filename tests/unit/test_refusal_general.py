@@ -184,3 +184,20 @@ def test_a_place_met_only_by_a_weak_passage_is_refused_by_name():
     # the passage about another place need not be among the hits shown: the retriever keeps its score
     only = replace(r, hits=(replace(r.hits[0], score=0.45),), elsewhere=1.0)
     assert checks.find_gap(only, only.hits[0], POLICY).check == "place_weak"
+
+
+# --- the other population on top, the asked one close behind --------------------------------------
+RESIDENT = passage("居民医保缴费截止时间", "城乡居民医保缴费截止日期为12月31日,次年1月1日生效。", 7)
+EMPLOYEE = passage("医保卡12月份", "职工医保:缴费截止日期为11月底,次年1月1日生效。", 8)
+
+
+def test_a_close_passage_naming_the_asked_population_answers():
+    from dataclasses import replace
+
+    r = retrieval("职工医保每年的缴费截止到几月底", RESIDENT, EMPLOYEE)
+    close = replace(r, hits=(replace(r.hits[0], score=1.0), replace(r.hits[1], score=0.97)))
+    a = compose(close, None, POLICY)
+    assert not a.refused and "11月底" in a.text, a.text
+    far = replace(r, hits=(replace(r.hits[0], score=1.0), replace(r.hits[1], score=0.5)))
+    assert compose(far, None, POLICY).refused  # not close: the documents' nearest answer is for 居民
+    assert compose(close, None, POLICY.with_values(population_close=0.0)).refused
