@@ -364,12 +364,12 @@ def _blend(scores: UnitScores | None, alone: str, share: float) -> UnitScores | 
 def _population_first(retrieval: Retrieval, policy: Policy) -> Retrieval:
     """When the best passage names only the other population (居民 for a 职工 question) and one
     scoring within `policy.population_close` of it names the asked one, that one goes first."""
-    from .retrieval.checks import population_missing
+    from .retrieval.checks import own_text, population_missing
 
     hits = retrieval.hits
     if not policy.population_close or len(hits) < 2 or not policy.check_population:
         return retrieval
-    own = retrieval.alone_normalized or retrieval.normalized
+    own = own_text(retrieval, policy)  # the text find_gap's population check reads
     if not population_missing(own, hits[0].passage.embed_text_normalized, policy):
         return retrieval
     for i, h in enumerate(hits[1:], 1):

@@ -215,14 +215,14 @@ def _is_swap(body: str, found: list[Slot]) -> bool:
         r"[\u4e00-\u9fff]", _strip_fillers(_mask(clause, in_clause)))
 
 
-# Of what a question asks, the generic words that name no kind of fact (a swap keeps the earlier ask).
-_ANY_KIND = set("多少 几 几个 哪 哪儿 情况 政策 规定 一年 每年 个月 小时".split())
+# Of what a question asks, the words naming a kind of fact (not 多少, 哪, 情况 …: a swap keeps the earlier ask).
+_KINDS = frozenset(_ASKED - set("多少 几 几个 哪 哪儿 情况 政策 规定 一年 每年 个月 小时".split()))
 
 
 def _asks_other(body: str, context: str) -> bool:
     """The message asks a kind of fact the earlier message did not ("信阳医保局的电话是多少" after a
     reimbursement question): a question of its own, not a bare swap of the place."""
-    return any(w in body and w not in context for w in _ASKED - _ANY_KIND)
+    return any(w in body and w not in context for w in _KINDS)
 
 
 def _strip_fillers(text: str) -> str:

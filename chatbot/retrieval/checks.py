@@ -194,6 +194,14 @@ def fact_place_missing(question: str, original: str, top: Hit, policy: Policy) -
     return "、".join(p.name for p in missing_places(qplaces, titled))
 
 
+def own_text(retrieval: Retrieval, policy: Policy) -> str:
+    """The text whose group and year constraints refuse: a message read in context names its own
+    (`policy.inherited_checks` False), a stand-alone question all of its text."""
+    if policy.inherited_checks or not retrieval.alone_normalized:
+        return retrieval.normalized
+    return retrieval.alone_normalized
+
+
 def find_gap(retrieval: Retrieval, top: Hit, policy: Policy, keyword=None) -> Gap | None:
     """The first check that fires for the best passage, in a fixed order: another scheme first (惠民保
     names no place, though 惠民 is a county), then place, subject, population, figure, year."""
@@ -222,7 +230,7 @@ def find_gap(retrieval: Retrieval, top: Hit, policy: Policy, keyword=None) -> Ga
             return Gap("medical", missing, "medical")
     # A group or year the conversation carried (not named by the message read in context) ranks
     # passages but does not refuse: "北京呢，2024年起付线多少" after a 职工 question asks about 北京.
-    own = q if policy.inherited_checks or not retrieval.alone_normalized else retrieval.alone_normalized
+    own = own_text(retrieval, policy)
     if policy.check_population:
         missing = population_missing(own, passage, policy)
         if missing:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import ahocorasick
 
-from .crosslingual import english_name
+from .crosslingual import PROPER, english_name, table
 
 _PROVINCE_SUFFIX = re.compile(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$")
 _CITY_SUFFIX = re.compile(r"(市|地区|盟)$")
@@ -110,8 +110,6 @@ _PROPER_NOUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:'[a-z]+)?(?: [A-Z
 def _english_name(name: str) -> "Place | None":
     """A place by its English name in CC-CEDICT (Harbin → 哈尔滨市, Inner Mongolia → 内蒙古自治区), when
     that is not its pinyin; the dictionary's table is the English path's own (crosslingual.py)."""
-    from .crosslingual import PROPER, table
-
     auto = _automaton()
     found = [auto.get(head, None) for head in table().get(PROPER + english_name(name)) or ()]
     found = [f for f in found if f]  # the widest division of that name (乌鲁木齐市 before 乌鲁木齐县)
