@@ -198,6 +198,11 @@ class Policy:
     adapter_weight: float = 0.5   # share of the adapted vector in the searched one (0 = off)
     adapter_l2: float = 0.01
     adapter_temperature: float = 20.0
+    # known questions (retrieval/memory.py, `chatbot tune --memory`): a question's cosine with a
+    # labelled question above the floor, times the weight, is added to the score of the passage
+    # answering it. Chosen by leaving each development file out (docs/quality.md, session 11).
+    memory_weight: float = 0.6
+    memory_floor: float = 0.5
     repair_homophones: bool = True  # a character pair no passage holds that sounds like one the corpus uses (报消 → 报销) adds it (retrieval/homophones.py)
     translate_terms: int = 2        # headwords kept per matched English phrase (those the corpus uses)
     neighbour_terms: int = 1        # corpus terms nearest each English word by the model's cosine, added to the translation (0 = off; retrieval/neighbours.py)

@@ -35,6 +35,12 @@ def register(sub) -> None:
                    "(leave-one-file-out recall@1 first) and save it (retrieval/adapter.py)")
     t.add_argument("--adapter-out", metavar="PATH", help="where to save the fitted adapter (default: the one the "
                    "chat loads, chatbot/data/query_adapter.npz)")
+    t.add_argument("--memory", action="store_true", help="save the known questions (the stand-alone answerable "
+                   "ones with a source) after leaving each file out in turn (retrieval/memory.py)")
+    t.add_argument("--memory-out", metavar="PATH", help="where to save them (default: the one the chat loads, "
+                   "chatbot/data/question_memory.npz)")
+    t.add_argument("--memory-settings", metavar="W:FLOOR", nargs="+", help="weights and floors to print "
+                   "left-out figures for (default: the policy's)")
     t.set_defaults(func=cmd_tune)
 
 
@@ -121,6 +127,19 @@ def cmd_tune(args) -> int:
 
         out = Path(args.adapter_out) if args.adapter_out else ADAPTER_FILE
         print(json.dumps(tune_adapter(QA(config_from(args)), items, out), ensure_ascii=False, indent=2))
+        return 0
+    if args.memory:
+        from pathlib import Path
+
+        from ..memoryfit import tune_memory
+        from ..retrieval.memory import MEMORY_FILE
+
+        out = Path(args.memory_out) if args.memory_out else MEMORY_FILE
+        try:
+            settings = [tuple(float(x) for x in s.split(":")) for s in args.memory_settings or ()]
+        except ValueError:
+            raise SystemExit("chatbot tune: --memory-settings: expected WEIGHT:FLOOR, e.g. 0.8:0.5") from None
+        print(json.dumps(tune_memory(QA(config_from(args)), items, out, settings or None), ensure_ascii=False, indent=2))
         return 0
     result = tuning.tune(QA(config_from(args)), items, folds=args.folds)
     if args.json:  # an infinite penalty (a hard rule) as the string "inf": JSON has no Infinity

@@ -41,6 +41,7 @@ class Retriever:
         # the learned question↔unit metric of the quoted-unit choice (chatbot/unitfit.py), if any
         self.unit_metric = _default_unit_metric(embedder, self.policy)
         self._passage_places = _PassagePlaces(index.passages)
+        self._memory = _default_memory(embedder, index, self.policy)  # known questions (retrieval/memory.py)
         self._vectors: dict[str, np.ndarray] = {}  # normalised text -> embedding, for sentence choice
         self._vectors_lock = threading.Lock()
         self._neighbour_index = None  # English word → corpus term matching, built on the first English question
@@ -241,6 +242,12 @@ class Retriever:
         dense = [(i, s) for i, s in zip(ids[0].tolist(), scores[0].tolist()) if i >= 0]
         fused = fuse(dense, keyword, w_kw, cfg.fusion, cfg.rrf_k, self._exact_dense(qv, dense, keyword))
         own = self._own_cosines(own_qv, qv, fused)
+        bound = self._memory.get() if cfg.memory_weight > 0 else None
+        if bound:  # a question worded like a known one lifts the passage that answered it (retrieval/memory.py)
+            for i, gain in bound.lift(own_qv[0], cfg.memory_weight, cfg.memory_floor).items():
+                row = fused.get(i)
+                if row is not None:
+                    fused[i] = (row[0] + gain,) + row[1:]
 
         needs = facts.required(norm)
         # A question about rules (no office, phone number or figure of the place) is answered by a
@@ -299,6 +306,13 @@ def _default_adapter(embedder, policy: Policy):
     from . import adapter
 
     return adapter.load(adapter.ADAPTER_FILE, getattr(embedder, "model_name", ""), policy.adapter_weight)
+
+
+def _default_memory(embedder, index, policy: Policy):
+    from . import memory
+
+    found = memory.load(memory.MEMORY_FILE, getattr(embedder, "model_name", "")) if policy.memory_weight > 0 else None
+    return memory.Lazy(found, index)
 
 
 def _default_unit_metric(embedder, policy: Policy):

@@ -1,0 +1,86 @@
+"""`chatbot tune --memory`: save the known questions (retrieval/memory.py) from labelled files.
+
+Every stand-alone answerable question (no history) with a source file is embedded as the retriever
+embeds it and saved with its evidence and source. Before that, each file is left out in turn: the
+known questions of the other files answer the left-out file (the whole chat path: follow-ups,
+refusals), and its figures are printed without and with them, for each weight and floor asked
+for. The folds are files: a writer's wording recurs inside a file, so random folds would flatter.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import evaluation
+from .retrieval import memory as memory_mod
+from .retrieval.adapter import file_digest
+from .textnorm import normalize
+
+FIGURES = ("recall@1", "recall@5", "answer_hit", "refusal_recall", "false_refusal")
+
+
+def known(qa, items: list[dict]) -> tuple[list[str], list[str], list[list[str]], list[str]]:
+    """(normalised questions, sources, evidence, files) of the stand-alone answerable questions."""
+    questions, sources, evidence, files = [], [], [], []
+    for it in items:
+        if not it.get("evidence") or it.get("history") or not it.get("source"):
+            continue
+        question, _ = qa.prepare(it["query"])
+        questions.append(normalize(question))
+        sources.append(it["source"])
+        evidence.append(list(it["evidence"]))
+        files.append(it["file"])
+    return questions, sources, evidence, files
+
+
+def _figures(qa, items: list[dict], bound, weight: float, floor: float) -> dict:
+    retriever = qa.retriever
+    kept, policy = retriever._memory, retriever.policy
+    retriever._memory = memory_mod.Fixed(bound)
+    retriever.policy = qa.policy = policy.with_values(memory_weight=weight, memory_floor=floor)
+    try:
+        report = evaluation.report(evaluation.run(qa, items))
+    finally:
+        retriever._memory = kept
+        retriever.policy = qa.policy = policy
+    return {k: report[k] for k in FIGURES}
+
+
+def _pooled(pairs: list[tuple[float | None, int]]) -> float | None:
+    """The mean of per-file figures weighted by file size, over the files where it is defined."""
+    pairs = [(v, n) for v, n in pairs if v is not None]
+    total = sum(n for _, n in pairs)
+    return round(sum(v * n for v, n in pairs) / total, 4) if total else None
+
+
+def tune_memory(qa, items: list[dict], out: Path, settings: list[tuple[float, float]] | None = None) -> dict:
+    """Leave-one-file-out figures for each (weight, floor), then every file's questions saved to `out`."""
+    questions, sources, evidence, files = known(qa, items)
+    vectors = qa.embedder.encode(questions)
+    settings = settings or [(qa.policy.memory_weight, qa.policy.memory_floor)]
+    passages, manifest = qa.index.passages, qa.index.manifest.get("files")
+    names = sorted({it["file"] for it in items})
+    held_out = {}
+    if len(names) > 1:
+        for name in names:
+            keep = [j for j, f in enumerate(files) if f != name]
+            memory = memory_mod.Memory(vectors[keep], [sources[j] for j in keep], [evidence[j] for j in keep], {})
+            bound = memory.bind(passages, manifest)
+            test = [it for it in items if it["file"] == name]
+            row = {"n": len(test), "without": _figures(qa, test, None, 0.0, 0.0)}
+            for weight, floor in settings:
+                row[f"w={weight} floor={floor}"] = _figures(qa, test, bound, weight, floor)
+            held_out[name] = row
+    pooled = {}
+    for key in (held_out and next(iter(held_out.values())).keys()) or ():
+        if key == "n":
+            continue
+        pooled[key] = {k: _pooled([(r[key][k], r["n"]) for r in held_out.values()]) for k in FIGURES}
+    meta = {"model": qa.embedder.model_name, "dimension": int(vectors.shape[1]) if len(vectors) else 0,
+            "questions": len(questions), "files": {name: file_digest(name, items) for name in names},
+            "made": time.strftime("%Y-%m-%d", time.gmtime())}
+    memory_mod.save(out, vectors, sources, evidence, questions, meta)
+    return {"saved": str(out), "meta": meta, "pooled_left_out": pooled, "left_out_by_file": held_out}

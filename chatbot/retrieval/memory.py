@@ -1,0 +1,174 @@
+"""Known questions: a question worded like a labelled one lifts the passage that answers it.
+
+Writers who never read the code asked hundreds of questions about the seed corpus, each with the
+evidence strings of its answer (`eval/`). A new user's question is often worded like one of them
+and unlike the passage (外省看病 against 异地就医). This is k-nearest-neighbour learning over those
+questions: the cosine of the new question with each known question (the embedding model's own
+vectors) above `policy.memory_floor`, times `policy.memory_weight`, is added to the fused score of
+the passages holding that known question's evidence (the best known question per passage counts).
+
+The known questions, their evidence and their vectors ship in `chatbot/data/question_memory.npz`
+(`chatbot tune --memory`, chatbot/memoryfit.py), which records the files they came from, so that
+a held-out file can be shown not to be among them. Evidence is matched to the loaded index by
+text, not by chunk id, so a rebuild or another chunking keeps the mapping; a known question whose
+evidence no passage of its source file holds is left out (another corpus: no effect). Numpy only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from ..textnorm import normalize
+
+log = logging.getLogger(__name__)
+
+SCAN_LIMIT = 200_000  # passages read to bind known questions when the manifest gives no file rows
+MEMORY_FILE = Path(__file__).resolve().parent.parent / "data" / "question_memory.npz"
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def _squash(text: str) -> str:
+    return normalize(text).replace(" ", "")
+
+
+class Memory:
+    """Known questions (vectors, sources, evidence) as saved; `bind` maps them onto an index."""
+
+    def __init__(self, vectors: np.ndarray, sources: list[str], evidence: list[list[str]], meta: dict):
+        self.vectors = _unit(np.asarray(vectors, dtype=np.float32))
+        self.sources = list(sources)
+        self.evidence = [list(e) for e in evidence]
+        self.meta = dict(meta)
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def bind(self, passages, files: dict | None) -> "Bound":
+        """The known questions whose evidence a passage of the index holds. Only the passages of
+        each question's source file are read (the manifest's rows), so a large index costs no
+        more than the seed files it contains; without rows, every passage is read."""
+        rows = {}
+        for source, info in (files or {}).items():
+            span = (info or {}).get("rows") if isinstance(info, dict) else None
+            if span and len(span) == 2:
+                rows[source] = range(int(span[0]), int(span[1]))
+        texts: dict[int, str] = {}
+
+        def text(i: int) -> str:
+            found = texts.get(i)
+            if found is None:
+                p = passages[i]
+                found = texts[i] = _squash(p.title + "\n" + p.text)
+            return found
+
+        keep, owners = [], []
+        everywhere = None
+        for j, (source, evidence) in enumerate(zip(self.sources, self.evidence)):
+            if source in rows:
+                span = rows[source]
+            elif rows:
+                continue  # its file is not in this index
+            else:
+                if len(passages) > SCAN_LIMIT:
+                    continue  # no rows to narrow the search, and too many passages to read them all
+                if everywhere is None:
+                    everywhere = range(len(passages))
+                span = everywhere
+            wanted = [_squash(e) for e in evidence if e]
+            ids = tuple(i for i in span if any(w in text(i) for w in wanted))
+            if ids:
+                keep.append(j)
+                owners.append(ids)
+        return Bound(self.vectors[keep], owners)
+
+
+class Bound:
+    """Known questions mapped onto one loaded index."""
+
+    def __init__(self, vectors: np.ndarray, owners: list[tuple[int, ...]]):
+        self.vectors = vectors
+        self.owners = owners
+
+    def __len__(self) -> int:
+        return len(self.owners)
+
+    def lift(self, own_vector: np.ndarray, weight: float, floor: float) -> dict[int, float]:
+        """{passage id: weight × (best cosine of the question with a known question it answers − floor)},
+        for the known questions above `floor`."""
+        if not self.owners or weight <= 0:
+            return {}
+        q = _unit(np.asarray(own_vector, dtype=np.float32).reshape(-1))
+        cos = self.vectors @ q
+        out: dict[int, float] = {}
+        for j in np.flatnonzero(cos > floor).tolist():
+            gain = weight * (float(cos[j]) - floor)
+            for i in self.owners[j]:
+                if gain > out.get(i, 0.0):
+                    out[i] = gain
+        return out
+
+
+def save(path: Path, vectors: np.ndarray, sources: list[str], evidence: list[list[str]],
+         questions: list[str], meta: dict) -> None:
+    """Write the known questions (vectors as float16) with what they came from."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        np.savez_compressed(fh, vectors=np.asarray(vectors, dtype=np.float16),
+                            rows=np.array(json.dumps({"sources": sources, "evidence": evidence,
+                                                      "questions": questions}, ensure_ascii=False)),
+                            meta=np.array(json.dumps(meta, ensure_ascii=False)))
+
+
+def load(path: Path, model: str) -> Memory | None:
+    """The known questions saved at `path` for `model`; None when missing or made for another model."""
+    path = Path(path)
+    if not path.is_file():
+        log.info("no known questions at %s; not used", path)
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        rows = json.loads(str(data["rows"]))
+        vectors = data["vectors"].astype(np.float32)
+    if meta.get("model") != model:
+        log.info("%s was made with %s, not %s: not used", path, meta.get("model"), model)
+        return None
+    return Memory(vectors, rows["sources"], rows["evidence"], meta)
+
+
+class Lazy:
+    """The memory bound to a retriever's index on its first question (thread-safe, once)."""
+
+    def __init__(self, memory: Memory | None, index):
+        self._memory = memory
+        self._index = index
+        self._bound: Bound | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Bound | None:
+        if self._memory is None:
+            return None
+        if self._bound is None:
+            with self._lock:
+                if self._bound is None:
+                    files = (getattr(self._index, "manifest", None) or {}).get("files")
+                    self._bound = self._memory.bind(self._index.passages, files if isinstance(files, dict) else None)
+        return self._bound
+
+
+class Fixed:
+    """A memory already bound (fitting and tests swap it in for the retriever's own)."""
+
+    def __init__(self, bound: Bound | None):
+        self._bound = bound
+
+    def get(self) -> Bound | None:
+        return self._bound

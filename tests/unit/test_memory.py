@@ -1,0 +1,122 @@
+"""Known questions (chatbot/retrieval/memory.py): bound to an index by evidence text within each
+question's source file, they lift the passage answering a question worded like a known one; on
+seeded synthetic data this must bring held-out questions to their passages; off, for another
+model, or for a corpus without their evidence, nothing changes."""
+
+import numpy as np
+import pytest
+
+from chatbot.retrieval import memory
+from chatbot.types import Passage
+
+
+def _unit(x):
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def _p(source: str, n: int, title: str, text: str) -> Passage:
+    return Passage(f"{source}#{n}:0", f"{source}#{n}", source, title, None, n, "article", text)
+
+
+PASSAGES = [
+    _p("a.txt", 0, "异地就医备案", "跨省异地就医需提前备案，备案后可直接结算。"),
+    _p("a.txt", 1, "医保卡丢了", "医保卡遗失后，可到经办机构挂失补办。"),
+    _p("b.txt", 0, "衡水市医保电话", "衡水市医疗保障局咨询电话：0318-12333。"),
+    _p("b.txt", 1, "另一篇", "也写着需提前备案，备案后可直接结算。"),
+]
+ROWS = {"a.txt": {"rows": [0, 2]}, "b.txt": {"rows": [2, 4]}}
+
+
+def _memory(sources, evidence, d=8, seed=0):
+    rng = np.random.default_rng(seed)
+    return memory.Memory(_unit(rng.normal(size=(len(sources), d))), sources, evidence, {"model": "m"})
+
+
+def test_binding_reads_only_the_source_files_passages_and_compares_normalised_text():
+    known = _memory(["a.txt", "b.txt", "a.txt", "gone.txt"],
+                    [["需提前备案"], ["０３１８－１２３３３"], ["不在任何段落里"], ["需提前备案"]])
+    bound = known.bind(PASSAGES, ROWS)
+    # the first known question's evidence is also in b.txt's passage 3, which is not its source
+    assert bound.owners == [(0,), (2,)]
+    assert np.allclose(bound.vectors, known.vectors[[0, 1]])
+
+
+def test_without_file_rows_every_passage_is_read():
+    bound = _memory(["a.txt"], [["需提前备案"]]).bind(PASSAGES, None)
+    assert bound.owners == [(0, 3)]
+
+
+def test_another_corpus_binds_nothing_and_lifts_nothing():
+    bound = _memory(["a.txt"], [["需提前备案"]]).bind(PASSAGES, {"c.txt": {"rows": [0, 4]}})
+    assert len(bound) == 0 and bound.lift(np.ones(8), 1.0, 0.0) == {}
+
+
+def test_lift_is_weight_times_the_best_cosine_above_the_floor():
+    vectors = _unit(np.array([[1.0, 0, 0], [0.8, 0.6, 0], [0, 0, 1.0]]))
+    bound = memory.Bound(vectors, [(0,), (0, 1), (2,)])
+    q = np.array([1.0, 0, 0])
+    assert bound.lift(q, 0.5, 0.7) == pytest.approx({0: 0.5 * 0.3, 1: 0.5 * 0.1})
+    assert bound.lift(q, 0.5, 0.9) == pytest.approx({0: 0.05})
+    assert bound.lift(q, 0.0, 0.0) == {}
+
+
+def _wording_gap(seed: int, n_passages=20, d=32, per_passage=8):
+    """Questions about passage j share j's own everyday wording (unrelated to the passage's
+    vector): the model's cosine with passages often ranks another passage first, while a
+    question's nearest known question is usually about the same passage."""
+    rng = np.random.default_rng(seed)
+    passages = _unit(rng.normal(size=(n_passages, d)))
+    wording = _unit(rng.normal(size=(n_passages, d)))
+    labels = np.repeat(np.arange(n_passages), per_passage)
+    q = 0.3 * passages[labels] + 1.0 * wording[labels] + 0.5 * _unit(rng.normal(size=(len(labels), d)))
+    return passages, _unit(q), labels
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_known_questions_bring_held_out_questions_to_their_passages(seed):
+    passages, q, labels = _wording_gap(seed)
+    known = np.arange(len(labels)) % 4 != 0  # three quarters known, the rest asked
+    bound = memory.Bound(q[known], [(int(j),) for j in labels[known]])
+    before = after = 0
+    for v, label in zip(q[~known], labels[~known]):
+        scores = passages @ v
+        before += int(np.argmax(scores) == label)
+        for i, gain in bound.lift(v, 0.6, 0.5).items():
+            scores[i] += gain
+        after += int(np.argmax(scores) == label)
+    n = int((~known).sum())
+    assert before / n < 0.6 and after / n > before / n + 0.25, (before, after, n)
+
+
+def test_saved_memory_loads_only_for_its_model(tmp_path):
+    path = tmp_path / "m.npz"
+    v = _unit(np.random.default_rng(0).normal(size=(2, 8)))
+    memory.save(path, v, ["a.txt", "b.txt"], [["需提前备案"], ["0318-12333"]], ["q1", "q2"], {"model": "m"})
+    loaded = memory.load(path, "m")
+    assert loaded.sources == ["a.txt", "b.txt"] and loaded.evidence == [["需提前备案"], ["0318-12333"]]
+    assert np.allclose(loaded.vectors, v, atol=1e-3)  # float16 on disk
+    assert memory.load(path, "other") is None
+    assert memory.load(tmp_path / "missing.npz", "m") is None
+
+
+def test_the_retriever_ranks_a_known_questions_passage_first(fake_config, fake_embedder):
+    """Through the real search (fake embedder, seed corpus): a question sharing no word with its
+    passage's title is lifted to that passage by a known question worded like it; weight 0 is off."""
+    from chatbot.retrieval.retriever import Retriever
+    from chatbot.store.files.store import build_index
+    from chatbot.store import open_store
+
+    build_index(fake_config, fake_embedder)
+    index = open_store(fake_config).open()
+    question = "怀孕检查能刷孩子爸爸那张吗"
+    target = next(i for i, p in enumerate(index.passages) if p.title == "孕检可以用老公的医保卡吗")
+    retriever = Retriever(index, fake_embedder)
+    assert retriever.search(question).hits[0].passage != index.passages[target]
+    v = fake_embedder.encode([question])
+    bound = memory.Memory(v, [index.passages[target].source], [[index.passages[target].text[:12]]], {}).bind(
+        index.passages, index.manifest.get("files"))
+    assert bound.owners and target in bound.owners[0]
+    retriever._memory = memory.Fixed(bound)
+    assert retriever.search(question).hits[0].passage == index.passages[target]
+    retriever.policy = retriever.policy.with_values(memory_weight=0.0)
+    assert retriever.search(question).hits[0].passage != index.passages[target]
