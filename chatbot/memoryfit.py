@@ -22,13 +22,19 @@ from .textnorm import normalize
 FIGURES = ("recall@1", "recall@5", "answer_hit", "refusal_recall", "false_refusal")
 
 
-def known(qa, items: list[dict]) -> tuple[list[str], list[str], list[list[str]], list[str]]:
-    """(normalised questions, sources, evidence, files) of the stand-alone answerable questions."""
+def known(qa, items: list[dict], followups: bool = False) -> tuple[list[str], list[str], list[list[str]], list[str]]:
+    """(normalised questions, sources, evidence, files) of the stand-alone answerable questions;
+    with `followups`, a follow-up too, as its last earlier message joined with it (the text the
+    chat ranks a message read in context with)."""
+    from .dialogue import _joined
+
     questions, sources, evidence, files = [], [], [], []
     for it in items:
-        if not it.get("evidence") or it.get("history") or not it.get("source"):
+        if not it.get("evidence") or not it.get("source") or (it.get("history") and not followups):
             continue
         question, _ = qa.prepare(it["query"])
+        if it.get("history"):
+            question = _joined(qa.prepare(str(it["history"][-1]))[0], question)
         questions.append(normalize(question))
         sources.append(it["source"])
         evidence.append(list(it["evidence"]))
@@ -46,7 +52,11 @@ def _figures(qa, items: list[dict], bound, weight: float, floor: float) -> dict:
     finally:
         retriever._memory = kept
         retriever.policy = qa.policy = policy
-    return {k: report[k] for k in FIGURES}
+    out = {k: report[k] for k in FIGURES}
+    followups = report.get("by_type", {}).get("followup")
+    if followups:
+        out.update({f"followup {k}": followups[k] for k in ("recall@1", "answer_hit")})
+    return out
 
 
 def _pooled(pairs: list[tuple[float | None, int]]) -> float | None:
@@ -56,11 +66,13 @@ def _pooled(pairs: list[tuple[float | None, int]]) -> float | None:
     return round(sum(v * n for v, n in pairs) / total, 4) if total else None
 
 
-def tune_memory(qa, items: list[dict], out: Path, settings: list[tuple[float, float]] | None = None) -> dict:
+def tune_memory(qa, items: list[dict], out: Path, settings: list[tuple[float, ...]] | None = None,
+                followups: bool = False) -> dict:
     """Leave-one-file-out figures for each (weight, floor), then every file's questions saved to `out`."""
-    questions, sources, evidence, files = known(qa, items)
+    questions, sources, evidence, files = known(qa, items, followups)
     vectors = qa.embedder.encode(questions)
-    settings = settings or [(qa.policy.memory_weight, qa.policy.memory_floor)]
+    p = qa.policy
+    settings = settings or [(p.memory_weight, p.memory_floor)]
     passages, manifest = qa.index.passages, qa.index.manifest.get("files")
     names = sorted({it["file"] for it in items})
     held_out = {}
@@ -71,16 +83,18 @@ def tune_memory(qa, items: list[dict], out: Path, settings: list[tuple[float, fl
             bound = memory.bind(passages, manifest)
             test = [it for it in items if it["file"] == name]
             row = {"n": len(test), "without": _figures(qa, test, None, 0.0, 0.0)}
-            for weight, floor in settings:
-                row[f"w={weight} floor={floor}"] = _figures(qa, test, bound, weight, floor)
+            for setting in settings:
+                row[" ".join(f"{k}={v}" for k, v in zip(("w", "floor"), setting))] = \
+                    _figures(qa, test, bound, *setting)
             held_out[name] = row
     pooled = {}
     for key in (held_out and next(iter(held_out.values())).keys()) or ():
         if key == "n":
             continue
-        pooled[key] = {k: _pooled([(r[key][k], r["n"]) for r in held_out.values()]) for k in FIGURES}
+        names_ = dict.fromkeys(k for r in held_out.values() for k in r[key])
+        pooled[key] = {k: _pooled([(r[key].get(k), r["n"]) for r in held_out.values()]) for k in names_}
     meta = {"model": qa.embedder.model_name, "dimension": int(vectors.shape[1]) if len(vectors) else 0,
-            "questions": len(questions), "files": {name: file_digest(name, items) for name in names},
+            "questions": len(questions), "followups": followups, "files": {name: file_digest(name, items) for name in names},
             "made": time.strftime("%Y-%m-%d", time.gmtime())}
     memory_mod.save(out, vectors, sources, evidence, questions, meta)
     return {"saved": str(out), "meta": meta, "pooled_left_out": pooled, "left_out_by_file": held_out}

@@ -41,6 +41,8 @@ def register(sub) -> None:
                    "chatbot/data/question_memory.npz)")
     t.add_argument("--memory-settings", metavar="W:FLOOR", nargs="+", help="weights and floors to print "
                    "left-out figures for (default: the policy's)")
+    t.add_argument("--memory-followups", action="store_true", help="also keep each answerable follow-up, "
+                   "joined with its last earlier message")
     t.set_defaults(func=cmd_tune)
 
 
@@ -137,9 +139,11 @@ def cmd_tune(args) -> int:
         out = Path(args.memory_out) if args.memory_out else MEMORY_FILE
         try:
             settings = [tuple(float(x) for x in s.split(":")) for s in args.memory_settings or ()]
+            if any(len(s) != 2 for s in settings):
+                raise ValueError
         except ValueError:
             raise SystemExit("chatbot tune: --memory-settings: expected WEIGHT:FLOOR, e.g. 0.8:0.5") from None
-        print(json.dumps(tune_memory(QA(config_from(args)), items, out, settings or None), ensure_ascii=False, indent=2))
+        print(json.dumps(tune_memory(QA(config_from(args)), items, out, settings or None, args.memory_followups), ensure_ascii=False, indent=2))
         return 0
     result = tuning.tune(QA(config_from(args)), items, folds=args.folds)
     if args.json:  # an infinite penalty (a hard rule) as the string "inf": JSON has no Infinity

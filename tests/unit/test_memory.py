@@ -120,3 +120,33 @@ def test_the_retriever_ranks_a_known_questions_passage_first(fake_config, fake_e
     assert retriever.search(question).hits[0].passage == index.passages[target]
     retriever.policy = retriever.policy.with_values(memory_weight=0.0)
     assert retriever.search(question).hits[0].passage != index.passages[target]
+
+
+def test_tune_memory_leaves_each_file_out_and_saves_what_it_came_from(fake_config, fake_embedder, tmp_path):
+    """`chatbot tune --memory` (chatbot/memoryfit.py) through the whole chat path on the seed
+    corpus: one row of left-out figures per file, and a saved memory that names its files and
+    keeps only stand-alone answerable questions with a source (a follow-up only when asked for)."""
+    from chatbot.memoryfit import tune_memory
+    from chatbot.service import QA
+    from chatbot.store.files.store import build_index
+
+    build_index(fake_config, fake_embedder)
+    src = "000_91c1583d48168d56.txt"
+    items = [
+        dict(file="a.jsonl", id="a1", query="怀孕检查能刷孩子爸爸那张吗", type="colloquial",
+             evidence=["孕检不可以使用老公的医保卡"], source=src, history=[]),
+        dict(file="a.jsonl", id="a2", query="养老金怎么领", type="unanswerable", evidence=[], source="", history=[]),
+        dict(file="b.jsonl", id="b1", query="衡水医保打哪个号", type="colloquial",
+             evidence=["0318-12333"], source=src, history=[]),
+        dict(file="b.jsonl", id="b2", query="那邢台呢", type="followup", evidence=["0318-12333"], source=src,
+             history=["衡水医保电话"]),
+    ]
+    out = tmp_path / "m.npz"
+    result = tune_memory(QA(fake_config, fake_embedder), items, out, [(0.6, 0.5)])
+    assert set(result["left_out_by_file"]) == {"a.jsonl", "b.jsonl"}
+    assert set(result["pooled_left_out"]) == {"without", "w=0.6 floor=0.5"}
+    saved = memory.load(out, fake_embedder.model_name)
+    assert saved.meta["questions"] == 2 and set(saved.meta["files"]) == {"a.jsonl", "b.jsonl"}
+    assert saved.sources == [src, src] and saved.evidence == [["孕检不可以使用老公的医保卡"], ["0318-12333"]]
+    tune_memory(QA(fake_config, fake_embedder), items, out, [(0.6, 0.5)], followups=True)
+    assert memory.load(out, fake_embedder.model_name).meta["questions"] == 3
