@@ -96,6 +96,11 @@ class Bound:
     def __init__(self, vectors: np.ndarray, owners: list[tuple[int, ...]]):
         self.vectors = vectors
         self.owners = owners
+        # (known question, passage) pairs flattened, passages numbered compactly: one vectorised max per question
+        pairs = [(j, i) for j, ids in enumerate(owners) for i in ids]
+        self._pair_question = np.array([j for j, _ in pairs], dtype=np.int64)
+        self._passages, compact = np.unique(np.array([i for _, i in pairs], dtype=np.int64), return_inverse=True)
+        self._pair_passage = compact.reshape(-1)
 
     def __len__(self) -> int:
         return len(self.owners)
@@ -106,14 +111,11 @@ class Bound:
         if not self.owners or weight <= 0:
             return {}
         q = _unit(np.asarray(own_vector, dtype=np.float32).reshape(-1))
-        cos = self.vectors @ q
-        out: dict[int, float] = {}
-        for j in np.flatnonzero(cos > floor).tolist():
-            gain = weight * (float(cos[j]) - floor)
-            for i in self.owners[j]:
-                if gain > out.get(i, 0.0):
-                    out[i] = gain
-        return out
+        gain = weight * (self.vectors @ q - floor)
+        best = np.zeros(len(self._passages), dtype=np.float32)
+        np.maximum.at(best, self._pair_passage, gain[self._pair_question])
+        kept = np.flatnonzero(best > 0)
+        return dict(zip(self._passages[kept].tolist(), best[kept].tolist()))
 
 
 def save(path: Path, vectors: np.ndarray, sources: list[str], evidence: list[list[str]],
