@@ -28,7 +28,8 @@ USE_DIMENSION = 512
 USE_THREADS = 2
 # Up to this many texts (a question, a few answer units) are encoded on one BLAS thread: on two
 # shared cores the second thread's wake-up cost 3-4 ms of waiting per 1.8 ms question (issue 21,
-# docs/performance.md, session 10). The vectors are bitwise the same with one thread or two.
+# docs/performance.md, session 10). The vectors agree within 1e-6 with one thread or two (bit for
+# bit on the machine measured then; 1.5e-7 apart on an AMD EPYC: another summation order).
 ONE_THREAD_TEXTS = 16
 
 # `CHATBOT_EMBED_PATH=sentence-transformers` sends every encode through sentence-transformers

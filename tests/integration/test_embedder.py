@@ -66,8 +66,10 @@ def test_other_models_and_the_switch_keep_sentence_transformers(monkeypatch):
     assert Embedder().light
 
 
-def test_a_few_texts_go_on_one_blas_thread_with_the_same_bits(monkeypatch):
-    """Issue 21: a question (up to ONE_THREAD_TEXTS texts) on one BLAS thread, the same vectors."""
+def test_a_few_texts_go_on_one_blas_thread_with_the_same_vectors(monkeypatch):
+    """Issue 21: a question (up to ONE_THREAD_TEXTS texts) on one BLAS thread, the same vectors
+    within 1e-6. Not bit for bit: on some CPUs (AMD EPYC here) the BLAS sums in another order
+    with another thread count, and the last bits differ (1.5e-7 measured)."""
     from chatbot import embedder as emb
 
     texts, e = _texts()[:emb.ONE_THREAD_TEXTS], Embedder(light=True)
@@ -78,4 +80,4 @@ def test_a_few_texts_go_on_one_blas_thread_with_the_same_bits(monkeypatch):
     monkeypatch.setattr(emb, "ONE_THREAD_TEXTS", 0)
     two = [e.encode(texts), e.encode(texts[:1])]
     assert seen == [1, 1, emb.USE_THREADS, emb.USE_THREADS] and backend.threads == emb.USE_THREADS
-    assert all(np.array_equal(a, b) for a, b in zip(one, two))
+    assert all(a.shape == b.shape and np.abs(a - b).max() <= 1e-6 for a, b in zip(one, two))
