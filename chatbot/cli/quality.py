@@ -43,6 +43,10 @@ def register(sub) -> None:
                    "left-out figures for (default: the policy's)")
     t.add_argument("--memory-followups", action="store_true", help="also keep each answerable follow-up, "
                    "joined with its last earlier message")
+    t.add_argument("--left-out", action="store_true", help="judge policy variants leaving each file out, the "
+                   "adapter and known questions refitted without it (chatbot/leftout.py); prints pooled figures")
+    t.add_argument("--variant", metavar="FIELD=VALUE[,FIELD=VALUE]", action="append", default=[],
+                   help="with --left-out: one policy variant (repeatable), e.g. translate_weight=0.1")
     t.set_defaults(func=cmd_tune)
 
 
@@ -129,6 +133,18 @@ def cmd_tune(args) -> int:
 
         out = Path(args.adapter_out) if args.adapter_out else ADAPTER_FILE
         print(json.dumps(tune_adapter(QA(config_from(args)), items, out), ensure_ascii=False, indent=2))
+        return 0
+    if args.left_out:
+        from ..leftout import left_out
+
+        try:
+            variants = {v: dict(_field(x) for x in v.split(",")) for v in args.variant}
+            qa = QA(config_from(args))
+            for values in variants.values():
+                qa.policy.with_values(**values)
+        except (TypeError, ValueError) as exc:
+            raise SystemExit(f"chatbot tune: --variant: {exc}") from None
+        print(json.dumps(_finite(left_out(qa, items, variants)), ensure_ascii=False, indent=2))
         return 0
     if args.memory:
         from pathlib import Path

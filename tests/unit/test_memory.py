@@ -150,3 +150,34 @@ def test_tune_memory_leaves_each_file_out_and_saves_what_it_came_from(fake_confi
     assert saved.sources == [src, src] and saved.evidence == [["孕检不可以使用老公的医保卡"], ["0318-12333"]]
     tune_memory(QA(fake_config, fake_embedder), items, out, [(0.6, 0.5)], followups=True)
     assert memory.load(out, fake_embedder.model_name).meta["questions"] == 3
+
+
+def test_left_out_refits_without_the_file_and_judges_each_variant(fake_config, fake_embedder, monkeypatch):
+    """`chatbot tune --left-out` (chatbot/leftout.py): every file answered once per variant with
+    the adapter and known questions of the other files only; a variant is really applied (an
+    impossible refusal floor refuses everything) and the chat's own parts are put back after."""
+    from chatbot import leftout
+    from chatbot.service import QA
+    from chatbot.store.files.store import build_index
+
+    build_index(fake_config, fake_embedder)
+    src = "000_91c1583d48168d56.txt"
+    items = [
+        dict(file="a.jsonl", id="a1", query="怀孕检查能刷孩子爸爸那张吗", type="colloquial",
+             evidence=["孕检不可以使用老公的医保卡"], source=src, history=[]),
+        dict(file="a.jsonl", id="a2", query="养老金怎么领", type="unanswerable", evidence=[], source="", history=[]),
+        dict(file="b.jsonl", id="b1", query="衡水医保打哪个号", type="colloquial",
+             evidence=["0318-12333"], source=src, history=[]),
+    ]
+    seen = []
+    real_bind = memory.Memory.bind
+    monkeypatch.setattr(memory.Memory, "bind", lambda self, *a: seen.append(len(self)) or real_bind(self, *a))
+    qa = QA(fake_config, fake_embedder)
+    kept = (qa.retriever.adapter, qa.retriever._memory, qa.policy)
+    result = leftout.left_out(qa, items, {"refuse all": {"dense_floor": 2.0}})
+    assert seen == [1, 1]   # each file's known questions are the other file's one stand-alone question
+    assert set(result["by_file"]) == {"a.jsonl", "b.jsonl"}
+    assert set(result["by_file"]["a.jsonl"]) == {"shipped", "refuse all"}
+    assert result["refuse all"]["recall@1"] == 0 and result["refuse all"]["refusal_recall"] == 1.0
+    assert result["shipped"]["false_refusal"] < 1   # the shipped policy answers what it can
+    assert (qa.retriever.adapter, qa.retriever._memory, qa.policy) == kept
