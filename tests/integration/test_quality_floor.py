@@ -24,6 +24,7 @@ FLOORS = {
     "dev7": {"recall@1": 0.86, "recall@5": 0.97, "answer_hit": 0.85, "refusal_recall": 0.8, "false_refusal_max": 0.02},
     "dev8": {"recall@1": 0.86, "recall@5": 0.95, "answer_hit": 0.81, "refusal_recall": 0.8, "false_refusal_max": 0.04},
     "dev9": {"recall@1": 0.92, "recall@5": 0.97, "answer_hit": 0.88, "refusal_recall": 0.8, "false_refusal_max": 0.04},
+    "dev14": {"recall@1": 0.85, "recall@5": 0.96, "answer_hit": 0.9, "refusal_recall": 0.62, "false_refusal_max": 0.03},
     "dev10": {"recall@1": 0.88, "recall@5": 0.96, "answer_hit": 0.83, "refusal_recall": 0.8, "false_refusal_max": 0.03},
     "dev11": {"recall@1": 0.93, "recall@5": 0.96, "answer_hit": 0.86, "refusal_recall": 0.82, "false_refusal_max": 0.04},
     "dev13": {"recall@1": 0.96, "recall@5": 0.98, "answer_hit": 0.9, "refusal_recall": 0.82, "false_refusal_max": 0.02},
@@ -57,7 +58,7 @@ def test_answers_are_short_and_lead_with_the_fact(real_qa):
     assert m["fact_in_first_60"] >= READING["fact_in_first_60"], m["fact_in_first_60"]
 
 
-@pytest.mark.parametrize("held_out", ["dev3", "dev6", "dev7", "dev8", "dev10"])
+@pytest.mark.parametrize("held_out", ["dev3", "dev6", "dev7", "dev8", "dev10", "dev14"])
 def test_shipped_adapter_is_in_use_and_was_not_fitted_on_a_held_out_set(real_qa, held_out):
     """The query adapter the chat loads (chatbot/data/query_adapter.npz) belongs to the default
     model, and the files it was fitted on do not include a held-out set (dev3, dev6, dev7, dev8): its figure there
@@ -83,7 +84,7 @@ def test_adapter_keeps_the_refusal_floor_on_the_models_own_cosine(real_qa):
     assert [round(h.dense_score, 4) for h in hits] == [round(float(v @ own), 4) for v in vectors]
 
 
-@pytest.mark.parametrize("held_out", ["dev3", "dev6", "dev7", "dev8", "dev10"])
+@pytest.mark.parametrize("held_out", ["dev3", "dev6", "dev7", "dev8", "dev10", "dev14"])
 def test_shipped_unit_metric_is_in_use_and_was_not_fitted_on_a_held_out_set(real_qa, held_out):
     """The same for the learned question↔unit metric of the quoted-unit choice
     (chatbot/data/unit_metric.npz, `chatbot tune --units`)."""
@@ -97,7 +98,7 @@ def test_shipped_unit_metric_is_in_use_and_was_not_fitted_on_a_held_out_set(real
     assert meta["questions"] >= 300
 
 
-@pytest.mark.parametrize("held_out", ["dev3", "dev6", "dev7", "dev8", "dev10"])
+@pytest.mark.parametrize("held_out", ["dev3", "dev6", "dev7", "dev8", "dev10", "dev14"])
 def test_shipped_known_questions_are_in_use_and_none_comes_from_a_held_out_set(real_qa, held_out):
     """The known questions the chat loads (chatbot/data/question_memory.npz, `chatbot tune --memory`)
     are bound to the seed index, and the files they came from do not include a held-out set: its
