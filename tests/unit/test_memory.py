@@ -122,6 +122,19 @@ def test_the_retriever_ranks_a_known_questions_passage_first(fake_config, fake_e
     assert retriever.search(question).hits[0].passage != index.passages[target]
 
 
+# Labelled questions of two files about the seed corpus (the command tests of tune --memory and --left-out)
+SEED_SOURCE = "000_91c1583d48168d56.txt"
+LABELLED = [
+    dict(file="a.jsonl", id="a1", query="怀孕检查能刷孩子爸爸那张吗", type="colloquial",
+         evidence=["孕检不可以使用老公的医保卡"], source=SEED_SOURCE, history=[]),
+    dict(file="a.jsonl", id="a2", query="养老金怎么领", type="unanswerable", evidence=[], source="", history=[]),
+    dict(file="b.jsonl", id="b1", query="衡水医保打哪个号", type="colloquial",
+         evidence=["0318-12333"], source=SEED_SOURCE, history=[]),
+    dict(file="b.jsonl", id="b2", query="那邢台呢", type="followup", evidence=["0318-12333"], source=SEED_SOURCE,
+         history=["衡水医保电话"]),
+]
+
+
 def test_tune_memory_leaves_each_file_out_and_saves_what_it_came_from(fake_config, fake_embedder, tmp_path):
     """`chatbot tune --memory` (chatbot/memoryfit.py) through the whole chat path on the seed
     corpus: one row of left-out figures per file, and a saved memory that names its files and
@@ -131,16 +144,7 @@ def test_tune_memory_leaves_each_file_out_and_saves_what_it_came_from(fake_confi
     from chatbot.store.files.store import build_index
 
     build_index(fake_config, fake_embedder)
-    src = "000_91c1583d48168d56.txt"
-    items = [
-        dict(file="a.jsonl", id="a1", query="怀孕检查能刷孩子爸爸那张吗", type="colloquial",
-             evidence=["孕检不可以使用老公的医保卡"], source=src, history=[]),
-        dict(file="a.jsonl", id="a2", query="养老金怎么领", type="unanswerable", evidence=[], source="", history=[]),
-        dict(file="b.jsonl", id="b1", query="衡水医保打哪个号", type="colloquial",
-             evidence=["0318-12333"], source=src, history=[]),
-        dict(file="b.jsonl", id="b2", query="那邢台呢", type="followup", evidence=["0318-12333"], source=src,
-             history=["衡水医保电话"]),
-    ]
+    src, items = SEED_SOURCE, LABELLED
     out = tmp_path / "m.npz"
     result = tune_memory(QA(fake_config, fake_embedder), items, out, [(0.6, 0.5)])
     assert set(result["left_out_by_file"]) == {"a.jsonl", "b.jsonl"}
@@ -161,14 +165,7 @@ def test_left_out_refits_without_the_file_and_judges_each_variant(fake_config, f
     from chatbot.store.files.store import build_index
 
     build_index(fake_config, fake_embedder)
-    src = "000_91c1583d48168d56.txt"
-    items = [
-        dict(file="a.jsonl", id="a1", query="怀孕检查能刷孩子爸爸那张吗", type="colloquial",
-             evidence=["孕检不可以使用老公的医保卡"], source=src, history=[]),
-        dict(file="a.jsonl", id="a2", query="养老金怎么领", type="unanswerable", evidence=[], source="", history=[]),
-        dict(file="b.jsonl", id="b1", query="衡水医保打哪个号", type="colloquial",
-             evidence=["0318-12333"], source=src, history=[]),
-    ]
+    items = [it for it in LABELLED if not it["history"]]
     seen = []
     real_bind = memory.Memory.bind
     monkeypatch.setattr(memory.Memory, "bind", lambda self, *a: seen.append(len(self)) or real_bind(self, *a))
