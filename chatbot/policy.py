@@ -27,7 +27,8 @@ OTHER_SCHEMES: dict[str, str] = {
     "工伤保险": r"工伤|伤残津贴|工亡|work injury",
     "住房公积金": r"公积金|housing fund",
     "惠民保": r"惠民保",
-    "商业保险": r"商业保险|商保|车险|意外险|重疾险|寿险|百万医疗|医疗险|保险公司|car insurance|life insurance|commercial insurance",
+    "商业保险": r"商业保险|商保|车险|意外险|重疾险|寿险|百万医疗|医疗险|保险公司|car insurance|life insurance|commercial insurance|"
+            r"accident insurance|insurance company|insurer\b",
 }
 # The two basic medical-insurance schemes by population: 城镇职工基本医疗保险 (国发〔1998〕44号) and
 # 城乡居民基本医疗保险 (国发〔2016〕3号, which merged 新农合 into it).
@@ -46,7 +47,7 @@ OFF_TOPIC = (r"高铁|火车|动车|飞机|航班|机票|地铁|公交|坐车|"
              r"\btrain\b|flight|weather")
 # Medical advice (which department, which medicine, whether a symptom is serious, how to treat it):
 # a doctor's question, not an insurance one, unless it also names an insurance matter (INSURANCE).
-MEDICAL_ADVICE = (r"挂(什么|哪个|哪一?个?|啥)科|挂.{0,6}科还是|(吃|用)(什么|啥|哪种|哪个)药|要不要(吃|用)药|要不要吃|"
+MEDICAL_ADVICE = (r"挂(什么|哪个|哪一?个?|啥)科|挂.{0,6}科还是|(吃|用)[点些]?(什么|啥|哪种|哪个)药|要不要(吃|用)药|要不要吃|"
                   r"吃.{0,6}药好|怎么治|如何治疗|严不严重|要不要紧|which department|what medicine|should i take"
                   # the course of an illness or an operation (how long to recover, walk, leave hospital)
                   r"|要不要(马上|赶紧|立刻|立即)?(去|上)(医院|急诊)|需不需要(马上)?(去|上)(医院|急诊)|do i need to go to (the )?(hospital|er)"
@@ -93,9 +94,10 @@ FACT_ASKED: dict[str, str] = {
     "amount": r"多少钱|钱|比例|百分之|标准|起付|封顶|限额|额度|费用|多久|几年|几个月|几天|how much|how many|rate|percent|cost",
     "amount_weak": r"多少|几",
     "date": r"什么时候|何时|哪天|哪年|哪一年|哪个月|几号|截止|几月|时间|最晚|期限|when|deadline|date|what year",
-    # where an office is (医保中心在哪; not 在哪办/在哪查, which ask for a channel, nor 贵在哪)
-    "address": r"地址|(局|中心|大厅|窗口|网点|办事处|服务站|经办机构|办公室)(具体)?(在哪儿?里?|在什么地方|在哪个位置|什么位置|怎么走)"
-               r"|address|(office|center|centre|bureau|hall)\b.{0,20}\blocated|where is the .{0,40}(office|center|centre|bureau|hall)",
+    # where an office is (医保中心在哪; not 在哪办/在哪查, which ask for a channel, nor 贵在哪; not an
+    # address one searches by: 按名称或地址查, by name or address)
+    "address": r"(?<![或和、按])地址(?![或和、])|(局|中心|大厅|窗口|网点|办事处|服务站|经办机构|办公室)(具体)?(在哪儿?里?|在什么地方|在哪个位置|什么位置|怎么走)"
+               r"|(?<!or )(?<!by )address(?! or)|(office|center|centre|bureau|hall)\b.{0,20}\blocated|where is the .{0,40}(office|center|centre|bureau|hall)",
 }
 
 # Conversation slots (chatbot/conversation.py): what a follow-up may swap ("那高新区的呢？"). Places

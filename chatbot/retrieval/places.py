@@ -104,6 +104,7 @@ def _pinyin_names() -> dict[str, tuple[str, frozenset]]:
 
 # Capitalised words that do not start a sentence: how English writes a place name. Requiring
 # it keeps ordinary words that happen to be pinyin ("guide" = 贵德) from counting as places.
+_POSSESSIVE = re.compile(r"'s$")
 _PROPER_NOUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:'[a-z]+)?(?: [A-Z][a-z]+)*)\b")
 
 
@@ -124,7 +125,8 @@ def find_places(text: str, original: str | None = None) -> list[Place]:
     latin = []
     if original and re.search(r"[A-Z][a-z]{2}|[A-Z][a-z]'[a-z]", original):
         names = _pinyin_names()
-        for run in _PROPER_NOUN.findall(original.strip()):
+        for run in _PROPER_NOUN.findall(original.strip().replace("\u2019", "'")):
+            run = _POSSESSIVE.sub("", run)  # Shijiazhuang's → Shijiazhuang
             for words in ([run, *run.split()] if " " in run else [run]):  # Inner Mongolia, Hong Kong; else word by word
                 hit = names.get(english_name(words).replace(" ", "").replace("'", ""))
                 place = Place(hit[0], hit[1], spelled=words) if hit else _english_name(words)

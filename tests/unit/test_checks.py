@@ -60,6 +60,19 @@ def test_scheme_named_by_the_passage_is_in_scope():
     assert checks.scheme_missing("养老保险和医保有什么区别", "养老保险与医保的区别", POLICY) is None
 
 
+@pytest.mark.parametrize("question,scheme", [("养老金怎么领", "养老保险"), ("How do I collect my pension?", "养老保险"),
+                                             ("今年退休金涨多少", "养老保险")])
+def test_scheme_as_the_whole_subject_is_refused_though_a_passage_mentions_it(question, scheme):
+    passage_text = normalize("退休人员医保个人账户按月基本养老金的4%划入,各地已逐步停止与养老金挂钩。")
+    assert checks.scheme_missing(normalize(question), passage_text, POLICY) == scheme
+
+
+@pytest.mark.parametrize("question", ["领养老金的人还要交医保吗", "退休了养老金里每个月扣医保吗"])
+def test_scheme_beside_a_medical_insurance_word_needs_the_passage_to_lack_it(question):
+    passage_text = normalize("退休人员医保个人账户按月基本养老金的4%划入。")
+    assert checks.scheme_missing(normalize(question), passage_text, POLICY) is None
+
+
 # --- population -------------------------------------------------------------------------------
 def test_population_resident_against_employee_passage_is_refused():
     g = gap("沧州城乡居民医保住院报销比例是多少", CANGZHOU)
@@ -161,7 +174,8 @@ MATERNITY = passage("长沙生育津贴怎么申请", "生育津贴由用人单�
 
 
 @pytest.mark.parametrize("question", ["娃咳嗽一个礼拜了,该挂呼吸科还是儿科?要不要吃消炎药",
-                                      "感冒发烧吃什么药好得快", "Which department should I go to for a cough?"])
+                                      "感冒发烧吃什么药好得快", "术后康复吃点什么药恢复得快？",
+                                      "Which department should I go to for a cough?"])
 def test_medical_advice_is_refused_as_a_doctors_question(question):
     g = gap(question, CHILDREN)
     assert g is not None and g.reason == "medical"
@@ -190,3 +204,13 @@ def test_money_per_day_needs_an_amount_not_a_duration(question):
 def test_commercial_medical_cover_is_another_scheme():
     g = gap("我买的百万医疗险住院了,找保险公司理赔要准备哪些材料", MATERNITY)
     assert g is not None and g.reason == "scope" and g.missing == "商业保险"
+
+
+@pytest.mark.parametrize("question", ["宁波的定点医院能在网上按名称或地址查吗", "Can I search Ningbo's designated hospitals by name or address?"])
+def test_an_address_searched_by_is_not_an_address_asked(question):
+    assert facts.ADDRESS not in facts.asked(normalize(question))
+
+
+@pytest.mark.parametrize("question", ["衡水医保局地址", "衡水医保中心地址在哪", "What is the address of the Hengshui medical insurance bureau?"])
+def test_an_address_asked_is_still_one(question):
+    assert facts.ADDRESS in facts.asked(normalize(question))

@@ -57,6 +57,11 @@ def test_english_place_names_need_capitals():
     assert find_places("a guide to hengshui", original="a guide to hengshui") == []
 
 
+@pytest.mark.parametrize("q", ["And Shijiazhuang's?", "And Shijiazhuang\u2019s?", "What is Shijiazhuang's hotline?"])
+def test_english_place_names_in_the_possessive(q):
+    assert [p.name for p in find_places(normalize(q), original=q)] == ["石家庄"]
+
+
 @pytest.mark.parametrize("question, names", [
     ("What about Harbin?", ["哈尔滨市"]),                     # CC-CEDICT's English name, not its pinyin
     ("How many years does Inner Mongolia require?", ["内蒙古自治区"]),
