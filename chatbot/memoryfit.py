@@ -22,15 +22,19 @@ from .textnorm import normalize
 FIGURES = ("recall@1", "recall@5", "answer_hit", "refusal_recall", "false_refusal")
 
 
-def known(qa, items: list[dict], followups: bool = False) -> tuple[list[str], list[str], list[list[str]], list[str]]:
+def known(qa, items: list[dict], followups: bool = False, exclude: frozenset[str] = frozenset()
+          ) -> tuple[list[str], list[str], list[list[str]], list[str]]:
     """(normalised questions, sources, evidence, files) of the stand-alone answerable questions;
     with `followups`, a follow-up too, as its last earlier message joined with it (the text the
-    chat ranks a message read in context with)."""
+    chat ranks a message read in context with). A question whose normalised text is in `exclude`
+    (a held-out file's) is left out."""
     from .dialogue import _joined
 
     questions, sources, evidence, files = [], [], [], []
     for it in items:
         if not it.get("evidence") or not it.get("source") or (it.get("history") and not followups):
+            continue
+        if not it.get("history") and normalize(it["query"]) in exclude:
             continue
         question, _ = qa.prepare(it["query"])
         if it.get("history"):
@@ -67,9 +71,10 @@ def _pooled(pairs: list[tuple[float | None, int]]) -> float | None:
 
 
 def tune_memory(qa, items: list[dict], out: Path, settings: list[tuple[float, ...]] | None = None,
-                followups: bool = False) -> dict:
-    """Leave-one-file-out figures for each (weight, floor), then every file's questions saved to `out`."""
-    questions, sources, evidence, files = known(qa, items, followups)
+                followups: bool = False, exclude: set[str] | frozenset[str] = frozenset()) -> dict:
+    """Leave-one-file-out figures for each (weight, floor), then every file's questions saved to `out`
+    (none typed exactly as a question in `exclude`, the held-out files' normalised texts)."""
+    questions, sources, evidence, files = known(qa, items, followups, frozenset(exclude))
     vectors = qa.embedder.encode(questions)
     p = qa.policy
     settings = settings or [(p.memory_weight, p.memory_floor)]
@@ -94,7 +99,7 @@ def tune_memory(qa, items: list[dict], out: Path, settings: list[tuple[float, ..
         names_ = dict.fromkeys(k for r in held_out.values() for k in r[key])
         pooled[key] = {k: _pooled([(r[key].get(k), r["n"]) for r in held_out.values()]) for k in names_}
     meta = {"model": qa.embedder.model_name, "dimension": int(vectors.shape[1]) if len(vectors) else 0,
-            "questions": len(questions), "followups": followups, "files": {name: file_digest(name, items) for name in names},
+            "questions": len(questions), "followups": followups, "excluded_texts": len(exclude), "files": {name: file_digest(name, items) for name in names},
             "made": time.strftime("%Y-%m-%d", time.gmtime())}
     memory_mod.save(out, vectors, sources, evidence, questions, meta)
     return {"saved": str(out), "meta": meta, "pooled_left_out": pooled, "left_out_by_file": held_out}

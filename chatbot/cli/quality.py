@@ -41,6 +41,8 @@ def register(sub) -> None:
                    "chatbot/data/question_memory.npz)")
     t.add_argument("--memory-settings", metavar="W:FLOOR", nargs="+", help="weights and floors to print "
                    "left-out figures for (default: the policy's)")
+    t.add_argument("--memory-exclude", metavar="FILE", nargs="+", help="question files kept held out: a known "
+                   "question typed exactly as one of theirs is not saved (independent writers now and then coincide)")
     t.add_argument("--memory-followups", action="store_true", help="also keep each answerable follow-up, "
                    "joined with its last earlier message")
     t.add_argument("--left-out", action="store_true", help="judge policy variants leaving each file out, the "
@@ -151,6 +153,7 @@ def cmd_tune(args) -> int:
 
         from ..memoryfit import tune_memory
         from ..retrieval.memory import MEMORY_FILE
+        from ..textnorm import normalize
 
         out = Path(args.memory_out) if args.memory_out else MEMORY_FILE
         try:
@@ -159,7 +162,10 @@ def cmd_tune(args) -> int:
                 raise ValueError
         except ValueError:
             raise SystemExit("chatbot tune: --memory-settings: expected WEIGHT:FLOOR, e.g. 0.8:0.5") from None
-        print(json.dumps(tune_memory(QA(config_from(args)), items, out, settings or None, args.memory_followups), ensure_ascii=False, indent=2))
+        exclude = {normalize(it["query"]) for f in args.memory_exclude or ()
+                   for it in evaluation.load_questions(Path(f)) if not it.get("history")}
+        print(json.dumps(tune_memory(QA(config_from(args)), items, out, settings or None, args.memory_followups,
+                                     exclude), ensure_ascii=False, indent=2))
         return 0
     result = tuning.tune(QA(config_from(args)), items, folds=args.folds)
     if args.json:  # an infinite penalty (a hard rule) as the string "inf": JSON has no Infinity

@@ -7,7 +7,7 @@ dev3, scored once held out, then developed on; eval/WRITTEN.md); dev + dev2, dev
 adapter (chatbot/data/query_adapter.npz); dev9 (session 8, a sixth writer) was scored once held out, then developed on; dev3 is the round's held-out set, scored only to
 measure, and so are dev6 (session 6, a third writer), dev7 and dev8 (session 7, a fourth and a fifth) and dev10
 (session 9, a seventh); dev11 (session 9, an eighth writer, conversations and refusals) and dev13 (session 10, a
-ninth) were scored once, then developed on, and fit the adapter since session 10 with dev9 (eval/WRITTEN.md). Since session 11 every set but the five held-out ones also gives the known questions (chatbot/data/question_memory.npz), so those figures are a fit. Each floor is the measured figure less a margin of about two questions: they guard
+ninth) were scored once, then developed on, and fit the adapter since session 10 with dev9 (eval/WRITTEN.md). Since session 11 every set but the five held-out ones also gives the known questions (chatbot/data/question_memory.npz), so those figures are a fit; dev14 (session 12, a tenth writer) was scored once held out, then read and developed on in session 13, and gives known questions since. Each floor is the measured figure less a margin of about two questions: they guard
 against regressions and are not estimates (docs/quality.md has those)."""
 
 import pytest
@@ -24,7 +24,7 @@ FLOORS = {
     "dev7": {"recall@1": 0.86, "recall@5": 0.97, "answer_hit": 0.85, "refusal_recall": 0.8, "false_refusal_max": 0.02},
     "dev8": {"recall@1": 0.86, "recall@5": 0.95, "answer_hit": 0.81, "refusal_recall": 0.8, "false_refusal_max": 0.04},
     "dev9": {"recall@1": 0.92, "recall@5": 0.97, "answer_hit": 0.88, "refusal_recall": 0.8, "false_refusal_max": 0.04},
-    "dev14": {"recall@1": 0.85, "recall@5": 0.96, "answer_hit": 0.9, "refusal_recall": 0.62, "false_refusal_max": 0.03},
+    "dev14": {"recall@1": 0.86, "recall@5": 0.96, "answer_hit": 0.9, "refusal_recall": 0.68, "false_refusal_max": 0.03},
     "dev10": {"recall@1": 0.88, "recall@5": 0.96, "answer_hit": 0.83, "refusal_recall": 0.8, "false_refusal_max": 0.03},
     "dev11": {"recall@1": 0.93, "recall@5": 0.96, "answer_hit": 0.86, "refusal_recall": 0.82, "false_refusal_max": 0.04},
     "dev13": {"recall@1": 0.96, "recall@5": 0.98, "answer_hit": 0.9, "refusal_recall": 0.82, "false_refusal_max": 0.02},
@@ -58,7 +58,7 @@ def test_answers_are_short_and_lead_with_the_fact(real_qa):
     assert m["fact_in_first_60"] >= READING["fact_in_first_60"], m["fact_in_first_60"]
 
 
-@pytest.mark.parametrize("held_out", ["dev3", "dev6", "dev7", "dev8", "dev10", "dev14"])
+@pytest.mark.parametrize("held_out", ["dev3", "dev6", "dev7", "dev8", "dev10"])
 def test_shipped_adapter_is_in_use_and_was_not_fitted_on_a_held_out_set(real_qa, held_out):
     """The query adapter the chat loads (chatbot/data/query_adapter.npz) belongs to the default
     model, and the files it was fitted on do not include a held-out set (dev3, dev6, dev7, dev8): its figure there
@@ -84,7 +84,7 @@ def test_adapter_keeps_the_refusal_floor_on_the_models_own_cosine(real_qa):
     assert [round(h.dense_score, 4) for h in hits] == [round(float(v @ own), 4) for v in vectors]
 
 
-@pytest.mark.parametrize("held_out", ["dev3", "dev6", "dev7", "dev8", "dev10", "dev14"])
+@pytest.mark.parametrize("held_out", ["dev3", "dev6", "dev7", "dev8", "dev10"])
 def test_shipped_unit_metric_is_in_use_and_was_not_fitted_on_a_held_out_set(real_qa, held_out):
     """The same for the learned question↔unit metric of the quoted-unit choice
     (chatbot/data/unit_metric.npz, `chatbot tune --units`)."""
@@ -98,12 +98,12 @@ def test_shipped_unit_metric_is_in_use_and_was_not_fitted_on_a_held_out_set(real
     assert meta["questions"] >= 300
 
 
-@pytest.mark.parametrize("held_out", ["dev3", "dev6", "dev7", "dev8", "dev10", "dev14"])
+@pytest.mark.parametrize("held_out", ["dev3", "dev6", "dev7", "dev8", "dev10"])
 def test_shipped_known_questions_are_in_use_and_none_comes_from_a_held_out_set(real_qa, held_out):
     """The known questions the chat loads (chatbot/data/question_memory.npz, `chatbot tune --memory`)
     are bound to the seed index, and the files they came from do not include a held-out set: its
-    figures stay held-out ones. By text, at most a question or two coincide (independent writers
-    now and then type the same words: 新生儿医保 网上补缴 渠道 is in dev6 and a development file)."""
+    figures stay held-out ones. Nor does any known question coincide by text with a held-out one
+    (independent writers now and then type the same words: `tune --memory --memory-exclude`)."""
     from chatbot.retrieval import memory
     from chatbot.textnorm import normalize
 
@@ -119,7 +119,7 @@ def test_shipped_known_questions_are_in_use_and_none_comes_from_a_held_out_set(r
 
     with np.load(memory.MEMORY_FILE) as data:
         questions = set(json.loads(str(data["rows"]))["questions"])
-    assert len(questions & {normalize(it["query"]) for it in items if not it.get("history")}) <= 2
+    assert not questions & {normalize(it["query"]) for it in items if not it.get("history")}
 
 
 def file_digest_of(name, items):

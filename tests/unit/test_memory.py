@@ -8,6 +8,7 @@ import pytest
 
 from chatbot.retrieval import memory
 from chatbot.types import Passage
+from chatbot.textnorm import normalize
 
 
 def _unit(x):
@@ -154,6 +155,9 @@ def test_tune_memory_leaves_each_file_out_and_saves_what_it_came_from(fake_confi
     assert saved.sources == [src, src] and saved.evidence == [["孕检不可以使用老公的医保卡"], ["0318-12333"]]
     tune_memory(QA(fake_config, fake_embedder), items, out, [(0.6, 0.5)], followups=True)
     assert memory.load(out, fake_embedder.model_name).meta["questions"] == 3
+    # a question typed exactly as a held-out file's (--memory-exclude) is not saved
+    tune_memory(QA(fake_config, fake_embedder), items, out, [(0.6, 0.5)], exclude={normalize("衡水医保打哪个号")})
+    assert memory.load(out, fake_embedder.model_name).evidence == [["孕检不可以使用老公的医保卡"]]
 
 
 def test_left_out_refits_without_the_file_and_judges_each_variant(fake_config, fake_embedder, monkeypatch):
