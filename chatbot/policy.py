@@ -209,6 +209,12 @@ class Policy:
     # answering it. Chosen by leaving each development file out (docs/quality.md, session 11).
     memory_weight: float = 0.6
     memory_floor: float = 0.5
+    # and the unit of that passage holding the known question's evidence gains weight × (cosine −
+    # floor) in the choice of what to quote (0 = off; Bound.unit_lift). Left out by file (ten files,
+    # session 13): weight 1 / 2 / 4 answer_hit 0.9046 / 0.9057 / 0.9023 against 0.9046 without,
+    # fact_in_first_60 0.820 / 0.824 / 0.824 against 0.814; floor 0.65 at weight 2 gives less.
+    memory_unit_weight: float = 2.0
+    memory_unit_floor: float = 0.5
     repair_homophones: bool = True  # a character pair no passage holds that sounds like one the corpus uses (报消 → 报销) adds it (retrieval/homophones.py)
     translate_terms: int = 2        # headwords kept per matched English phrase (those the corpus uses)
     neighbour_terms: int = 1        # corpus terms nearest each English word by the model's cosine, added to the translation (0 = off; retrieval/neighbours.py)

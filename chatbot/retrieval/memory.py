@@ -27,6 +27,7 @@ from ..textnorm import normalize
 
 log = logging.getLogger(__name__)
 
+UNIT_MIN = 8  # a unit this long or longer inside a known question's evidence (evidence spanning two units) holds it
 SCAN_LIMIT = 200_000  # passages read to bind known questions when the manifest gives no file rows
 MEMORY_FILE = Path(__file__).resolve().parent.parent / "data" / "question_memory.npz"
 
@@ -35,7 +36,8 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-def _squash(text: str) -> str:
+def squash(text: str) -> str:
+    """Normalised, without spaces: how evidence and passage text are compared."""
     return normalize(text).replace(" ", "")
 
 
@@ -66,10 +68,10 @@ class Memory:
             found = texts.get(i)
             if found is None:
                 p = passages[i]
-                found = texts[i] = _squash(p.title + "\n" + p.text)
+                found = texts[i] = squash(p.title + "\n" + p.text)
             return found
 
-        keep, owners = [], []
+        keep, owners, found = [], [], []
         everywhere = None
         for j, (source, evidence) in enumerate(zip(self.sources, self.evidence)):
             if source in rows:
@@ -82,20 +84,23 @@ class Memory:
                 if everywhere is None:
                     everywhere = range(len(passages))
                 span = everywhere
-            wanted = [_squash(e) for e in evidence if e]
+            wanted = [squash(e) for e in evidence if e]
             ids = tuple(i for i in span if any(w in text(i) for w in wanted))
             if ids:
                 keep.append(j)
                 owners.append(ids)
-        return Bound(self.vectors[keep], owners)
+                found.append(tuple(wanted))
+        return Bound(self.vectors[keep], owners, found)
 
 
 class Bound:
-    """Known questions mapped onto one loaded index."""
+    """Known questions mapped onto one loaded index (with their evidence, squashed, when known)."""
 
-    def __init__(self, vectors: np.ndarray, owners: list[tuple[int, ...]]):
+    def __init__(self, vectors: np.ndarray, owners: list[tuple[int, ...]],
+                 evidence: list[tuple[str, ...]] | None = None):
         self.vectors = vectors
         self.owners = owners
+        self.evidence = evidence if evidence is not None else [()] * len(owners)
         # (known question, passage) pairs flattened, passages numbered compactly: one vectorised max per question
         pairs = [(j, i) for j, ids in enumerate(owners) for i in ids]
         self._pair_question = np.array([j for j, _ in pairs], dtype=np.int64)
@@ -116,6 +121,22 @@ class Bound:
         np.maximum.at(best, self._pair_passage, gain[self._pair_question])
         kept = np.flatnonzero(best > 0)
         return dict(zip(self._passages[kept].tolist(), best[kept].tolist()))
+
+    def unit_lift(self, own_vector: np.ndarray, units_squashed: list[str], weight: float, floor: float) -> list[float]:
+        """Per unit of a passage, weight × (best cosine − floor) of the known questions above `floor`
+        whose evidence the unit holds: a question worded like a known one is answered by the
+        sentence that answered that one (the writers' evidence), not only by the same passage."""
+        out = [0.0] * len(units_squashed)
+        if not self.owners or weight <= 0 or not units_squashed:
+            return out
+        q = _unit(np.asarray(own_vector, dtype=np.float32).reshape(-1))
+        cos = self.vectors @ q
+        for j in np.flatnonzero(cos > floor).tolist():
+            gain = weight * float(cos[j] - floor)
+            for k, unit in enumerate(units_squashed):
+                if gain > out[k] and any(e in unit or (len(unit) >= UNIT_MIN and unit in e) for e in self.evidence[j]):
+                    out[k] = gain
+        return out
 
 
 def save(path: Path, vectors: np.ndarray, sources: list[str], evidence: list[list[str]],

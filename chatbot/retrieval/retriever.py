@@ -91,7 +91,16 @@ class Retriever:
         if self.unit_metric is None:
             return cosines, None
         qm = q * self.unit_metric
-        return cosines, [float(v @ qm) for v in vs]
+        metric = [float(v @ qm) for v in vs]
+        cfg = self.policy
+        bound = self._memory.get() if cfg.memory_unit_weight > 0 else None
+        if bound:  # the unit that answered a question worded like this one (retrieval/memory.py)
+            from .memory import squash
+
+            lift = bound.unit_lift(q, [squash(s) for s in sentences_norm], cfg.memory_unit_weight,
+                                   cfg.memory_unit_floor)
+            metric = [m + g for m, g in zip(metric, lift)]
+        return cosines, metric
 
     def _sentence_vectors(self, question_norm: str, sentences_norm: list[str]):
         """(question vector, sentence vectors). Vectors of sentences and questions are kept

@@ -13,6 +13,7 @@ against regressions and are not estimates (docs/quality.md has those)."""
 import pytest
 
 from chatbot import evaluation
+from chatbot.textnorm import normalize
 
 from ..helpers import EVAL
 
@@ -126,3 +127,28 @@ def file_digest_of(name, items):
     from chatbot.retrieval.adapter import file_digest
 
     return file_digest(f"{name}.jsonl", items)
+
+
+def test_a_known_questions_own_wording_lifts_the_unit_holding_its_evidence(real_qa):
+    """The shipped known questions also choose what to quote (Bound.unit_lift through
+    Retriever.unit_scores): asked in a known question's words, the unit holding its evidence scores
+    higher than with the unit lift off, and another unit does not."""
+    import json
+
+    import numpy as np
+
+    from chatbot.retrieval import memory
+
+    with np.load(memory.MEMORY_FILE) as data:
+        rows = json.loads(str(data["rows"]))
+    question, evidence = rows["questions"][0], rows["evidence"][0][0]
+    units = [normalize(f"据介绍，{evidence}。"), normalize("办理前请携带本人身份证件。")]
+    retriever = real_qa.retriever
+    on = retriever.unit_scores(question, units)[1]
+    kept = retriever.policy
+    retriever.policy = kept.with_values(memory_unit_weight=0.0)
+    try:
+        off = retriever.unit_scores(question, units)[1]
+    finally:
+        retriever.policy = kept
+    assert on[0] > off[0] + 0.5 and on[1] == off[1]

@@ -73,6 +73,28 @@ def _wording_gap(seed: int, n_passages=20, d=32, per_passage=8):
     return passages, _unit(q), labels
 
 
+def test_unit_lift_favours_the_unit_holding_a_near_known_questions_evidence():
+    """Bound.unit_lift: weight × (cosine − floor) for the unit holding the evidence (or lying inside
+    a long one), the best known question counting; nothing below the floor or without evidence."""
+    vectors = np.eye(3, dtype=np.float32)
+    bound = memory.Bound(vectors, [(0,), (0,), (1,)], [("拨打12393",), ("原卡余额会自动转入新卡",), ()])
+    units = [memory.squash(u) for u in ["医保卡丢了要先挂失。", "可拨打12393咨询。", "原卡余额会自动转入新卡"]]
+    q = np.array([0.9, 0.6, 0.0], dtype=np.float32)
+    q /= np.linalg.norm(q)
+    lift = bound.unit_lift(q, units, 2.0, 0.5)
+    assert lift[0] == 0.0
+    assert lift[1] == pytest.approx(2.0 * (q[0] - 0.5))
+    assert lift[2] == pytest.approx(2.0 * (q[1] - 0.5)) and lift[2] > 0
+    assert bound.unit_lift(np.array([0, 0, 1.0], dtype=np.float32), units, 2.0, 0.5) == [0.0, 0.0, 0.0]
+    assert bound.unit_lift(q, units, 0.0, 0.5) == [0.0, 0.0, 0.0]
+
+
+def test_binding_keeps_each_known_questions_evidence():
+    known = _memory(["a.txt", "b.txt", "a.txt"], [["需提前备案"], ["０３１８－１２３３３"], ["不在任何段落里"]])
+    bound = known.bind(PASSAGES, ROWS)
+    assert bound.owners == [(0,), (2,)] and bound.evidence == [("需提前备案",), ("0318-12333",)]
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_known_questions_bring_held_out_questions_to_their_passages(seed):
     passages, q, labels = _wording_gap(seed)
