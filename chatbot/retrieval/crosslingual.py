@@ -29,6 +29,8 @@ _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _DROP = re.compile(r"^(cl:|surname|variant of|old variant|also written|see |see also|abbr\. |"
                    r"used in|classifier|japanese variant|erhua variant|pr\.|(archaic|old|dialect)\b)")
 _WORD = re.compile(r"[a-z][a-z'\-]*")
+# Contractions and possessives: what's → what, kids' → kids, don't → do (the negation is no key).
+_CLITIC = re.compile(r"(?<=[a-z])('(s|re|m|ll|ve|d)|n't|')(?![a-z])")
 # English function words and question fillers: never looked up alone.
 STOP = frozenset("""a an the of to for in on at by with from and or is are was were be been being do does did
     can could will would should shall may might must i me my we our you your he she it its they them their
@@ -148,7 +150,8 @@ def _forms(word: str) -> list[str]:
 @lru_cache(maxsize=4096)
 def phrases(question: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(English phrase, its headwords best first) for an English question, longest match first."""
-    words = [w for w in _WORD.findall(question.lower()) if w not in STOP]  # content words, as the keys
+    words = [w for w in _WORD.findall(_CLITIC.sub("", question.lower().replace("\u2019", "'")))
+             if w not in STOP]  # content words, as the keys
     terms = table()
     out = []
     i = 0

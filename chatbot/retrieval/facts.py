@@ -111,15 +111,11 @@ def states_kept(kind: FactKind, text_norm: str) -> bool:
 
 
 def other_schemes(question_norm: str, passage_norm: str, patterns: dict[str, re.Pattern] | None = None) -> list[str]:
-    """Schemes the question names that the passage never mentions by the same words
-    (`patterns`: the policy's scheme lexicon)."""
+    """Schemes the question names that the passage never mentions by any of that scheme's words
+    (`patterns`: the policy's scheme lexicon; 失业保险金 asked, 失业金 in the passage: mentioned)."""
     if patterns is None:
         from ..policy import Policy
 
         patterns = Policy().scheme_patterns()
-    out = []
-    for name, pattern in patterns.items():
-        asked_terms = set(m.group(0) for m in pattern.finditer(question_norm))
-        if asked_terms and not any(term in passage_norm for term in asked_terms):
-            out.append(name)
-    return out
+    return [name for name, pattern in patterns.items()
+            if pattern.search(question_norm) and not pattern.search(passage_norm)]

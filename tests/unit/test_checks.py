@@ -214,3 +214,10 @@ def test_an_address_searched_by_is_not_an_address_asked(question):
 @pytest.mark.parametrize("question", ["衡水医保局地址", "衡水医保中心地址在哪", "What is the address of the Hengshui medical insurance bureau?"])
 def test_an_address_asked_is_still_one(question):
     assert facts.ADDRESS in facts.asked(normalize(question))
+
+
+def test_a_scheme_the_passage_names_by_another_of_its_words_is_in_scope():
+    """失业保险金 asked, 失业金 in the passage: the passage speaks of that scheme."""
+    question = normalize("长沙正在领失业保险金的人，生育津贴需要交哪些资料？")
+    assert checks.scheme_missing(question, normalize("失业金领取人员只需准备好生育津贴申领表和病历资料。"), POLICY) is None
+    assert checks.scheme_missing(question, normalize("生育津贴由用人单位申请。"), POLICY) == "失业保险"

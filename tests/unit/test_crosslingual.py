@@ -1,5 +1,7 @@
 """English→Chinese query translation from CC-CEDICT glosses (chatbot/retrieval/crosslingual.py)."""
 
+import pytest
+
 from chatbot.retrieval import crosslingual
 
 SAMPLE = """# CC-CEDICT sample
@@ -59,3 +61,12 @@ def test_pivots_meet_an_unused_chinese_word_through_its_dictionary_senses(tmp_pa
     assert list(tmp_path.glob("chatbot/cedict-senses-*.sqlite"))
     pivots._candidates.cache_clear()
     monkeypatch.setattr(pivots, "_con", None)
+
+
+@pytest.mark.parametrize("question, keys", [
+    ("What's the hotline?", ["hotline"]),                       # what's is what: no key (识货 is not asked)
+    ("What is the rate for kids' insurance?", ["rate", "kids", "insurance"]),
+    ("I don\u2019t have my card", ["card"]),
+])
+def test_contractions_and_possessives_are_not_keys(question, keys):
+    assert [p for p, _ in crosslingual.phrases(question)] == keys
