@@ -27,6 +27,7 @@ from ..textnorm import normalize
 
 log = logging.getLogger(__name__)
 
+NEAR_UNITS = 64  # the nearest known questions whose evidence may lift a unit
 UNIT_MIN = 8  # a unit this long or longer inside a known question's evidence (evidence spanning two units) holds it
 SCAN_LIMIT = 200_000  # passages read to bind known questions when the manifest gives no file rows
 MEMORY_FILE = Path(__file__).resolve().parent.parent / "data" / "question_memory.npz"
@@ -122,20 +123,35 @@ class Bound:
         kept = np.flatnonzero(best > 0)
         return dict(zip(self._passages[kept].tolist(), best[kept].tolist()))
 
-    def unit_lift(self, own_vector: np.ndarray, units_squashed: list[str], weight: float, floor: float) -> list[float]:
+    def near(self, own_vector: np.ndarray, floor: float) -> tuple[tuple[float, tuple[str, ...]], ...]:
+        """(cosine − floor, evidence) of the `NEAR_UNITS` nearest known questions above `floor` with evidence."""
+        if not self.owners:
+            return ()
+        q = _unit(np.asarray(own_vector, dtype=np.float32).reshape(-1))
+        cos = self.vectors @ q
+        above = [j for j in np.flatnonzero(cos > floor).tolist() if self.evidence[j]]
+        above.sort(key=lambda j: -cos[j])
+        return tuple((float(cos[j] - floor), self.evidence[j]) for j in above[:NEAR_UNITS])
+
+    def unit_lift(self, own_vector: np.ndarray, units_squashed: list[str], weight: float, floor: float,
+                  near: tuple | None = None) -> list[float]:
         """Per unit of a passage, weight × (best cosine − floor) of the known questions above `floor`
         whose evidence the unit holds: a question worded like a known one is answered by the
-        sentence that answered that one (the writers' evidence), not only by the same passage."""
+        sentence that answered that one (the writers' evidence), not only by the same passage.
+        `near`: this question's `near(own_vector, floor)`, when the caller keeps it."""
         out = [0.0] * len(units_squashed)
         if not self.owners or weight <= 0 or not units_squashed:
             return out
-        q = _unit(np.asarray(own_vector, dtype=np.float32).reshape(-1))
-        cos = self.vectors @ q
-        for j in np.flatnonzero(cos > floor).tolist():
-            gain = weight * float(cos[j] - floor)
-            for k, unit in enumerate(units_squashed):
-                if gain > out[k] and any(e in unit or (len(unit) >= UNIT_MIN and unit in e) for e in self.evidence[j]):
-                    out[k] = gain
+        joined = "\n".join(units_squashed)
+        longest = max((len(e) for _, ev in (near or ()) for e in ev), default=64)
+        short = [(k, u) for k, u in enumerate(units_squashed) if UNIT_MIN <= len(u) <= longest]
+        for margin, evidence in (self.near(own_vector, floor) if near is None else near):
+            gain = weight * margin
+            for e in evidence:  # the units holding e, or lying inside it (evidence spanning two units)
+                held = [k for k, u in enumerate(units_squashed) if e in u] if e in joined else []
+                held += [k for k, u in short if u in e]
+                for k in held:
+                    out[k] = max(out[k], gain)
         return out
 
 
