@@ -142,10 +142,11 @@ class Bound:
         out = [0.0] * len(units_squashed)
         if not self.owners or weight <= 0 or not units_squashed:
             return out
+        near = self.near(own_vector, floor) if near is None else near
         joined = "\n".join(units_squashed)
-        longest = max((len(e) for _, ev in (near or ()) for e in ev), default=64)
+        longest = max((len(e) for _, ev in near for e in ev), default=0)
         short = [(k, u) for k, u in enumerate(units_squashed) if UNIT_MIN <= len(u) <= longest]
-        for margin, evidence in (self.near(own_vector, floor) if near is None else near):
+        for margin, evidence in near:
             gain = weight * margin
             for e in evidence:  # the units holding e, or lying inside it (evidence spanning two units)
                 held = [k for k, u in enumerate(units_squashed) if e in u] if e in joined else []
