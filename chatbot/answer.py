@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Callable
 
 from .quoting import can_open, units
+from .refusal_en import with_line
 from .versions import another_place, versions
 from .policy import Policy
 from .retrieval import facts
@@ -391,7 +392,8 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
     if not retrieval.normalized or not (retrieval.tokens or re.search(r"[a-z\u4e00-\u9fff]", retrieval.normalized)):
         return Answer(question, REFUSAL_EMPTY, True, notice=notice, reason="empty")
     if not hits:
-        return Answer(question, REFUSAL_NONE, True, notice=notice, reason="low_confidence")
+        return Answer(question, with_line(REFUSAL_NONE, question, "low_confidence"), True, notice=notice,
+                      reason="low_confidence")
     base_weights = _weights(retrieval.tokens, keyword)  # gate's confidence and the unit choice share them
     retrieval, value, dense = gate(retrieval, keyword, policy, base_weights)
     retrieval = _population_first(retrieval, policy)
@@ -400,16 +402,19 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
     gap = find_gap(retrieval, top, policy, keyword)
     if gap is not None:  # a doctor's or an everyday question has no "related" insurance passage to show
         shown = () if gap.reason in ("off_topic", "medical") else related
-        return Answer(question, refusal_for_gap(gap), True, related=shown, notice=notice, reason=gap.reason)
+        return Answer(question, with_line(refusal_for_gap(gap), question, gap.reason, gap.missing), True,
+                      related=shown, notice=notice, reason=gap.reason)
     # The documents lack the asked kind of fact when no passage found states it (for the place
     # asked); where one does, the best passage outranked it by more than `fact_penalty` and the
     # question is about something else (电话 listed as a way to check a balance).
     if policy.check_fact_kind and all(h.lacks for h in hits):
         kinds = "、".join(_KIND_NAMES.get(k, k) for k in top.lacks)
         whose = f"「{'、'.join(retrieval.places)}」的" if retrieval.places else "这个问题所问的"
-        return Answer(question, f"资料中没有找到{whose}{kinds}。", True, related=related, notice=notice, reason="no_fact")
+        return Answer(question, with_line(f"资料中没有找到{whose}{kinds}。", question, "no_fact", kinds), True,
+                      related=related, notice=notice, reason="no_fact")
     if value < policy.threshold or dense < policy.dense_floor:
-        return Answer(question, REFUSAL_NONE, True, related=related, notice=notice, reason="low_confidence")
+        return Answer(question, with_line(REFUSAL_NONE, question, "low_confidence"), True, related=related,
+                      notice=notice, reason="low_confidence")
 
     weights, unit_scores = unit_inputs(retrieval, base_weights or {t: 1.0 for t in retrieval.tokens},
                                        unit_scores, policy)

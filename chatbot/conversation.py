@@ -401,7 +401,11 @@ def check(retrieval: Retrieval, resolved: Resolved, broader: bool = False) -> tu
 
 def refusal(question: str, absent: tuple[str, ...], notice: str | None = None) -> Answer:
     """The honest answer when the documents say nothing about a swapped-in value."""
-    return Answer(question, f"资料中没有找到关于「{'、'.join(absent)}」的信息。", True, notice=notice, reason="slot")
+    from .refusal_en import with_line
+
+    named = "、".join(absent)
+    return Answer(question, with_line(f"资料中没有找到关于「{named}」的信息。", question, "slot", named), True,
+                  notice=notice, reason="slot")
 
 
 def annotate(answer: Answer, resolved: Resolved, message: str | None = None) -> Answer:
