@@ -211,8 +211,8 @@ class Policy:
     memory_floor: float = 0.5
     # and the unit of that passage holding the known question's evidence gains weight × (cosine −
     # floor) in the choice of what to quote (0 = off; Bound.unit_lift). Left out by file (ten files,
-    # session 13): weight 1 / 2 / 4 answer_hit 0.9046 / 0.9057 / 0.9023 against 0.9046 without,
-    # fact_in_first_60 0.820 / 0.824 / 0.824 against 0.814; floor 0.65 at weight 2 gives less.
+    # session 13): weight 1 / 2 / 4 answer_hit 0.9046 / 0.9057 / 0.9034 against 0.9046 without,
+    # fact_in_first_60 0.820 / 0.824 / 0.823 against 0.814; floor 0.65 at weight 2 gives less.
     memory_unit_weight: float = 2.0
     memory_unit_floor: float = 0.5
     repair_homophones: bool = True  # a character pair no passage holds that sounds like one the corpus uses (报消 → 报销) adds it (retrieval/homophones.py)

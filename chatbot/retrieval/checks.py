@@ -46,11 +46,8 @@ def scheme_missing(question: str, passage: str, policy: Policy) -> str | None:
     """Another scheme the question names by words the passage never uses, or names as its whole
     subject (no medical-insurance word beside it: 养老金怎么领 is not answered by a passage on
     individual accounts that mentions pensions in passing)."""
-    if not policy.pattern("domain").search(question):
-        named = facts.other_schemes(question, "", policy.scheme_patterns())
-        if named:
-            return named[0]
-    missing = facts.other_schemes(question, passage, policy.scheme_patterns())
+    whole_subject = not policy.pattern("domain").search(question)
+    missing = facts.other_schemes(question, "" if whole_subject else passage, policy.scheme_patterns())
     return missing[0] if missing else None
 
 

@@ -28,6 +28,7 @@ from ..textnorm import normalize
 log = logging.getLogger(__name__)
 
 NEAR_UNITS = 64  # the nearest known questions whose evidence may lift a unit
+NEAR_KEPT = 1024  # questions whose near known questions a bound memory keeps
 UNIT_MIN = 8  # a unit this long or longer inside a known question's evidence (evidence spanning two units) holds it
 SCAN_LIMIT = 200_000  # passages read to bind known questions when the manifest gives no file rows
 MEMORY_FILE = Path(__file__).resolve().parent.parent / "data" / "question_memory.npz"
@@ -107,6 +108,8 @@ class Bound:
         self._pair_question = np.array([j for j, _ in pairs], dtype=np.int64)
         self._passages, compact = np.unique(np.array([i for _, i in pairs], dtype=np.int64), return_inverse=True)
         self._pair_passage = compact.reshape(-1)
+        self._near: dict[tuple[bytes, float], tuple] = {}  # a question's near known questions, for each unit it scores
+        self._near_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.owners)
@@ -124,25 +127,32 @@ class Bound:
         return dict(zip(self._passages[kept].tolist(), best[kept].tolist()))
 
     def near(self, own_vector: np.ndarray, floor: float) -> tuple[tuple[float, tuple[str, ...]], ...]:
-        """(cosine − floor, evidence) of the `NEAR_UNITS` nearest known questions above `floor` with evidence."""
+        """(cosine − floor, evidence) of the `NEAR_UNITS` nearest known questions above `floor` with
+        evidence; kept per question vector, since every passage an answer quotes asks again."""
         if not self.owners:
             return ()
         q = _unit(np.asarray(own_vector, dtype=np.float32).reshape(-1))
-        cos = self.vectors @ q
-        above = [j for j in np.flatnonzero(cos > floor).tolist() if self.evidence[j]]
-        above.sort(key=lambda j: -cos[j])
-        return tuple((float(cos[j] - floor), self.evidence[j]) for j in above[:NEAR_UNITS])
+        key = (q.tobytes(), floor)
+        found = self._near.get(key)
+        if found is None:
+            cos = self.vectors @ q
+            above = [j for j in np.flatnonzero(cos > floor).tolist() if self.evidence[j]]
+            above.sort(key=lambda j: -cos[j])
+            found = tuple((float(cos[j] - floor), self.evidence[j]) for j in above[:NEAR_UNITS])
+            with self._near_lock:
+                if len(self._near) >= NEAR_KEPT:
+                    self._near.clear()
+                self._near[key] = found
+        return found
 
-    def unit_lift(self, own_vector: np.ndarray, units_squashed: list[str], weight: float, floor: float,
-                  near: tuple | None = None) -> list[float]:
+    def unit_lift(self, own_vector: np.ndarray, units_squashed: list[str], weight: float, floor: float) -> list[float]:
         """Per unit of a passage, weight × (best cosine − floor) of the known questions above `floor`
         whose evidence the unit holds: a question worded like a known one is answered by the
-        sentence that answered that one (the writers' evidence), not only by the same passage.
-        `near`: this question's `near(own_vector, floor)`, when the caller keeps it."""
+        sentence that answered that one (the writers' evidence), not only by the same passage."""
         out = [0.0] * len(units_squashed)
         if not self.owners or weight <= 0 or not units_squashed:
             return out
-        near = self.near(own_vector, floor) if near is None else near
+        near = self.near(own_vector, floor)
         joined = "\n".join(units_squashed)
         longest = max((len(e) for _, ev in near for e in ev), default=0)
         short = [(k, u) for k, u in enumerate(units_squashed) if UNIT_MIN <= len(u) <= longest]
@@ -154,7 +164,6 @@ class Bound:
                 for k in held:
                     out[k] = max(out[k], gain)
         return out
-
 
 def save(path: Path, vectors: np.ndarray, sources: list[str], evidence: list[list[str]],
          questions: list[str], meta: dict) -> None:

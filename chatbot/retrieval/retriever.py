@@ -44,7 +44,6 @@ class Retriever:
         self._memory = _default_memory(embedder, index, self.policy)  # known questions (retrieval/memory.py)
         self._vectors: dict[str, np.ndarray] = {}  # normalised text -> embedding, for sentence choice
         self._vectors_lock = threading.Lock()
-        self._near: dict = {}  # (question, floor) -> known questions near it, for the unit lift
         self._neighbour_index = None  # English word → corpus term matching, built on the first English question
         self._homophones = None  # sound-alike corpus pairs, built on the first question with an unknown pair
 
@@ -96,18 +95,10 @@ class Retriever:
         cfg = self.policy
         bound = self._memory.get() if cfg.memory_unit_weight > 0 else None
         if bound:  # the unit that answered a question worded like this one (retrieval/memory.py)
-            key = (question_norm, cfg.memory_unit_floor)
-            near = self._near.get(key)
-            if near is None:
-                near = bound.near(q, cfg.memory_unit_floor)
-                with self._vectors_lock:
-                    if len(self._near) > 1024:
-                        self._near.clear()
-                    self._near[key] = near
-            if near:  # units are normalised already: squashed is without spaces
-                lift = bound.unit_lift(q, [s.replace(" ", "") for s in sentences_norm], cfg.memory_unit_weight,
-                                       cfg.memory_unit_floor, near)
-                metric = [m + g for m, g in zip(metric, lift)]
+            # units are normalised already: squashed is without spaces
+            lift = bound.unit_lift(q, [s.replace(" ", "") for s in sentences_norm], cfg.memory_unit_weight,
+                                   cfg.memory_unit_floor)
+            metric = [m + g for m, g in zip(metric, lift)]
         return cosines, metric
 
     def _sentence_vectors(self, question_norm: str, sentences_norm: list[str]):
