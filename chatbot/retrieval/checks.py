@@ -42,11 +42,12 @@ def _sentences(text: str) -> tuple[str, ...]:
     return tuple(normalize(s) for s in split_sentences(text))
 
 
-def scheme_missing(question: str, passage: str, policy: Policy) -> str | None:
+def scheme_missing(question: str, passage: str, policy: Policy, read_as: str | None = None) -> str | None:
     """Another scheme the question names by words the passage never uses, or names as its whole
     subject (no medical-insurance word beside it: 养老金怎么领 is not answered by a passage on
-    individual accounts that mentions pensions in passing)."""
-    whole_subject = not policy.pattern("domain").search(question)
+    individual accounts that mentions pensions in passing). `read_as`: the whole reading of a message
+    read in context, whose medical-insurance words count too (领失业金 after a 生育津贴 question)."""
+    whole_subject = not policy.pattern("domain").search(read_as or question)
     missing = facts.other_schemes(question, "" if whole_subject else passage, policy.scheme_patterns())
     return missing[0] if missing else None
 
@@ -209,8 +210,9 @@ def find_gap(retrieval: Retrieval, top: Hit, policy: Policy, keyword=None) -> Ga
     """The first check that fires for the best passage, in a fixed order: another scheme first (惠民保
     names no place, though 惠民 is a county), then place, subject, population, figure, year."""
     q, passage = retrieval.normalized, top.passage.embed_text_normalized
+    own = own_text(retrieval, policy)
     if policy.check_scheme:
-        missing = scheme_missing(q, passage, policy)
+        missing = scheme_missing(own, passage, policy, read_as=q)
         if missing:
             return Gap("scope", missing, "scheme")
     if policy.check_place and retrieval.place_mismatch and _local(q, retrieval, top, policy):
@@ -231,9 +233,9 @@ def find_gap(retrieval: Retrieval, top: Hit, policy: Policy, keyword=None) -> Ga
         missing = medical_advice(q, policy)
         if missing:
             return Gap("medical", missing, "medical")
-    # A group or year the conversation carried (not named by the message read in context) ranks
-    # passages but does not refuse: "北京呢，2024年起付线多少" after a 职工 question asks about 北京.
-    own = own_text(retrieval, policy)
+    # A scheme, group or year the conversation carried (not named by the message read in context)
+    # ranks passages but does not refuse: "北京呢，2024年起付线多少" after a 职工 question asks about
+    # 北京, and "衡水市医保电话是多少" after a pension question asks for 衡水's number.
     if policy.check_population:
         missing = population_missing(own, passage, policy)
         if missing:

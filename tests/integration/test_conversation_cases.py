@@ -70,3 +70,13 @@ def test_a_name_shared_with_a_district_elsewhere_is_the_city(real_qa):
     # 西安 (陕西) is also a district of 吉林's 辽源: a passage about 吉林省 does not answer for it
     a = real_qa.ask("西安城乡居民医保2025年个人缴费标准")
     assert a.refused and "西安" in a.text, a.text
+
+
+@pytest.mark.parametrize("history", [["养老金怎么领"], ["How do I collect my pension?"]])
+def test_a_scheme_refused_earlier_does_not_refuse_a_complete_question_after_it(real_qa, history):
+    """Found in the browser (session 13): after a pension question was refused, "衡水市医保电话是多少"
+    carried 养老金 and was refused as another scheme. A scheme only the conversation carried does not
+    refuse; one the message names itself still does."""
+    a = real_qa.ask("衡水市医保电话是多少", history)
+    assert not a.refused and "0318-12333" in a.text and "[1]" in a.text
+    assert real_qa.ask("那养老保险呢", history).refused

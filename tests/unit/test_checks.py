@@ -221,3 +221,14 @@ def test_a_scheme_the_passage_names_by_another_of_its_words_is_in_scope():
     question = normalize("长沙正在领失业保险金的人，生育津贴需要交哪些资料？")
     assert checks.scheme_missing(question, normalize("失业金领取人员只需准备好生育津贴申领表和病历资料。"), POLICY) is None
     assert checks.scheme_missing(question, normalize("生育津贴由用人单位申请。"), POLICY) == "失业保险"
+
+
+def test_a_scheme_only_the_conversation_carried_does_not_refuse():
+    from dataclasses import replace
+
+    r = replace(retrieval("衡水市医保电话是多少", HENGSHUI), normalized=normalize("养老金 衡水市医保电话是多少"),
+                alone_normalized=normalize("衡水市医保电话是多少"))
+    assert checks.find_gap(r, r.hits[0], POLICY) is None
+    named = replace(r, normalized=normalize("养老金 那养老保险呢"), alone_normalized=normalize("那养老保险呢"))
+    g = checks.find_gap(named, named.hits[0], POLICY)
+    assert g is not None and g.reason == "scope" and g.missing == "养老保险"
