@@ -240,6 +240,10 @@ class Policy:
     curated_cosine: float = 0.80
     # rule switches for the refusal checks (chatbot/retrieval/checks.py); `tune` reports each one's effect
     check_place: bool = True      # a local question about a place no retrieved passage covers
+    # Places outside the mainland's basic medical insurance, by adcode prefix (Taiwan 71, Hong Kong 81,
+    # Macau 82: each has its own scheme, 健保 and the like), so a national rule in a passage does not
+    # hold there: a question naming one is refused by name unless a passage speaks of it.
+    separate_systems: tuple = ("71", "81", "82")
     check_fact_place: bool = True  # a phone/figure asked for a place; the passage states it for no such place
     population_close: float = 0.9  # (development: 0.8–0.95 the same, two false refusals fewer; session 10) the top passage names only the other population: a passage within this share of its score naming the asked one answers instead (0 = off)
     place_weak_ratio: float = 0.6  # the best passage covering the place asked scores under this share of one about another place: the subject is not covered there (development: refusals from 0.5, the first false refusal at 0.7; session 10)

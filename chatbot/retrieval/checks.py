@@ -179,6 +179,12 @@ def _local(question: str, retrieval: Retrieval, top: Hit, policy: Policy) -> boo
                 or figures_asked(question, policy) or facts.required(question))
 
 
+def _separate_system(question: str, original: str, policy: Policy) -> bool:
+    """Does the question name a place with a medical insurance of its own (Hong Kong, Macau,
+    Taiwan: `policy.separate_systems`), where the mainland's national rules do not hold?"""
+    return any(c[:2] in policy.separate_systems for p in find_places(question, original=original) for c in p.codes)
+
+
 def fact_place_missing(question: str, original: str, top: Hit, policy: Policy) -> str | None:
     """A phone number or figure asked for a place: the title does not cover the place, and no
     sentence stating such a figure names it (深圳 listed as an example is not 深圳's figure)."""
@@ -215,7 +221,8 @@ def find_gap(retrieval: Retrieval, top: Hit, policy: Policy, keyword=None) -> Ga
         missing = scheme_missing(own, passage, policy, read_as=q)
         if missing:
             return Gap("scope", missing, "scheme")
-    if policy.check_place and retrieval.place_mismatch and _local(q, retrieval, top, policy):
+    if policy.check_place and retrieval.place_mismatch and (
+            _local(q, retrieval, top, policy) or _separate_system(q, retrieval.query, policy)):
         return Gap("place", "、".join(dict.fromkeys(top.missing)), "place")
     if policy.check_fact_place:
         missing = fact_place_missing(q, retrieval.query, top, policy)
