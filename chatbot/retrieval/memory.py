@@ -35,12 +35,19 @@ MEMORY_FILE = Path(__file__).resolve().parent.parent / "data" / "question_memory
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+    # np.linalg.norm(x, axis=-1, keepdims=True) of a float array, bit for bit, without its checks
+    return x / np.maximum(np.sqrt(np.add.reduce(x * x, axis=-1, keepdims=True)), 1e-12)
 
 
 def squash(text: str) -> str:
     """Normalised, without spaces: how evidence and passage text are compared."""
     return normalize(text).replace(" ", "")
+
+
+def _keyed(own_vector: np.ndarray) -> tuple[np.ndarray, bytes]:
+    """A question vector made unit length (float32, one row), and its bytes to key it by."""
+    q = _unit(np.asarray(own_vector, dtype=np.float32).reshape(-1))
+    return q, q.tobytes()
 
 
 class Memory:
@@ -108,8 +115,10 @@ class Bound:
         self._pair_question = np.array([j for j, _ in pairs], dtype=np.int64)
         self._passages, compact = np.unique(np.array([i for _, i in pairs], dtype=np.int64), return_inverse=True)
         self._pair_passage = compact.reshape(-1)
+        self._has_evidence = np.array([bool(e) for e in self.evidence], dtype=bool)
         self._near: dict[tuple[bytes, float], tuple] = {}  # a question's near known questions, for each unit it scores
         self._near_lock = threading.Lock()
+        self._last: tuple[bytes, np.ndarray] | None = None  # the last question's cosines (`_cosines`)
 
     def __len__(self) -> int:
         return len(self.owners)
@@ -119,8 +128,7 @@ class Bound:
         for the known questions above `floor`."""
         if not self.owners or weight <= 0:
             return {}
-        q = _unit(np.asarray(own_vector, dtype=np.float32).reshape(-1))
-        gain = weight * (self.vectors @ q - floor)
+        gain = weight * (self._cosines(*_keyed(own_vector)) - floor)
         best = np.zeros(len(self._passages), dtype=np.float32)
         np.maximum.at(best, self._pair_passage, gain[self._pair_question])
         kept = np.flatnonzero(best > 0)
@@ -131,19 +139,30 @@ class Bound:
         evidence; kept per question vector, since every passage an answer quotes asks again."""
         if not self.owners:
             return ()
-        q = _unit(np.asarray(own_vector, dtype=np.float32).reshape(-1))
-        key = (q.tobytes(), floor)
+        q, qkey = _keyed(own_vector)
+        key = (qkey, floor)
         found = self._near.get(key)
         if found is None:
-            cos = self.vectors @ q
-            above = [j for j in np.flatnonzero(cos > floor).tolist() if self.evidence[j]]
-            above.sort(key=lambda j: -cos[j])
-            found = tuple((float(cos[j] - floor), self.evidence[j]) for j in above[:NEAR_UNITS])
+            cos = self._cosines(q, qkey)
+            above = np.flatnonzero((cos > floor) & self._has_evidence)
+            above = above[np.argsort(-cos[above], kind="stable")][:NEAR_UNITS]  # nearest first, ties by position
+            found = tuple(zip((cos[above] - floor).tolist(), [self.evidence[j] for j in above.tolist()]))
             with self._near_lock:
                 if len(self._near) >= NEAR_KEPT:
                     self._near.clear()
                 self._near[key] = found
         return found
+
+    def _cosines(self, q: np.ndarray, key: bytes) -> np.ndarray:
+        """The unit question vector `q`'s cosine with every known question (read-only). The last
+        question's are kept: `lift` (the search) and `near` (the answer) ask for the same vector."""
+        last = self._last
+        if last is not None and last[0] == key:
+            return last[1]
+        cos = self.vectors @ q
+        cos.flags.writeable = False
+        self._last = (key, cos)
+        return cos
 
     def unit_lift(self, own_vector: np.ndarray, units_squashed: list[str], weight: float, floor: float) -> list[float]:
         """Per unit of a passage, weight × (best cosine − floor) of the known questions above `floor`
@@ -153,14 +172,15 @@ class Bound:
         if not self.owners or weight <= 0 or not units_squashed:
             return out
         near = self.near(own_vector, floor)
-        joined = "\n".join(units_squashed)
-        longest = max((len(e) for _, ev in near for e in ev), default=0)
-        short = [(k, u) for k, u in enumerate(units_squashed) if UNIT_MIN <= len(u) <= longest]
+        joined = "\n".join(units_squashed)  # squashed text has no white space: a match never spans two
+        spoken = "\n".join(e for _, ev in near for e in ev)
+        short = [(k, u) for k, u in enumerate(units_squashed) if len(u) >= UNIT_MIN and u in spoken]
         for margin, evidence in near:
             gain = weight * margin
             for e in evidence:  # the units holding e, or lying inside it (evidence spanning two units)
                 held = [k for k, u in enumerate(units_squashed) if e in u] if e in joined else []
-                held += [k for k, u in short if u in e]
+                if short:
+                    held += [k for k, u in short if u in e]
                 for k in held:
                     out[k] = max(out[k], gain)
         return out
