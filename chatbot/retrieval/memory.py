@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from bisect import bisect_right
+from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +121,7 @@ class Bound:
         self._near: dict[tuple[bytes, float], tuple] = {}  # a question's near known questions, for each unit it scores
         self._near_lock = threading.Lock()
         self._last: tuple[bytes, np.ndarray] | None = None  # the last question's cosines (`_cosines`)
+        self._finder = None  # every evidence string, for unit_lift (`_evidence_finder`)
 
     def __len__(self) -> int:
         return len(self.owners)
@@ -137,8 +140,12 @@ class Bound:
     def near(self, own_vector: np.ndarray, floor: float) -> tuple[tuple[float, tuple[str, ...]], ...]:
         """(cosine − floor, evidence) of the `NEAR_UNITS` nearest known questions above `floor` with
         evidence; kept per question vector, since every passage an answer quotes asks again."""
+        return self._near_entry(own_vector, floor)[0]
+
+    def _near_entry(self, own_vector: np.ndarray, floor: float) -> tuple[tuple, dict[str, float]]:
+        """(`near`, each of its evidence strings with the best margin of a near question holding it)."""
         if not self.owners:
-            return ()
+            return (), {}
         q, qkey = _keyed(own_vector)
         key = (qkey, floor)
         found = self._near.get(key)
@@ -146,7 +153,12 @@ class Bound:
             cos = self._cosines(q, qkey)
             above = np.flatnonzero((cos > floor) & self._has_evidence)
             above = above[np.argsort(-cos[above], kind="stable")][:NEAR_UNITS]  # nearest first, ties by position
-            found = tuple(zip((cos[above] - floor).tolist(), [self.evidence[j] for j in above.tolist()]))
+            near = tuple(zip((cos[above] - floor).tolist(), [self.evidence[j] for j in above.tolist()]))
+            best: dict[str, float] = {}
+            for margin, evidence in near:  # nearest first: the first margin seen is the best
+                for e in evidence:
+                    best.setdefault(e, margin)
+            found = (near, best)
             with self._near_lock:
                 if len(self._near) >= NEAR_KEPT:
                     self._near.clear()
@@ -171,19 +183,46 @@ class Bound:
         out = [0.0] * len(units_squashed)
         if not self.owners or weight <= 0 or not units_squashed:
             return out
-        near = self.near(own_vector, floor)
-        joined = "\n".join(units_squashed)  # squashed text has no white space: a match never spans two
-        spoken = "\n".join(e for _, ev in near for e in ev)
-        short = [(k, u) for k, u in enumerate(units_squashed) if len(u) >= UNIT_MIN and u in spoken]
-        for margin, evidence in near:
-            gain = weight * margin
-            for e in evidence:  # the units holding e, or lying inside it (evidence spanning two units)
-                held = [k for k, u in enumerate(units_squashed) if e in u] if e in joined else []
-                if short:
-                    held += [k for k, u in short if u in e]
-                for k in held:
-                    out[k] = max(out[k], gain)
+        near, best = self._near_entry(own_vector, floor)
+        if not best:
+            return out
+        # the units holding a near question's evidence: every evidence string found in one pass
+        # (squashed text has no white space, so a match never spans two units)
+        ends = list(accumulate(len(u) + 1 for u in units_squashed))  # where each unit's "\n" is
+        for end, e in self._evidence_finder().iter("\n".join(units_squashed)):
+            margin = best.get(e)
+            if margin is not None:
+                k = bisect_right(ends, end)
+                out[k] = max(out[k], weight * margin)
+        if "" in best:  # an empty evidence string is in every unit
+            out = [max(o, weight * best[""]) for o in out]
+        # units lying inside an evidence string (evidence spanning two units)
+        spoken = "\n".join(best)
+        for k, u in enumerate(units_squashed):
+            if len(u) >= UNIT_MIN and u in spoken:
+                for e, margin in best.items():
+                    if u in e:
+                        out[k] = max(out[k], weight * margin)
         return out
+
+    def _evidence_finder(self):
+        """An Aho–Corasick automaton of every known question's (non-empty) evidence strings, built
+        on first use: finds, in one pass over a passage's units, which of them each unit holds."""
+        if self._finder is None:
+            import ahocorasick
+
+            with self._near_lock:
+                if self._finder is None:
+                    finder = ahocorasick.Automaton()
+                    for evidence in self.evidence:
+                        for e in evidence:
+                            if e:
+                                finder.add_word(e, e)
+                    if len(finder) == 0:
+                        finder.add_word("\n", "\n")  # never a unit's text: an automaton needs a word
+                    finder.make_automaton()
+                    self._finder = finder
+        return self._finder
 
 def save(path: Path, vectors: np.ndarray, sources: list[str], evidence: list[list[str]],
          questions: list[str], meta: dict) -> None:
