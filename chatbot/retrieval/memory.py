@@ -19,8 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from bisect import bisect_right
-from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +29,7 @@ log = logging.getLogger(__name__)
 
 NEAR_UNITS = 64  # the nearest known questions whose evidence may lift a unit
 NEAR_KEPT = 1024  # questions whose near known questions a bound memory keeps
+UNITS_KEPT = 65_536  # units whose evidence strings a bound memory keeps
 UNIT_MIN = 8  # a unit this long or longer inside a known question's evidence (evidence spanning two units) holds it
 SCAN_LIMIT = 200_000  # passages read to bind known questions when the manifest gives no file rows
 MEMORY_FILE = Path(__file__).resolve().parent.parent / "data" / "question_memory.npz"
@@ -47,9 +46,9 @@ def squash(text: str) -> str:
 
 
 def _keyed(own_vector: np.ndarray) -> tuple[np.ndarray, bytes]:
-    """A question vector made unit length (float32, one row), and its bytes to key it by."""
-    q = _unit(np.asarray(own_vector, dtype=np.float32).reshape(-1))
-    return q, q.tobytes()
+    """A question vector as float32 (one row), and its bytes to key what is kept for it by."""
+    v = np.asarray(own_vector, dtype=np.float32).reshape(-1)
+    return v, v.tobytes()
 
 
 class Memory:
@@ -121,7 +120,8 @@ class Bound:
         self._near: dict[tuple[bytes, float], tuple] = {}  # a question's near known questions, for each unit it scores
         self._near_lock = threading.Lock()
         self._last: tuple[bytes, np.ndarray] | None = None  # the last question's cosines (`_cosines`)
-        self._finder = None  # every evidence string, for unit_lift (`_evidence_finder`)
+        self._index = None  # every evidence string, to find them in units (`_evidence_index`)
+        self._per_unit: dict[str, tuple[str, ...]] = {}  # the evidence strings each unit holds (`_unit_evidence`)
 
     def __len__(self) -> int:
         return len(self.owners)
@@ -146,11 +146,11 @@ class Bound:
         """(`near`, each of its evidence strings with the best margin of a near question holding it)."""
         if not self.owners:
             return (), {}
-        q, qkey = _keyed(own_vector)
-        key = (qkey, floor)
+        v, vkey = _keyed(own_vector)
+        key = (vkey, floor)
         found = self._near.get(key)
         if found is None:
-            cos = self._cosines(q, qkey)
+            cos = self._cosines(v, vkey)
             above = np.flatnonzero((cos > floor) & self._has_evidence)
             above = above[np.argsort(-cos[above], kind="stable")][:NEAR_UNITS]  # nearest first, ties by position
             near = tuple(zip((cos[above] - floor).tolist(), [self.evidence[j] for j in above.tolist()]))
@@ -165,13 +165,13 @@ class Bound:
                 self._near[key] = found
         return found
 
-    def _cosines(self, q: np.ndarray, key: bytes) -> np.ndarray:
-        """The unit question vector `q`'s cosine with every known question (read-only). The last
+    def _cosines(self, v: np.ndarray, key: bytes) -> np.ndarray:
+        """The question vector `v`'s cosine with every known question (read-only). The last
         question's are kept: `lift` (the search) and `near` (the answer) ask for the same vector."""
         last = self._last
         if last is not None and last[0] == key:
             return last[1]
-        cos = self.vectors @ q
+        cos = self.vectors @ _unit(v)
         cos.flags.writeable = False
         self._last = (key, cos)
         return cos
@@ -183,46 +183,51 @@ class Bound:
         out = [0.0] * len(units_squashed)
         if not self.owners or weight <= 0 or not units_squashed:
             return out
-        near, best = self._near_entry(own_vector, floor)
+        best = self._near_entry(own_vector, floor)[1]
         if not best:
             return out
-        # the units holding a near question's evidence: every evidence string found in one pass
-        # (squashed text has no white space, so a match never spans two units)
-        ends = list(accumulate(len(u) + 1 for u in units_squashed))  # where each unit's "\n" is
-        for end, e in self._evidence_finder().iter("\n".join(units_squashed)):
-            margin = best.get(e)
-            if margin is not None:
-                k = bisect_right(ends, end)
-                out[k] = max(out[k], weight * margin)
+        for k, u in enumerate(units_squashed):
+            for e in self._unit_evidence(u):
+                margin = best.get(e)
+                if margin is not None:
+                    out[k] = max(out[k], weight * margin)
         if "" in best:  # an empty evidence string is in every unit
             out = [max(o, weight * best[""]) for o in out]
-        # units lying inside an evidence string (evidence spanning two units)
-        spoken = "\n".join(best)
-        for k, u in enumerate(units_squashed):
-            if len(u) >= UNIT_MIN and u in spoken:
-                for e, margin in best.items():
-                    if u in e:
-                        out[k] = max(out[k], weight * margin)
         return out
 
-    def _evidence_finder(self):
-        """An Aho–Corasick automaton of every known question's (non-empty) evidence strings, built
-        on first use: finds, in one pass over a passage's units, which of them each unit holds."""
-        if self._finder is None:
+    def _unit_evidence(self, unit: str) -> tuple[str, ...]:
+        """Every known question's evidence strings that a unit holds or, when the unit is at least
+        UNIT_MIN long, lies inside (evidence spanning two units); kept per unit, since passages
+        recur across questions (the most recent UNITS_KEPT units)."""
+        found = self._per_unit.get(unit)
+        if found is None:
+            finder, spoken, strings = self._evidence_index()
+            held = [e for _, e in finder.iter(unit)] if strings else []
+            if len(unit) >= UNIT_MIN and unit in spoken:
+                held += [e for e in strings if unit in e]
+            found = tuple(dict.fromkeys(held))
+            with self._near_lock:
+                if len(self._per_unit) >= UNITS_KEPT:
+                    self._per_unit.clear()
+                self._per_unit[unit] = found
+        return found
+
+    def _evidence_index(self):
+        """(an Aho–Corasick automaton of every non-empty evidence string, those strings joined by
+        new lines, the strings), built on first use."""
+        if self._index is None:
             import ahocorasick
 
+            strings = list(dict.fromkeys(e for evidence in self.evidence for e in evidence if e))
+            finder = ahocorasick.Automaton()
+            for e in strings:
+                finder.add_word(e, e)
+            if strings:
+                finder.make_automaton()
             with self._near_lock:
-                if self._finder is None:
-                    finder = ahocorasick.Automaton()
-                    for evidence in self.evidence:
-                        for e in evidence:
-                            if e:
-                                finder.add_word(e, e)
-                    if len(finder) == 0:
-                        finder.add_word("\n", "\n")  # never a unit's text: an automaton needs a word
-                    finder.make_automaton()
-                    self._finder = finder
-        return self._finder
+                if self._index is None:
+                    self._index = (finder, "\n".join(strings), strings)
+        return self._index
 
 def save(path: Path, vectors: np.ndarray, sources: list[str], evidence: list[list[str]],
          questions: list[str], meta: dict) -> None:
