@@ -128,7 +128,7 @@ class Retriever:
             return False
         if not qplaces or not missing_places(qplaces, _title_places(passage.title)):
             return True
-        return any(facts.states(kind, s) and not missing_places(qplaces, places)
+        return any(facts.states_kept(kind, s) and not missing_places(qplaces, places)
                    for s, places in _sentence_places(passage.text))
 
     def translated(self, norm: str) -> list[str]:
