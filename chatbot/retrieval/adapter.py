@@ -46,7 +46,7 @@ class QueryAdapter:
         q = np.asarray(vectors, dtype=np.float32)
         if self.weight <= 0 or q.shape[-1] != self.dimension:
             return q
-        moved = _unit(q + q @ self.matrix)
+        moved = _unit(q + q.dot(self.matrix))  # q.dot: q @ M's BLAS product, with less dispatch
         return _unit((1.0 - self.weight) * q + self.weight * moved).astype(np.float32, copy=False)
 
 

@@ -71,7 +71,7 @@ class Retriever:
         """Cosine of the question with each (normalised) sentence: how the answer tells the
         sentence that answers from one that merely shares words (娃 / 学生儿童, 周末 / 工作日)."""
         q, vs = self._sentence_vectors(question_norm, sentences_norm)
-        return [float(v @ q) for v in vs]
+        return [float(v.dot(q)) for v in vs]  # v.dot(q): v @ q's BLAS dot, with less dispatch
 
     def metric_similarity(self, question_norm: str, sentences_norm: list[str]) -> list[float]:
         """The learned metric's score of each sentence for the question (`unit_scores`' second
@@ -87,11 +87,11 @@ class Retriever:
         The metric (`unit_metric`; chatbot/unitfit.py) learned from labelled questions which
         dimensions of agreement tell an answering unit."""
         q, vs = self._sentence_vectors(question_norm, sentences_norm)
-        cosines = [float(v @ q) for v in vs]
+        cosines = [float(v.dot(q)) for v in vs]  # as sentence_similarity
         if self.unit_metric is None:
             return cosines, None
         qm = q * self.unit_metric
-        metric = [float(v @ qm) for v in vs]
+        metric = [float(v.dot(qm)) for v in vs]
         cfg = self.policy
         bound = self._memory.get() if cfg.memory_unit_weight > 0 else None
         if bound:  # the unit that answered a question worded like this one (retrieval/memory.py)
