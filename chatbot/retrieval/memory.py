@@ -116,6 +116,10 @@ class Bound:
         self._pair_question = np.array([j for j, _ in pairs], dtype=np.int64)
         self._passages, compact = np.unique(np.array([i for _, i in pairs], dtype=np.int64), return_inverse=True)
         self._pair_passage = compact.reshape(-1)
+        # the pairs grouped by passage, for one maximum.reduceat per question (each passage has a pair)
+        by_passage = np.argsort(self._pair_passage, kind="stable")
+        self._grouped_question = self._pair_question[by_passage]
+        self._group_starts = np.flatnonzero(np.diff(self._pair_passage[by_passage], prepend=-1))
         self._has_evidence = np.array([bool(e) for e in self.evidence], dtype=bool)
         self._near: dict[tuple[bytes, float], tuple] = {}  # a question's near known questions, for each unit it scores
         self._near_lock = threading.Lock()
@@ -132,8 +136,7 @@ class Bound:
         if not self.owners or weight <= 0:
             return {}
         gain = weight * (self._cosines(*_keyed(own_vector)) - floor)
-        best = np.zeros(len(self._passages), dtype=np.float32)
-        np.maximum.at(best, self._pair_passage, gain[self._pair_question])
+        best = np.maximum.reduceat(gain[self._grouped_question], self._group_starts)  # best per passage
         kept = np.flatnonzero(best > 0)
         return dict(zip(self._passages[kept].tolist(), best[kept].tolist()))
 
