@@ -65,7 +65,9 @@ class Retriever:
         if not ids:
             return {}
         sims = self.index.dense.similarity(vector, ids)
-        return {} if sims is None else {i: float(s) for i, s in zip(ids, sims)}
+        if sims is None:
+            return {}
+        return dict(zip(ids, sims.tolist() if hasattr(sims, "tolist") else map(float, sims)))  # Python floats
 
     def sentence_similarity(self, question_norm: str, sentences_norm: list[str]) -> list[float]:
         """Cosine of the question with each (normalised) sentence: how the answer tells the
