@@ -6,8 +6,6 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections import namedtuple
-from dataclasses import fields
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -265,10 +263,13 @@ class Retriever:
         # 广东, does not make a passage about 杭州).
         broader = cfg.province_covers_city and bool(qplaces) and facts.about_rules(norm, cfg)
         passages = self.index.passages
-        rows = []  # a Hit's fields; only the first k become Hits
+        rank = rank_key(cfg.place_penalty, cfg.fact_penalty)
+        # (rank, position, a Hit's fields): the position keeps ties in candidate order, as a stable
+        # sort by `order_key` would; only the first k become Hits
+        rows = []
         missing = self._passage_places.memo(qplaces) if qplaces else {}  # by passage place set (interned)
         titled: dict[int, bool] = {}  # by a title's place set (interned): does it cover the places, broadly?
-        for i, (score, ds, ks, dr, kr) in fused.items():
+        for position, (i, (score, ds, ks, dr, kr)) in enumerate(fused.items()):
             passage = passages[i]
             miss = ()
             if qplaces:
@@ -284,10 +285,10 @@ class Retriever:
                     if covered:
                         miss = ()
             lacks = tuple(k.name for k in needs if not self._states_for_place(k, passage, qplaces)) if needs else ()
-            rows.append(_Row(passage, score, own.get(i, ds), ks, dr, kr, miss, lacks))
-        rows.sort(key=order_key(cfg.place_penalty, cfg.fact_penalty))
-        top = tuple(Hit(*r) for r in rows[:max(k, 1)])
-        elsewhere = max((r.score for r in rows if r.missing), default=0.0) if qplaces else 0.0
+            rows.append((rank(score, miss, lacks), position, (passage, score, own.get(i, ds), ks, dr, kr, miss, lacks)))
+        rows.sort()
+        top = tuple(Hit(*fields) for _, _, fields in rows[:max(k, 1)])
+        elsewhere = max((f[1] for _, _, f in rows if f[6]), default=0.0) if qplaces else 0.0  # score, missing
         lap("fusion_checks")
         return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), top, elsewhere=elsewhere)
 
@@ -338,14 +339,21 @@ def order_key(place_penalty: float, fact_penalty: float):
     """Sort key: the fused score less a penalty for a passage that misses a place the user named
     and one for a passage lacking the kind of fact asked for (a phone number). An infinite
     penalty is a hard rule: such passages go after every passage without the flaw."""
+    rank = rank_key(place_penalty, fact_penalty)
+    return lambda h: rank(h.score, h.missing, h.lacks)
+
+
+def rank_key(place_penalty: float, fact_penalty: float):
+    """`order_key` as a function of (score, missing, lacks): how the search ranks its candidates
+    before any Hit exists."""
     p_hard, f_hard = math.isinf(place_penalty), math.isinf(fact_penalty)
     p_soft = 0.0 if p_hard else place_penalty
     f_soft = 0.0 if f_hard else fact_penalty
 
-    def key(h: Hit):
-        miss, lacks = bool(h.missing), bool(h.lacks)
-        return (p_hard and miss, f_hard and lacks, -(h.score - p_soft * miss - f_soft * lacks))
-    return key
+    def rank(score: float, missing, lacks) -> tuple:
+        miss, lacks = bool(missing), bool(lacks)
+        return (p_hard and miss, f_hard and lacks, -(score - p_soft * miss - f_soft * lacks))
+    return rank
 
 
 def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], w_kw: float,
@@ -397,11 +405,6 @@ def _title_places(title: str) -> tuple[Place, ...]:
 def _sentence_places(text: str) -> tuple[tuple[str, list[Place]], ...]:
     """(normalised sentence, places it names) for each sentence of a passage."""
     return tuple((s, find_places(s)) for s in (normalize(x) for x in split_sentences(text)))
-
-
-# A Hit's fields, for ranking the fused candidates before the first k become Hits (`order_key`
-# reads .score, .missing and .lacks); cheaper to make than a frozen dataclass.
-_Row = namedtuple("_Row", [f.name for f in fields(Hit)])
 
 
 class _PassagePlaces:
