@@ -117,6 +117,22 @@ class Retriever:
             got.update(zip(lost, self.embedder.encode(lost)))
         return got[question_norm], [got[s] for s in sentences_norm]
 
+    def _missed(self, i: int, passage: Passage, qplaces: list[Place], broader: bool, memo: "_PlaceMemo") -> tuple[str, ...]:
+        """The names of the asked places passage i does not cover; with `broader` (a question about
+        rules), a passage whose title names the province covers its cities."""
+        named = self._passage_places.get(i)
+        miss = memo.sets.get(id(named))
+        if miss is None:
+            miss = memo.sets[id(named)] = tuple(p.name for p in missing_places(qplaces, list(named)))
+        if miss and broader:
+            named = _title_places(passage.title)
+            covered = memo.titles.get(id(named))
+            if covered is None:
+                covered = memo.titles[id(named)] = not missing_places(qplaces, list(named), broader=True)
+            if covered:
+                miss = ()
+        return miss
+
     def _states_for_place(self, kind, passage: Passage, qplaces: list[Place]) -> bool:
         """Does the passage state this kind of fact — for the place the user named, if any?
 
@@ -267,23 +283,14 @@ class Retriever:
         # (rank, position, a Hit's fields): the position keeps ties in candidate order, as a stable
         # sort by `order_key` would; only the first k become Hits
         rows = []
-        missing = self._passage_places.memo(qplaces) if qplaces else {}  # by passage place set (interned)
-        titled: dict[int, bool] = {}  # by a title's place set (interned): does it cover the places, broadly?
+        memo = self._passage_places.memo(qplaces, broader) if qplaces else None
         for position, (i, (score, ds, ks, dr, kr)) in enumerate(fused.items()):
             passage = passages[i]
             miss = ()
-            if qplaces:
-                named = self._passage_places.get(i)
-                miss = missing.get(id(named))
+            if memo is not None:
+                miss = memo.passages.get(i)
                 if miss is None:
-                    miss = missing[id(named)] = tuple(p.name for p in missing_places(qplaces, list(named)))
-                if miss and broader:
-                    named = _title_places(passage.title)
-                    covered = titled.get(id(named))
-                    if covered is None:
-                        covered = titled[id(named)] = not missing_places(qplaces, list(named), broader=True)
-                    if covered:
-                        miss = ()
+                    miss = memo.keep(i, self._missed(i, passage, qplaces, broader, memo))
             lacks = tuple(k.name for k in needs if not self._states_for_place(k, passage, qplaces)) if needs else ()
             rows.append((rank(score, miss, lacks), position, (passage, score, own.get(i, ds), ks, dr, kr, miss, lacks)))
         rows.sort()
@@ -415,19 +422,19 @@ class _PassagePlaces:
         self._passages = passages
         self._cache: dict[int, tuple[Place, ...]] = {}
         self._sets: dict[tuple[Place, ...], tuple[Place, ...]] = {}
-        self._memos: dict[tuple, dict[int, tuple[str, ...]]] = {}
+        self._memos: dict[tuple, _PlaceMemo] = {}
         self._lock = threading.Lock()
 
-    def memo(self, asked: list[Place]) -> dict[int, tuple[str, ...]]:
-        """Where to keep, by id of a passage place set, the names of the `asked` places it does not
-        cover: questions naming the same places share it (the most recent 4 096 place lists)."""
-        key = tuple((p.name, p.codes) for p in asked)
+    def memo(self, asked: list[Place], broader: bool) -> "_PlaceMemo":
+        """Where to keep what the `asked` places miss, read `broader` or not: questions naming the
+        same places share it (the most recent 4 096 place lists)."""
+        key = (tuple((p.name, p.codes) for p in asked), broader)
         found = self._memos.get(key)
         if found is None:
             with self._lock:
                 if len(self._memos) >= 4096:
                     self._memos.clear()
-                found = self._memos.setdefault(key, {})
+                found = self._memos.setdefault(key, _PlaceMemo())
         return found
 
     def get(self, i: int) -> tuple[Place, ...]:
@@ -437,3 +444,22 @@ class _PassagePlaces:
             with self._lock:
                 found = self._cache[i] = self._sets.setdefault(found, found)
         return found
+
+
+class _PlaceMemo:
+    """What one list of asked places misses (`Retriever._missed`), kept across the questions naming
+    it: by passage (the names missed), by passage place set and by title place set (by identity of
+    the interned sets: the names missed, whether the title covers the places broadly)."""
+
+    PASSAGES_KEPT = 100_000  # passages whose result one place list keeps
+
+    def __init__(self):
+        self.passages: dict[int, tuple[str, ...]] = {}
+        self.sets: dict[int, tuple[str, ...]] = {}
+        self.titles: dict[int, bool] = {}
+
+    def keep(self, i: int, missed: tuple[str, ...]) -> tuple[str, ...]:
+        if len(self.passages) >= self.PASSAGES_KEPT:
+            self.passages.clear()
+        self.passages[i] = missed
+        return missed
