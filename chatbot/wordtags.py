@@ -46,8 +46,24 @@ def _from_posseg(words: list[str]) -> dict[str, str]:
 
 
 def word_tags(words: Iterable[str]) -> dict[str, str]:
-    """{word: tag} for those of `words` that jieba's dictionary tags (as `jieba.posseg` has them)."""
+    """{word: tag} for those of `words` that jieba's dictionary tags (as `jieba.posseg` has them).
+    A word list this process has read already is answered from memory (most recent KEPT lists)."""
     words = sorted(set(words))
+    key = tuple(words)
+    found = _kept.get(key)
+    if found is None:
+        found = _kept[key] = _read(words)
+        if len(_kept) > KEPT:
+            _kept.pop(next(iter(_kept)))
+    return dict(found)
+
+
+KEPT = 4096
+_kept: dict[tuple[str, ...], dict[str, str]] = {}
+
+
+def _read(words: list[str]) -> dict[str, str]:
+    """`word_tags` from the cache file for these words, written first if missing."""
     try:
         key = hashlib.sha256((_dictionary_key() + "\n" + "\n".join(words)).encode("utf-8")).hexdigest()[:24]
     except OSError:

@@ -76,18 +76,38 @@ def medical_advice(question: str, policy: Policy) -> str | None:
 
 def figures_asked(question: str, policy: Policy) -> list[str]:
     """Kinds of figure the question asks for; none when it asks where or how to look one up."""
-    if policy.pattern("lookup_asked").search(question):
-        return []
-    return [k for k, p in policy.patterns("figure_asked").items() if p.search(question)]
+    key = (question, policy.lookup_asked, tuple(policy.figure_asked.items()))
+    found = _FIGURES_ASKED.get(key)
+    if found is None:  # an answer's checks ask this of the same question several times
+        if policy.pattern("lookup_asked").search(question):
+            found = ()
+        else:
+            found = tuple(k for k, p in policy.patterns("figure_asked").items() if p.search(question))
+        if len(_FIGURES_ASKED) >= 4096:
+            _FIGURES_ASKED.clear()
+        _FIGURES_ASKED[key] = found
+    return list(found)
+
+
+_FIGURES_ASKED: dict[tuple, tuple[str, ...]] = {}  # by (question, the policy's lexicon): `figures_asked`
 
 
 def figure_missing(question: str, passage: str, policy: Policy) -> str | None:
     """A money or rate question against a passage that states no such figure."""
-    stated = policy.patterns("figure_stated")
-    for kind in figures_asked(question, policy):
-        if not stated[kind].search(passage):
+    asked = figures_asked(question, policy)
+    if not asked:
+        return None
+    for kind in asked:
+        if not _states_figure(policy.figure_stated[kind], passage):
             return kind
     return None
+
+
+@lru_cache(maxsize=16384)
+def _states_figure(pattern: str, passage: str) -> bool:
+    """Does the passage state a figure of this kind (a `figure_stated` pattern)? Kept: the same
+    passages are checked question after question."""
+    return re.compile(pattern).search(passage) is not None
 
 
 def year_missing(question: str, passage: str, policy: Policy, years_in: str | None = None) -> str | None:

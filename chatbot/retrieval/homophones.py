@@ -15,6 +15,7 @@ import unicodedata
 from collections import defaultdict
 from functools import lru_cache
 
+REPAIRS_KEPT = 65_536  # character pairs whose repairs a Homophones keeps
 COMMON_WORD = 100  # jieba dictionary frequency from which a pair is a word in its own right (一下 13 924; 电化 25)
 
 
@@ -55,9 +56,19 @@ class Homophones:
             for s in sounds(term[0]):
                 index[(term[1], 1, s)].append(term)
         self._index = dict(index)
+        self._repairs: dict[str, tuple[str, ...]] = {}  # by pair: character pairs recur across questions
 
     def repairs(self, pair: str) -> list[str]:
         """Corpus words that sound like `pair` and keep one of its characters in place."""
+        found = self._repairs.get(pair)
+        if found is None:
+            found = tuple(self._find(pair))
+            if len(self._repairs) >= REPAIRS_KEPT:
+                self._repairs.clear()
+            self._repairs[pair] = found
+        return list(found)
+
+    def _find(self, pair: str) -> list[str]:
         if len(pair) != 2 or _frequency(pair) >= COMMON_WORD:
             return []
         out: list[str] = []

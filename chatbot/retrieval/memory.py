@@ -29,18 +29,26 @@ log = logging.getLogger(__name__)
 
 NEAR_UNITS = 64  # the nearest known questions whose evidence may lift a unit
 NEAR_KEPT = 1024  # questions whose near known questions a bound memory keeps
+UNITS_KEPT = 65_536  # units whose evidence strings a bound memory keeps
 UNIT_MIN = 8  # a unit this long or longer inside a known question's evidence (evidence spanning two units) holds it
 SCAN_LIMIT = 200_000  # passages read to bind known questions when the manifest gives no file rows
 MEMORY_FILE = Path(__file__).resolve().parent.parent / "data" / "question_memory.npz"
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+    # np.linalg.norm(x, axis=-1, keepdims=True) of a float array, bit for bit, without its checks
+    return x / np.maximum(np.sqrt(np.add.reduce(x * x, axis=-1, keepdims=True)), 1e-12)
 
 
 def squash(text: str) -> str:
     """Normalised, without spaces: how evidence and passage text are compared."""
     return normalize(text).replace(" ", "")
+
+
+def _keyed(own_vector: np.ndarray) -> tuple[np.ndarray, bytes]:
+    """A question vector as float32 (one row), and its bytes to key what is kept for it by."""
+    v = np.asarray(own_vector, dtype=np.float32).reshape(-1)
+    return v, v.tobytes()
 
 
 class Memory:
@@ -108,8 +116,16 @@ class Bound:
         self._pair_question = np.array([j for j, _ in pairs], dtype=np.int64)
         self._passages, compact = np.unique(np.array([i for _, i in pairs], dtype=np.int64), return_inverse=True)
         self._pair_passage = compact.reshape(-1)
+        # the pairs grouped by passage, for one maximum.reduceat per question (each passage has a pair)
+        by_passage = np.argsort(self._pair_passage, kind="stable")
+        self._grouped_question = self._pair_question[by_passage]
+        self._group_starts = np.flatnonzero(np.diff(self._pair_passage[by_passage], prepend=-1))
+        self._has_evidence = np.array([bool(e) for e in self.evidence], dtype=bool)
         self._near: dict[tuple[bytes, float], tuple] = {}  # a question's near known questions, for each unit it scores
         self._near_lock = threading.Lock()
+        self._last: tuple[bytes, np.ndarray] | None = None  # the last question's cosines (`_cosines`)
+        self._index = None  # every evidence string, to find them in units (`_evidence_index`)
+        self._per_unit: dict[str, tuple[str, ...]] = {}  # the evidence strings each unit holds (`_unit_evidence`)
 
     def __len__(self) -> int:
         return len(self.owners)
@@ -119,31 +135,49 @@ class Bound:
         for the known questions above `floor`."""
         if not self.owners or weight <= 0:
             return {}
-        q = _unit(np.asarray(own_vector, dtype=np.float32).reshape(-1))
-        gain = weight * (self.vectors @ q - floor)
-        best = np.zeros(len(self._passages), dtype=np.float32)
-        np.maximum.at(best, self._pair_passage, gain[self._pair_question])
+        gain = weight * (self._cosines(*_keyed(own_vector)) - floor)
+        best = np.maximum.reduceat(gain[self._grouped_question], self._group_starts)  # best per passage
         kept = np.flatnonzero(best > 0)
         return dict(zip(self._passages[kept].tolist(), best[kept].tolist()))
 
     def near(self, own_vector: np.ndarray, floor: float) -> tuple[tuple[float, tuple[str, ...]], ...]:
         """(cosine − floor, evidence) of the `NEAR_UNITS` nearest known questions above `floor` with
         evidence; kept per question vector, since every passage an answer quotes asks again."""
+        return self._near_entry(own_vector, floor)[0]
+
+    def _near_entry(self, own_vector: np.ndarray, floor: float) -> tuple[tuple, dict[str, float]]:
+        """(`near`, each of its evidence strings with the best margin of a near question holding it)."""
         if not self.owners:
-            return ()
-        q = _unit(np.asarray(own_vector, dtype=np.float32).reshape(-1))
-        key = (q.tobytes(), floor)
+            return (), {}
+        v, vkey = _keyed(own_vector)
+        key = (vkey, floor)
         found = self._near.get(key)
         if found is None:
-            cos = self.vectors @ q
-            above = [j for j in np.flatnonzero(cos > floor).tolist() if self.evidence[j]]
-            above.sort(key=lambda j: -cos[j])
-            found = tuple((float(cos[j] - floor), self.evidence[j]) for j in above[:NEAR_UNITS])
+            cos = self._cosines(v, vkey)
+            above = np.flatnonzero((cos > floor) & self._has_evidence)
+            above = above[np.argsort(-cos[above], kind="stable")][:NEAR_UNITS]  # nearest first, ties by position
+            near = tuple(zip((cos[above] - floor).tolist(), [self.evidence[j] for j in above.tolist()]))
+            best: dict[str, float] = {}
+            for margin, evidence in near:  # nearest first: the first margin seen is the best
+                for e in evidence:
+                    best.setdefault(e, margin)
+            found = (near, best)
             with self._near_lock:
                 if len(self._near) >= NEAR_KEPT:
                     self._near.clear()
                 self._near[key] = found
         return found
+
+    def _cosines(self, v: np.ndarray, key: bytes) -> np.ndarray:
+        """The question vector `v`'s cosine with every known question (read-only). The last
+        question's are kept: `lift` (the search) and `near` (the answer) ask for the same vector."""
+        last = self._last
+        if last is not None and last[0] == key:
+            return last[1]
+        cos = self.vectors.dot(_unit(v))  # .dot: @'s BLAS product, with less dispatch
+        cos.flags.writeable = False
+        self._last = (key, cos)
+        return cos
 
     def unit_lift(self, own_vector: np.ndarray, units_squashed: list[str], weight: float, floor: float) -> list[float]:
         """Per unit of a passage, weight × (best cosine − floor) of the known questions above `floor`
@@ -152,18 +186,51 @@ class Bound:
         out = [0.0] * len(units_squashed)
         if not self.owners or weight <= 0 or not units_squashed:
             return out
-        near = self.near(own_vector, floor)
-        joined = "\n".join(units_squashed)
-        longest = max((len(e) for _, ev in near for e in ev), default=0)
-        short = [(k, u) for k, u in enumerate(units_squashed) if UNIT_MIN <= len(u) <= longest]
-        for margin, evidence in near:
-            gain = weight * margin
-            for e in evidence:  # the units holding e, or lying inside it (evidence spanning two units)
-                held = [k for k, u in enumerate(units_squashed) if e in u] if e in joined else []
-                held += [k for k, u in short if u in e]
-                for k in held:
-                    out[k] = max(out[k], gain)
+        best = self._near_entry(own_vector, floor)[1]
+        if not best:
+            return out
+        for k, u in enumerate(units_squashed):
+            for e in self._unit_evidence(u):
+                margin = best.get(e)
+                if margin is not None:
+                    out[k] = max(out[k], weight * margin)
+        if "" in best:  # an empty evidence string is in every unit
+            out = [max(o, weight * best[""]) for o in out]
         return out
+
+    def _unit_evidence(self, unit: str) -> tuple[str, ...]:
+        """Every known question's evidence strings that a unit holds or, when the unit is at least
+        UNIT_MIN long, lies inside (evidence spanning two units); kept per unit, since passages
+        recur across questions (the most recent UNITS_KEPT units)."""
+        found = self._per_unit.get(unit)
+        if found is None:
+            finder, spoken, strings = self._evidence_index()
+            held = [e for _, e in finder.iter(unit)] if strings else []
+            if len(unit) >= UNIT_MIN and unit in spoken:
+                held += [e for e in strings if unit in e]
+            found = tuple(dict.fromkeys(held))
+            with self._near_lock:
+                if len(self._per_unit) >= UNITS_KEPT:
+                    self._per_unit.clear()
+                self._per_unit[unit] = found
+        return found
+
+    def _evidence_index(self):
+        """(an Aho–Corasick automaton of every non-empty evidence string, those strings joined by
+        new lines, the strings), built on first use."""
+        if self._index is None:
+            import ahocorasick
+
+            strings = list(dict.fromkeys(e for evidence in self.evidence for e in evidence if e))
+            finder = ahocorasick.Automaton()
+            for e in strings:
+                finder.add_word(e, e)
+            if strings:
+                finder.make_automaton()
+            with self._near_lock:
+                if self._index is None:
+                    self._index = (finder, "\n".join(strings), strings)
+        return self._index
 
 def save(path: Path, vectors: np.ndarray, sources: list[str], evidence: list[list[str]],
          questions: list[str], meta: dict) -> None:

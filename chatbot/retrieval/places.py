@@ -35,6 +35,18 @@ class Place:
     codes: frozenset   # adcode prefixes (2, 4 or 6 digits) this name may denote
     spelled: str | None = field(default=None, compare=False)  # the English words it was found as (Harbin)
 
+    def __post_init__(self):
+        # the hash the dataclass would compute on every call, computed once: places are hashed in
+        # the key of every place check's cache, question after question
+        object.__setattr__(self, "_hash", hash((self.name, self.codes)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self):
+        # rebuilt through the constructor: a string's hash holds only in the process that made it
+        return (Place, (self.name, self.codes, self.spelled))
+
     def within(self, other: "Place") -> bool:
         """True when this place lies inside `other` (strictly)."""
         return any(c != o and c.startswith(o) for c in self.codes for o in other.codes)
@@ -122,8 +134,19 @@ def find_places(text: str, original: str | None = None) -> list[Place]:
     With the original (un-lower-cased) question, romanised names in English (Hengshui) count too."""
     if not text:
         return []
+    if not (original and _LATIN_NAME.search(original)):
+        original = None  # nothing romanised to read: the text alone decides
+    return list(_places_in(text, original))
+
+
+_LATIN_NAME = re.compile(r"[A-Z][a-z]{2}|[A-Z][a-z]'[a-z]")
+
+
+@lru_cache(maxsize=8192)
+def _places_in(text: str, original: str | None) -> tuple[Place, ...]:
+    """`find_places`, kept: the search and the answer's checks read the same question's places."""
     latin = []
-    if original and re.search(r"[A-Z][a-z]{2}|[A-Z][a-z]'[a-z]", original):
+    if original:
         names = _pinyin_names()
         for run in _PROPER_NOUN.findall(original.strip().replace("\u2019", "'")):
             run = _POSSESSIVE.sub("", run)  # Shijiazhuang's → Shijiazhuang
@@ -134,7 +157,7 @@ def find_places(text: str, original: str | None = None) -> list[Place]:
                     latin.append(place)
                     if words == run:
                         break
-    return _unique(_find_chinese(text) + latin)
+    return tuple(_unique(_find_chinese(text) + latin))
 
 
 def _unique(places: list[Place]) -> list[Place]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections import namedtuple
-from dataclasses import fields
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -65,13 +63,15 @@ class Retriever:
         if not ids:
             return {}
         sims = self.index.dense.similarity(vector, ids)
-        return {} if sims is None else {i: float(s) for i, s in zip(ids, sims)}
+        if sims is None:
+            return {}
+        return dict(zip(ids, sims.tolist() if hasattr(sims, "tolist") else map(float, sims)))  # Python floats
 
     def sentence_similarity(self, question_norm: str, sentences_norm: list[str]) -> list[float]:
         """Cosine of the question with each (normalised) sentence: how the answer tells the
         sentence that answers from one that merely shares words (娃 / 学生儿童, 周末 / 工作日)."""
         q, vs = self._sentence_vectors(question_norm, sentences_norm)
-        return [float(v @ q) for v in vs]
+        return [float(v.dot(q)) for v in vs]  # v.dot(q): v @ q's BLAS dot, with less dispatch
 
     def metric_similarity(self, question_norm: str, sentences_norm: list[str]) -> list[float]:
         """The learned metric's score of each sentence for the question (`unit_scores`' second
@@ -87,11 +87,11 @@ class Retriever:
         The metric (`unit_metric`; chatbot/unitfit.py) learned from labelled questions which
         dimensions of agreement tell an answering unit."""
         q, vs = self._sentence_vectors(question_norm, sentences_norm)
-        cosines = [float(v @ q) for v in vs]
+        cosines = [float(v.dot(q)) for v in vs]  # as sentence_similarity
         if self.unit_metric is None:
             return cosines, None
         qm = q * self.unit_metric
-        metric = [float(v @ qm) for v in vs]
+        metric = [float(v.dot(qm)) for v in vs]
         cfg = self.policy
         bound = self._memory.get() if cfg.memory_unit_weight > 0 else None
         if bound:  # the unit that answered a question worded like this one (retrieval/memory.py)
@@ -117,6 +117,22 @@ class Retriever:
             got.update(zip(lost, self.embedder.encode(lost)))
         return got[question_norm], [got[s] for s in sentences_norm]
 
+    def _missed(self, i: int, passage: Passage, qplaces: list[Place], broader: bool, memo: "_PlaceMemo") -> tuple[str, ...]:
+        """The names of the asked places passage i does not cover; with `broader` (a question about
+        rules), a passage whose title names the province covers its cities."""
+        named = self._passage_places.get(i)
+        miss = memo.sets.get(id(named))
+        if miss is None:
+            miss = memo.sets[id(named)] = tuple(p.name for p in missing_places(qplaces, list(named)))
+        if miss and broader:
+            named = _title_places(passage.title)
+            covered = memo.titles.get(id(named))
+            if covered is None:
+                covered = memo.titles[id(named)] = not missing_places(qplaces, list(named), broader=True)
+            if covered:
+                miss = ()
+        return miss
+
     def _states_for_place(self, kind, passage: Passage, qplaces: list[Place]) -> bool:
         """Does the passage state this kind of fact — for the place the user named, if any?
 
@@ -128,7 +144,7 @@ class Retriever:
             return False
         if not qplaces or not missing_places(qplaces, _title_places(passage.title)):
             return True
-        return any(facts.states(kind, s) and not missing_places(qplaces, places)
+        return any(facts.states_kept(kind, s) and not missing_places(qplaces, places)
                    for s, places in _sentence_places(passage.text))
 
     def translated(self, norm: str) -> list[str]:
@@ -263,29 +279,23 @@ class Retriever:
         # 广东, does not make a passage about 杭州).
         broader = cfg.province_covers_city and bool(qplaces) and facts.about_rules(norm, cfg)
         passages = self.index.passages
-        rows = []  # a Hit's fields; only the first k become Hits
-        missing = self._passage_places.memo(qplaces) if qplaces else {}  # by passage place set (interned)
-        titled: dict[int, bool] = {}  # by a title's place set (interned): does it cover the places, broadly?
-        for i, (score, ds, ks, dr, kr) in fused.items():
+        rank = rank_key(cfg.place_penalty, cfg.fact_penalty)
+        # (rank, position, a Hit's fields): the position keeps ties in candidate order, as a stable
+        # sort by `order_key` would; only the first k become Hits
+        rows = []
+        memo = self._passage_places.memo(qplaces, broader) if qplaces else None
+        for position, (i, (score, ds, ks, dr, kr)) in enumerate(fused.items()):
             passage = passages[i]
             miss = ()
-            if qplaces:
-                named = self._passage_places.get(i)
-                miss = missing.get(id(named))
+            if memo is not None:
+                miss = memo.passages.get(i)
                 if miss is None:
-                    miss = missing[id(named)] = tuple(p.name for p in missing_places(qplaces, list(named)))
-                if miss and broader:
-                    named = _title_places(passage.title)
-                    covered = titled.get(id(named))
-                    if covered is None:
-                        covered = titled[id(named)] = not missing_places(qplaces, list(named), broader=True)
-                    if covered:
-                        miss = ()
+                    miss = memo.keep(i, self._missed(i, passage, qplaces, broader, memo))
             lacks = tuple(k.name for k in needs if not self._states_for_place(k, passage, qplaces)) if needs else ()
-            rows.append(_Row(passage, score, own.get(i, ds), ks, dr, kr, miss, lacks))
-        rows.sort(key=order_key(cfg.place_penalty, cfg.fact_penalty))
-        top = tuple(Hit(*r) for r in rows[:max(k, 1)])
-        elsewhere = max((r.score for r in rows if r.missing), default=0.0) if qplaces else 0.0
+            rows.append((rank(score, miss, lacks), position, (passage, score, own.get(i, ds), ks, dr, kr, miss, lacks)))
+        rows.sort()
+        top = tuple(Hit(*fields) for _, _, fields in rows[:max(k, 1)])
+        elsewhere = max((f[1] for _, _, f in rows if f[6]), default=0.0) if qplaces else 0.0  # score, missing
         lap("fusion_checks")
         return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), top, elsewhere=elsewhere)
 
@@ -336,14 +346,21 @@ def order_key(place_penalty: float, fact_penalty: float):
     """Sort key: the fused score less a penalty for a passage that misses a place the user named
     and one for a passage lacking the kind of fact asked for (a phone number). An infinite
     penalty is a hard rule: such passages go after every passage without the flaw."""
+    rank = rank_key(place_penalty, fact_penalty)
+    return lambda h: rank(h.score, h.missing, h.lacks)
+
+
+def rank_key(place_penalty: float, fact_penalty: float):
+    """`order_key` as a function of (score, missing, lacks): how the search ranks its candidates
+    before any Hit exists."""
     p_hard, f_hard = math.isinf(place_penalty), math.isinf(fact_penalty)
     p_soft = 0.0 if p_hard else place_penalty
     f_soft = 0.0 if f_hard else fact_penalty
 
-    def key(h: Hit):
-        miss, lacks = bool(h.missing), bool(h.lacks)
-        return (p_hard and miss, f_hard and lacks, -(h.score - p_soft * miss - f_soft * lacks))
-    return key
+    def rank(score: float, missing, lacks) -> tuple:
+        miss, lacks = bool(missing), bool(lacks)
+        return (p_hard and miss, f_hard and lacks, -(score - p_soft * miss - f_soft * lacks))
+    return rank
 
 
 def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], w_kw: float,
@@ -397,11 +414,6 @@ def _sentence_places(text: str) -> tuple[tuple[str, list[Place]], ...]:
     return tuple((s, find_places(s)) for s in (normalize(x) for x in split_sentences(text)))
 
 
-# A Hit's fields, for ranking the fused candidates before the first k become Hits (`order_key`
-# reads .score, .missing and .lacks); cheaper to make than a frozen dataclass.
-_Row = namedtuple("_Row", [f.name for f in fields(Hit)])
-
-
 class _PassagePlaces:
     """Places named in each passage, computed on first need and cached; equal place sets are one
     tuple, so that a question's place check is done once per set (keyed by identity)."""
@@ -410,19 +422,19 @@ class _PassagePlaces:
         self._passages = passages
         self._cache: dict[int, tuple[Place, ...]] = {}
         self._sets: dict[tuple[Place, ...], tuple[Place, ...]] = {}
-        self._memos: dict[tuple, dict[int, tuple[str, ...]]] = {}
+        self._memos: dict[tuple, _PlaceMemo] = {}
         self._lock = threading.Lock()
 
-    def memo(self, asked: list[Place]) -> dict[int, tuple[str, ...]]:
-        """Where to keep, by id of a passage place set, the names of the `asked` places it does not
-        cover: questions naming the same places share it (the most recent 4 096 place lists)."""
-        key = tuple((p.name, p.codes) for p in asked)
+    def memo(self, asked: list[Place], broader: bool) -> "_PlaceMemo":
+        """Where to keep what the `asked` places miss, read `broader` or not: questions naming the
+        same places share it (the most recent 4 096 place lists)."""
+        key = (tuple((p.name, p.codes) for p in asked), broader)
         found = self._memos.get(key)
         if found is None:
             with self._lock:
                 if len(self._memos) >= 4096:
                     self._memos.clear()
-                found = self._memos.setdefault(key, {})
+                found = self._memos.setdefault(key, _PlaceMemo())
         return found
 
     def get(self, i: int) -> tuple[Place, ...]:
@@ -432,3 +444,22 @@ class _PassagePlaces:
             with self._lock:
                 found = self._cache[i] = self._sets.setdefault(found, found)
         return found
+
+
+class _PlaceMemo:
+    """What one list of asked places misses (`Retriever._missed`), kept across the questions naming
+    it: by passage (the names missed), by passage place set and by title place set (by identity of
+    the interned sets: the names missed, whether the title covers the places broadly)."""
+
+    PASSAGES_KEPT = 100_000  # passages whose result one place list keeps
+
+    def __init__(self):
+        self.passages: dict[int, tuple[str, ...]] = {}
+        self.sets: dict[int, tuple[str, ...]] = {}
+        self.titles: dict[int, bool] = {}
+
+    def keep(self, i: int, missed: tuple[str, ...]) -> tuple[str, ...]:
+        if len(self.passages) >= self.PASSAGES_KEPT:
+            self.passages.clear()
+        self.passages[i] = missed
+        return missed

@@ -359,9 +359,13 @@ class KeywordIndex:
         scores = np.zeros(self.n, dtype=np.float32)
         if len(ids) == 1:
             np.add.at(scores, *self._column(ids[0]))
-        elif ids:
-            columns = [self._column(t) for t in ids]
-            np.add.at(scores, np.concatenate([c[0] for c in columns]), np.concatenate([c[1] for c in columns]))
+        elif ids:  # the postings of every column, end to end, gathered in one go
+            columns = np.asarray(ids, dtype=np.int64)
+            starts = self._indptr[columns]
+            lengths = self._indptr[columns + 1] - starts
+            ends = np.cumsum(lengths)
+            at = np.arange(ends[-1]) + np.repeat(starts - (ends - lengths), lengths)
+            np.add.at(scores, self._indices[at], self._data[at])
         return scores
 
     # ---- pruned top k (MaxScore, term at a time, on the candidates only)
@@ -483,6 +487,7 @@ def _merge(cand: np.ndarray, part: np.ndarray, docs: np.ndarray, vals: np.ndarra
 
 
 SAMPLE_PER_K = 32  # top_k's sample: this many passages per wanted result
+PARTITION_FROM = 4  # top_k partitions its candidates only when there are more than this many per wanted result
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
@@ -498,9 +503,9 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
         sample = scores[::step]
         floor = float(np.partition(sample, len(sample) - k)[len(sample) - k])
     cand = np.flatnonzero(scores >= floor) if floor > 0 else np.flatnonzero(scores > 0)
-    if cand.size > k:
+    if cand.size > PARTITION_FROM * k:  # fewer are sorted whole: cheaper than partitioning first
         vals = scores[cand]
         kth = np.partition(vals, cand.size - k)[cand.size - k]
         above, tied = cand[vals > kth], cand[vals == kth]   # both in index order
         cand = np.concatenate([above, tied[:k - above.size]])
-    return cand[np.lexsort((cand, -scores[cand]))]
+    return cand[np.lexsort((cand, -scores[cand]))][:k]

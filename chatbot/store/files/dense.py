@@ -30,6 +30,7 @@ class DenseIndex:
     def __init__(self, index: faiss.Index, kind: str):
         self.index = index
         self.kind = kind
+        self._flat: np.ndarray | None = None  # an exact index's stored vectors, viewed in place (`_stored`)
 
     @property
     def ntotal(self) -> int:
@@ -112,11 +113,28 @@ class DenseIndex:
         ids = np.asarray(list(ids), dtype=np.int64)
         if ids.size == 0:
             return np.zeros(0, dtype=np.float32)
-        try:
-            stored = self.index.reconstruct_batch(ids)
-        except RuntimeError:
+        flat = self._stored()
+        if flat is not None:
+            stored = flat[ids]  # the same float32 rows reconstruct_batch copies, without its call overhead
+        else:
+            try:
+                stored = self.index.reconstruct_batch(ids)
+            except RuntimeError:
+                return None
+        return stored.dot(np.asarray(query_vector, dtype=np.float32).reshape(-1))  # .dot: @'s BLAS product, less dispatch
+
+    def _stored(self) -> np.ndarray | None:
+        """An exact (IndexFlat) index's vectors as an (n, d) float32 view of FAISS's own memory; None
+        for other kinds. The view is remade if the index grew (its storage may have moved)."""
+        index = self.index
+        if not isinstance(index, faiss.IndexFlat):
             return None
-        return stored @ np.asarray(query_vector, dtype=np.float32).reshape(-1)
+        n, d = int(index.ntotal), int(index.d)
+        flat = self._flat
+        if flat is None or flat.shape[0] != n:
+            flat = faiss.rev_swig_ptr(index.get_xb(), n * d).reshape(n, d) if n else np.zeros((0, d), np.float32)
+            self._flat = flat
+        return flat
 
     def save(self, path: Path) -> None:
         faiss.write_index(self.index, str(path))
