@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .textnorm import cjk_share
+from .textnorm import cjk_share, normalize
 
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -42,9 +42,10 @@ def is_english(text: str) -> bool:
     return bool(_LATIN_WORD.search(text or "")) and cjk_share(text) < 0.2
 
 
-def _name(missing: str, place: bool) -> str:
-    """What is missing, in English: a place in pinyin with its Chinese, a known name translated, a
-    year's figure as such; anything else as the refusal names it."""
+def _name(missing: str, place: bool, spelled: dict | None = None) -> str:
+    """What is missing, in English: a place as the question spelled it (Hong Kong), else in pinyin,
+    with its Chinese; a known name translated, a year's figure as such; anything else as the refusal
+    names it."""
     out = []
     for part in (p.strip("「」 ") for p in re.split(r"[、,，]", missing)):
         year = re.fullmatch(r"(\d{4})年的数字", part)
@@ -54,6 +55,8 @@ def _name(missing: str, place: bool) -> str:
             out.append(NAMES[part])
         elif year:
             out.append(f"figure for {year.group(1)}")
+        elif place and spelled and part in spelled:
+            out.append(f"{spelled[part]} ({part})")
         elif place and _HAN.search(part):
             from pypinyin import lazy_pinyin
 
@@ -69,7 +72,13 @@ def line(question: str, reason: str | None, missing: str | None = None) -> str |
     template = TEMPLATES.get(reason or "")
     if template is None or not is_english(question):
         return None
-    return template.format(name=_name(missing or "", place=reason in ("place", "slot")))
+    place = reason in ("place", "slot")
+    spelled = None
+    if place:
+        from .retrieval.places import find_places
+
+        spelled = {p.name: p.spelled for p in find_places(normalize(question), original=question) if p.spelled}
+    return template.format(name=_name(missing or "", place=place, spelled=spelled))
 
 
 def with_line(text: str, question: str, reason: str | None, missing: str | None = None) -> str:

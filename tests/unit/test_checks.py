@@ -44,6 +44,27 @@ def test_place_that_the_title_covers_is_answered():
     assert gap("衡水市医保电话是多少", HENGSHUI) is None
 
 
+@pytest.mark.parametrize("question,place", [
+    ("台灣的健保卡拿到大陸的醫院能不能直接刷", "台湾"),
+    ("医保卡在香港的药店能用吗", "香港"),
+    ("澳门看病能用内地医保报销吗", "澳门"),
+])
+def test_place_with_a_scheme_of_its_own_is_refused_even_for_a_rule(question, place):
+    """A general rule (家庭共济, 实名制) holds across the mainland, not in Taiwan, Hong Kong or Macau."""
+    g = gap(question, FAMILY, TRANSFER)
+    assert g is not None and g.reason == "place" and place in g.missing
+
+
+def test_place_with_a_scheme_of_its_own_is_answered_when_a_passage_speaks_of_it():
+    hk = passage("香港居民在内地参加医保", "香港居民持港澳台居民居住证可在内地参加城乡居民医保。", 8)
+    assert gap("香港居民在内地能参加医保吗", hk, FAMILY) is None
+
+
+def test_separate_systems_off_keeps_the_general_rule():
+    policy = Policy(separate_systems=())
+    assert gap("医保卡在香港的药店能用吗", FAMILY, TRANSFER, policy=policy) is None
+
+
 # --- scheme -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("question,scheme", [
     ("衡水住房公积金管理中心的电话是多少", "住房公积金"),

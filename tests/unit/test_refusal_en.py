@@ -18,6 +18,7 @@ HENGSHUI = passage("衡水市医保电话", "衡水市医保电话是0318-12333,
 
 @pytest.mark.parametrize("question, reason, missing, expected", [
     ("And Shijiazhuang's?", "slot", "石家庄", "The documents have nothing about Shijiazhuang (石家庄)."),
+    ("Can I use my card in Hong Kong?", "place", "香港", "The documents have nothing about Hong Kong (香港)."),
     ("What's the hotline of Nanyang and Xinyang?", "place", "南阳、信阳",
      "The documents have nothing about Nanyang (南阳) and Xinyang (信阳)."),
     ("How do I collect my pension?", "scope", "养老保险",
