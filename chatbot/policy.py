@@ -77,6 +77,11 @@ FIGURE_STATED: dict[str, str] = {
     "interest": r"(利率|利息)[^。；;，,]{0,20}\d+(\.\d+)?\s*%",
 }
 FIGURE_NAMES = {"money": "金额", "rate": "比例", "cap": "上限", "interest": "利率"}
+# A comparison asked yes or no (跟宁波一样吗, 会比本地低吗, the same as in Ningbo or lower): a passage saying how
+# it compares (较本地略有下浮) answers it without a figure, unless how much is asked too (低多少).
+COMPARISON_ASKED = (r"(一样|相同|同样|差不多|有区别|有差别|不同|更?[高低多少]|下浮|上浮|打折)(吗|么|嘛|不|没有?|呢)|是不是(一样|更?[高低多少])"
+                    r"|\b(the )?same\b.{0,40}\bas\b|\b(lower|higher|less|more)\b.{0,20}(than|\?|$)|\bdiffer")
+COMPARISON_AMOUNT = r"多少|几|how much|how many|by what"
 # Where or how to look a figure up (交了多少，去哪查): the channel is asked, not a figure of the documents.
 LOOKUP_ASKED = r"(去|在|到)?哪(里|儿)?(能|可以|才能)?(查|看)|(怎么|怎样|如何)(才能)?(查|看到)|网址|网站|入口"
 # A validity period asked (备案、证明、卡 … 有效期多久) and what states one: a period or "长期有效".
@@ -284,6 +289,8 @@ class Policy:
     figure_asked: dict = field(default_factory=lambda: dict(FIGURE_ASKED))
     figure_stated: dict = field(default_factory=lambda: dict(FIGURE_STATED))
     lookup_asked: str = LOOKUP_ASKED
+    comparison_asked: str = COMPARISON_ASKED
+    comparison_amount: str = COMPARISON_AMOUNT
     validity_asked: str = VALIDITY_ASKED
     validity_stated: str = VALIDITY_STATED
     item_paid: str = ITEM_PAID

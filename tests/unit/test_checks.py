@@ -119,6 +119,25 @@ def test_figure_balance_lookup_is_not_a_money_question():
     assert checks.figures_asked(normalize("去哪个栏目能看到个人账户还剩多少钱"), POLICY) == []
 
 
+@pytest.mark.parametrize("question,asked", [
+    ("报销比例跟在宁波一样吗", []),
+    ("在上海看病报销比例会比宁波低吗", []),
+    ("Is it the same reimbursement rate as in Ningbo, or lower?", []),
+    ("报销比例比宁波低多少", ["rate"]),
+    ("异地就医报销比例是多少", ["rate"]),
+])
+def test_figure_a_comparison_asked_yes_or_no_asks_no_figure(question, asked):
+    """较本地就医略有下浮 answers "is it lower?"; only "lower by how much?" asks for the figure."""
+    assert checks.figures_asked(normalize(question), POLICY) == asked
+
+
+def test_figure_a_comparison_is_answered_by_a_passage_that_compares():
+    ruijin = passage("宁波医保上海瑞金能用吗", "门诊费用需按参保地政策执行,报销比例较本地就医略有下浮。", 9)
+    assert gap("在上海瑞金看病报销比例会比宁波低吗", ruijin) is None
+    g = gap("在上海瑞金看病报销比例比宁波低多少", ruijin)
+    assert g is not None and g.reason == "no_fact"
+
+
 def test_year_not_in_the_passage_is_refused():
     g = gap("吉林市2026年城乡居民医保一个人交多少钱", JILIN)
     assert g is not None and g.reason == "no_fact" and "2026" in g.missing
