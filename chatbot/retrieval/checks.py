@@ -77,7 +77,8 @@ def medical_advice(question: str, policy: Policy) -> str | None:
 def figures_asked(question: str, policy: Policy) -> list[str]:
     """Kinds of figure the question asks for; none when it asks where or how to look one up, or
     asks yes or no how it compares (一样吗, 会更低吗) without asking how much."""
-    key = (question, policy.lookup_asked, policy.comparison_asked, tuple(policy.figure_asked.items()))
+    key = (question, policy.lookup_asked, policy.comparison_asked, policy.comparison_amount,
+           tuple(policy.figure_asked.items()))
     found = _FIGURES_ASKED.get(key)
     if found is None:  # an answer's checks ask this of the same question several times
         if policy.pattern("lookup_asked").search(question) or (
