@@ -58,7 +58,8 @@ def left_out(qa, items: list[dict], variants: dict[str, dict]) -> dict:
             q, rel = training_data(qa, [it for it in items if it["file"] != name and it["file"] in adapter_files])
             matrix = adapter_mod.fit(q, pvec, rel, policy.adapter_l2, policy.adapter_temperature) if rel else None
             keep = [j for j, f in enumerate(files) if f != name and f in memory_files]
-            bound = memory_mod.Memory(mvec[keep], [sources[j] for j in keep], [evidence[j] for j in keep], {}) \
+            bound = memory_mod.Memory(mvec[keep], [sources[j] for j in keep], [evidence[j] for j in keep], {},
+                                      [questions[j] for j in keep]) \
                 .bind(passages, manifest) if keep else None
             retriever._memory = memory_mod.Fixed(bound)
             test = [it for it in items if it["file"] == name]

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from ..textnorm import normalize
+from ..textnorm import keyword_tokens, normalize
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +56,14 @@ def _keyed(own_vector: np.ndarray) -> tuple[np.ndarray, bytes]:
 class Memory:
     """Known questions (vectors, sources, evidence) as saved; `bind` maps them onto an index."""
 
-    def __init__(self, vectors: np.ndarray, sources: list[str], evidence: list[list[str]], meta: dict):
+    def __init__(self, vectors: np.ndarray, sources: list[str], evidence: list[list[str]], meta: dict,
+                 questions: list[str] | None = None):
         self.vectors = _unit(np.asarray(vectors, dtype=np.float32))
         self.sources = list(sources)
         self.evidence = [list(e) for e in evidence]
         self.meta = dict(meta)
+        # the questions' normalised wording (`Lexical`); None: the model's cosine alone
+        self.questions = list(questions) if questions is not None and len(questions) == len(sources) else None
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -100,15 +105,52 @@ class Memory:
                 keep.append(j)
                 owners.append(ids)
                 found.append(tuple(wanted))
-        return Bound(self.vectors[keep], owners, found)
+        lexical = Lexical([self.questions[j] for j in keep]) if self.questions is not None and keep else None
+        return Bound(self.vectors[keep], owners, found, lexical)
+
+
+class Lexical:
+    """The known questions' wording as TF-IDF vectors of their keyword tokens (jieba words and
+    character pairs, as the keyword search has them). A question sharing a known question's rarer
+    words (外省看病, 卡落在家里) is near it even where the embedding model's cosine is not: over the
+    ten development files, each left out in turn, the nearest known question by this cosine answers
+    from the same passage for 72 % of the questions, by the model's cosine for 67 %."""
+
+    def __init__(self, questions_norm: list[str]):
+        counts = [Counter(keyword_tokens(q, normalized=True)) for q in questions_norm]
+        df = Counter(t for c in counts for t in c)
+        self.n = len(counts)
+        self.idf = {t: math.log(self.n / d) for t, d in df.items() if d < self.n}
+        postings: dict[str, list[tuple[int, float]]] = {}
+        for row, c in enumerate(counts):
+            weights = self._weights(c)
+            for t, w in weights.items():
+                postings.setdefault(t, []).append((row, w))
+        self.postings = {t: (np.array([r for r, _ in p], dtype=np.int64), np.array([w for _, w in p], dtype=np.float32))
+                         for t, p in postings.items()}
+
+    def _weights(self, counts: Counter) -> dict[str, float]:
+        """(1 + log tf) × idf per known token, the vector of unit length."""
+        w = {t: (1 + math.log(c)) * self.idf[t] for t, c in counts.items() if t in self.idf}
+        norm = math.sqrt(sum(x * x for x in w.values())) or 1.0
+        return {t: x / norm for t, x in w.items()}
+
+    def scores(self, tokens) -> np.ndarray:
+        """The TF-IDF cosine of a question's keyword tokens with every known question."""
+        out = np.zeros(self.n, dtype=np.float32)
+        for t, w in self._weights(Counter(tokens)).items():
+            rows, values = self.postings[t]
+            out[rows] += values * np.float32(w)
+        return out
 
 
 class Bound:
     """Known questions mapped onto one loaded index (with their evidence, squashed, when known)."""
 
     def __init__(self, vectors: np.ndarray, owners: list[tuple[int, ...]],
-                 evidence: list[tuple[str, ...]] | None = None):
+                 evidence: list[tuple[str, ...]] | None = None, lexical: Lexical | None = None):
         self.vectors = vectors
+        self.lexical = lexical
         self.owners = owners
         self.evidence = evidence if evidence is not None else [()] * len(owners)
         # (known question, passage) pairs flattened, passages numbered compactly: one vectorised max per question
@@ -130,12 +172,17 @@ class Bound:
     def __len__(self) -> int:
         return len(self.owners)
 
-    def lift(self, own_vector: np.ndarray, weight: float, floor: float) -> dict[int, float]:
+    def lift(self, own_vector: np.ndarray, weight: float, floor: float, tokens=None,
+             lexical: float = 0.0) -> dict[int, float]:
         """{passage id: weight × (best cosine of the question with a known question it answers − floor)},
-        for the known questions above `floor`."""
+        for the known questions above `floor`. Given the question's keyword `tokens` and `lexical` > 0,
+        that share of the wording's cosine (`Lexical`) is added to the model's."""
         if not self.owners or weight <= 0:
             return {}
-        gain = weight * (self._cosines(*_keyed(own_vector)) - floor)
+        cos = self._cosines(*_keyed(own_vector))
+        if tokens and lexical > 0 and self.lexical is not None:
+            cos = cos + np.float32(lexical) * self.lexical.scores(tokens)
+        gain = weight * (cos - floor)
         best = np.maximum.reduceat(gain[self._grouped_question], self._group_starts)  # best per passage
         kept = np.flatnonzero(best > 0)
         return dict(zip(self._passages[kept].tolist(), best[kept].tolist()))
@@ -257,7 +304,7 @@ def load(path: Path, model: str) -> Memory | None:
     if meta.get("model") != model:
         log.info("%s was made with %s, not %s: not used", path, meta.get("model"), model)
         return None
-    return Memory(vectors, rows["sources"], rows["evidence"], meta)
+    return Memory(vectors, rows["sources"], rows["evidence"], meta, rows.get("questions"))
 
 
 class Lazy:

@@ -241,6 +241,7 @@ class Retriever:
             lap("dense_search")
         share = cjk_share(norm)
         terms = self.translated(norm) if share < 0.5 else []
+        worded = None  # an English question's words meet few known questions: the model's cosine counts alone
         if terms:  # an English question: its dictionary translation meets the Chinese corpus
             # Chinese words already in the question (ｈｅｎｇｓｈｕｉ 衡水市医保电话) keep their say.
             kw_tokens = [t for t in keyword_tokens(norm, normalized=True, words=tokens) if _HAN.search(t)]
@@ -250,6 +251,8 @@ class Retriever:
                 tokens = tokens + tuple(t for t in terms if t not in tokens)
         else:  # keyword matching means little for untranslated English against a Chinese corpus
             kw_tokens = keyword_tokens(norm, normalized=True, words=tokens)
+            if share >= 0.5:  # the question's own wording, to meet the known questions' (memory.Lexical)
+                worded = kw_tokens
             w_kw = cfg.bm25_weight * share
             if cfg.pivot_terms and share >= 0.5:  # words the corpus never uses, by their dictionary senses
                 kw_tokens = kw_tokens + self.pivoted(tokens, kw_tokens)
@@ -268,7 +271,7 @@ class Retriever:
         own = self._own_cosines(own_qv, qv, fused)
         bound = self._memory.get() if cfg.memory_weight > 0 else None
         if bound:  # a question worded like a known one lifts the passage that answered it (retrieval/memory.py)
-            for i, gain in bound.lift(own_qv[0], cfg.memory_weight, cfg.memory_floor).items():
+            for i, gain in bound.lift(own_qv[0], cfg.memory_weight, cfg.memory_floor, worded, cfg.memory_lexical).items():
                 row = fused.get(i)
                 if row is not None:
                     fused[i] = (row[0] + gain,) + row[1:]

@@ -204,3 +204,59 @@ def test_left_out_refits_without_the_file_and_judges_each_variant(fake_config, f
     assert result["refuse all"]["recall@1"] == 0 and result["refuse all"]["refusal_recall"] == 1.0
     assert result["shipped"]["false_refusal"] < 1   # the shipped policy answers what it can
     assert (qa.retriever.adapter, qa.retriever._memory, qa.policy) == kept
+
+
+def _tfidf_brute(questions, query):
+    """TF-IDF cosine written out directly: (1 + log tf) × log(n / df), rows of unit length."""
+    import math
+    from collections import Counter
+
+    from chatbot.textnorm import keyword_tokens
+
+    docs = [Counter(keyword_tokens(q, normalized=True)) for q in questions]
+    n = len(docs)
+    df = Counter(t for d in docs for t in d)
+
+    def vec(counts):
+        v = {t: (1 + math.log(c)) * math.log(n / df[t]) for t, c in counts.items() if 0 < df.get(t, 0) < n}
+        norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
+        return {t: x / norm for t, x in v.items()}
+
+    q = vec(Counter(query))
+    return [sum(w * vec(d).get(t, 0.0) for t, w in q.items()) for d in docs]
+
+
+@pytest.mark.parametrize("query", ["外省看病要备案吗", "医保卡落在家里了怎么办", "衡水医保电话", "完全无关的天气"])
+def test_lexical_cosine_matches_brute_force(query):
+    from chatbot.textnorm import keyword_tokens
+
+    questions = [normalize(q) for q in ["外省看病怎么报销", "医保卡落在家里能看病吗", "衡水市医保局电话是多少",
+                                        "外省看病需要备案吗", "医保卡丢了怎么补办"]]
+    lexical = memory.Lexical(questions)
+    got = lexical.scores(keyword_tokens(normalize(query), normalized=True))
+    assert got == pytest.approx(_tfidf_brute(questions, keyword_tokens(normalize(query), normalized=True)), abs=1e-6)
+    assert got.max() <= 1.0 + 1e-6
+
+
+def test_wording_shared_with_a_known_question_adds_to_the_lift():
+    from chatbot.textnorm import keyword_tokens
+
+    questions = [normalize("外省看病要先备案吗"), normalize("医保卡丢了怎么补办")]
+    known = memory.Memory(np.eye(2, 8), ["a.txt", "a.txt"], [["需提前备案"], ["挂失补办"]], {"model": "m"},
+                          questions)
+    bound = known.bind(PASSAGES, ROWS)
+    q = np.eye(1, 8, 7)[0]  # orthogonal to both known questions: the model's cosine lifts nothing
+    assert bound.lift(q, 1.0, 0.5) == {}
+    tokens = keyword_tokens(normalize("在外省看病前要备案吗"), normalized=True)
+    lifted = bound.lift(q, 1.0, 0.5, tokens, 1.0)
+    assert list(lifted) == [0] and lifted[0] > 0  # the passage answering the question worded alike
+    assert bound.lift(q, 1.0, 0.5, tokens, 0.0) == {}  # off
+    # saved without their wording (an older file): the model's cosine alone
+    assert memory.Memory(np.eye(2, 8), ["a.txt", "a.txt"], [["需提前备案"], ["挂失补办"]], {}).bind(
+        PASSAGES, ROWS).lift(q, 1.0, 0.5, tokens, 1.0) == {}
+
+
+def test_saved_wording_comes_back_on_load(tmp_path):
+    path = tmp_path / "m.npz"
+    memory.save(path, np.eye(2, 8), ["a.txt", "b.txt"], [["x"], ["y"]], ["外省看病", "医保电话"], {"model": "m"})
+    assert memory.load(path, "m").questions == ["外省看病", "医保电话"]
