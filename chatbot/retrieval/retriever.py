@@ -241,17 +241,18 @@ class Retriever:
             lap("dense_search")
         share = cjk_share(norm)
         terms = self.translated(norm) if share < 0.5 else []
-        worded = None  # an English question's words meet few known questions: the model's cosine counts alone
+        worded = None  # the keyword tokens the known questions' wording is compared with (memory.Lexical)
         if terms:  # an English question: its dictionary translation meets the Chinese corpus
             # Chinese words already in the question (ｈｅｎｇｓｈｕｉ 衡水市医保电话) keep their say.
             kw_tokens = [t for t in keyword_tokens(norm, normalized=True, words=tokens) if _HAN.search(t)]
             kw_tokens += [t for term in terms for t in keyword_tokens(term, normalized=True)]
             w_kw = max(cfg.translate_weight, cfg.bm25_weight * share)
+            worded = kw_tokens  # its Chinese words and translation meet the known questions' (memory.Lexical)
             if cfg.translate_coverage:
                 tokens = tokens + tuple(t for t in terms if t not in tokens)
         else:  # keyword matching means little for untranslated English against a Chinese corpus
             kw_tokens = keyword_tokens(norm, normalized=True, words=tokens)
-            if share >= 0.5:  # the question's own wording, to meet the known questions' (memory.Lexical)
+            if share >= 0.5:  # untranslated English words would meet only the few English known questions
                 worded = kw_tokens
             w_kw = cfg.bm25_weight * share
             if cfg.pivot_terms and share >= 0.5:  # words the corpus never uses, by their dictionary senses
