@@ -123,11 +123,13 @@ class Lexical:
         self.idf = {t: math.log(self.n / d) for t, d in df.items() if d < self.n}
         postings: dict[str, list[tuple[int, float]]] = {}
         for row, c in enumerate(counts):
-            weights = self._weights(c)
-            for t, w in weights.items():
+            for t, w in self._weights(c).items():
                 postings.setdefault(t, []).append((row, w))
-        self.postings = {t: (np.array([r for r, _ in p], dtype=np.int64), np.array([w for _, w in p], dtype=np.float32))
-                         for t, p in postings.items()}
+        # the postings of every token one after another (CSR by token): one gather per question
+        self.column = {t: k for k, t in enumerate(postings)}
+        self.starts = np.cumsum([0] + [len(p) for p in postings.values()]).astype(np.int64)
+        self.rows = np.array([r for p in postings.values() for r, _ in p], dtype=np.int64)
+        self.values = np.array([w for p in postings.values() for _, w in p], dtype=np.float64)
 
     def _weights(self, counts: Counter) -> dict[str, float]:
         """(1 + log tf) × idf per known token, the vector of unit length."""
@@ -137,11 +139,16 @@ class Lexical:
 
     def scores(self, tokens) -> np.ndarray:
         """The TF-IDF cosine of a question's keyword tokens with every known question."""
-        out = np.zeros(self.n, dtype=np.float32)
-        for t, w in self._weights(Counter(tokens)).items():
-            rows, values = self.postings[t]
-            out[rows] += values * np.float32(w)
-        return out
+        weights = self._weights(Counter(tokens))
+        if not weights:
+            return np.zeros(self.n, dtype=np.float32)
+        cols = np.fromiter((self.column[t] for t in weights), dtype=np.int64, count=len(weights))
+        w = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
+        starts, lengths = self.starts[cols], self.starts[cols + 1] - self.starts[cols]
+        ends = np.cumsum(lengths)
+        at = np.arange(ends[-1]) + np.repeat(starts - (ends - lengths), lengths)
+        return np.bincount(self.rows[at], weights=self.values[at] * np.repeat(w, lengths),
+                           minlength=self.n).astype(np.float32)
 
 
 class Bound:
