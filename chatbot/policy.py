@@ -82,8 +82,10 @@ FIGURE_NAMES = {"money": "金额", "rate": "比例", "cap": "上限", "interest"
 COMPARISON_ASKED = (r"(一样|相同|同样|差不多|有区别|有差别|不同|更?[高低多少]|下浮|上浮|打折)(吗|么|嘛|不|没有?|呢)|是不是(一样|更?[高低多少])"
                     r"|\b(the )?same\b.{0,40}\bas\b|\b(lower|higher|less|more)\b.{0,20}(than|\?|$)|\bdiffer")
 COMPARISON_AMOUNT = r"多少|几|how much|how many|by what"
-# Where or how to look a figure up (交了多少，去哪查): the channel is asked, not a figure of the documents.
-LOOKUP_ASKED = r"(去|在|到)?哪(里|儿)?(能|可以|才能)?(查|看)|(怎么|怎样|如何)(才能)?(查|看到)|网址|网站|入口"
+# Where or how to look a figure up (交了多少，去哪查): the channel is asked, not a figure of the documents;
+# nor is one asked by whose rule a figure goes (报销比例按哪里的标准: 就医地 or 参保地).
+LOOKUP_ASKED = (r"(去|在|到)?哪(里|儿)?(能|可以|才能)?(查|看)|(怎么|怎样|如何)(才能)?(查|看到)|网址|网站|入口"
+                r"|按(照)?(哪里|哪儿|哪个地方|哪边|哪)(的)?(标准|规定|政策|目录)")
 # A validity period asked (备案、证明、卡 … 有效期多久) and what states one: a period or "长期有效".
 VALIDITY_ASKED = r"有效期|多久有效|多长时间有效|有效多久|过期|失效|valid(ity)?\b|expire"
 VALIDITY_STATED = r"(有效期|有效|期限)[^。；;]{0,20}(\d+|[一二三四五六七八九十两半])\s*(年|个月|月|天|日|周)|长期有效|一直有效|永久有效|终身有效"

@@ -120,6 +120,15 @@ def test_figure_balance_lookup_is_not_a_money_question():
 
 
 @pytest.mark.parametrize("question,asked", [
+    ("在外地看病報銷，藥品目錄和報銷比例分別按哪裡的標準？", []),  # whose rule: 就医地 or 参保地
+    ("异地就医报销比例按哪边的政策", []),
+    ("医保个人账户余额的年利率是多少？按什么标准计息", ["interest"]),  # the rate is asked too
+])
+def test_figure_whose_rule_applies_asks_no_figure(question, asked):
+    assert checks.figures_asked(normalize(question), POLICY) == asked
+
+
+@pytest.mark.parametrize("question,asked", [
     ("报销比例跟在宁波一样吗", []),
     ("在上海看病报销比例会比宁波低吗", []),
     ("Is it the same reimbursement rate as in Ningbo, or lower?", []),
