@@ -73,7 +73,8 @@ FIGURE_ASKED: dict[str, str] = {
 FIGURE_STATED: dict[str, str] = {
     "money": r"\d+(\.\d+)?\s*(元|万元|块)",
     "rate": r"\d+(\.\d+)?\s*%|百分之|[一二三四五六七八九]成",
-    "cap": r"(最高|最多|上限|封顶|限额)[^。；;]{0,30}\d+(\.\d+)?\s*(元|万|%)",
+    # a cap word and its figure, not a band's rate (10000元以上至最高支付限额部分按90%报销 states no cap)
+    "cap": r"(最高|最多|上限|封顶|限额)(?:(?!部分)[^。；;]){0,30}\d+(\.\d+)?\s*(元|万|%)",
     "interest": r"(利率|利息)[^。；;，,]{0,20}\d+(\.\d+)?\s*%",
 }
 FIGURE_NAMES = {"money": "金额", "rate": "比例", "cap": "上限", "interest": "利率"}

@@ -128,6 +128,16 @@ def test_figure_whose_rule_applies_asks_no_figure(question, asked):
     assert checks.figures_asked(normalize(question), POLICY) == asked
 
 
+@pytest.mark.parametrize("passage,states", [
+    ("本地职工医保和居民医保的统筹基金最高支付限额为8万元。", True),
+    ("住院报销比例最高达90%。", True),
+    ("5000元至10000元部分按85%报销;10000元以上至最高支付限额部分按90%报销。", False),  # a band's rate
+])
+def test_figure_a_cap_is_a_cap_words_own_figure(passage, states):
+    missing = checks.figure_missing(normalize("成都职工医保封顶线是多少"), normalize(passage), POLICY)
+    assert (missing != "cap") is states
+
+
 @pytest.mark.parametrize("question,asked", [
     ("报销比例跟在宁波一样吗", []),
     ("在上海看病报销比例会比宁波低吗", []),
