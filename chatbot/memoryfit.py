@@ -84,7 +84,8 @@ def tune_memory(qa, items: list[dict], out: Path, settings: list[tuple[float, ..
     if len(names) > 1:
         for name in names:
             keep = [j for j, f in enumerate(files) if f != name]
-            memory = memory_mod.Memory(vectors[keep], [sources[j] for j in keep], [evidence[j] for j in keep], {})
+            memory = memory_mod.Memory(vectors[keep], [sources[j] for j in keep], [evidence[j] for j in keep], {},
+                                       [questions[j] for j in keep])
             bound = memory.bind(passages, manifest)
             test = [it for it in items if it["file"] == name]
             row = {"n": len(test), "without": _figures(qa, test, None, 0.0, 0.0)}
