@@ -9,7 +9,7 @@ import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from .. import stages
+from .. import quick_t2s, stages
 from ..ingest.chunking import split_sentences
 from ..policy import Policy
 from ..textnorm import cjk_share, keyword_tokens, normalize, tokenize
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+quick_t2s.install()  # OpenCC's substring search skipped for text it cannot change (quick_t2s.py)
 
 
 class Retriever:
