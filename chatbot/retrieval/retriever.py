@@ -284,25 +284,37 @@ class Retriever:
         # 广东, does not make a passage about 杭州).
         broader = cfg.province_covers_city and bool(qplaces) and facts.about_rules(norm, cfg)
         passages = self.index.passages
+        if qplaces or needs:
+            rows = self._checked(fused, qplaces, needs, broader)
+        else:  # nothing to check: every rank_key flag and penalty is off, so the fused score alone ranks
+            # (a stable sort: ties keep candidate order); only the first k are read below
+            rows = [(i, (), ()) for i in sorted(fused, key=lambda i: -fused[i][0])[:max(k, 1)]]
+        top = []
+        for i, miss, lacks in rows[:max(k, 1)]:  # only the first k become Hits
+            score, ds, ks, dr, kr = fused[i]
+            top.append(Hit(passages[i], score, own.get(i, ds), ks, dr, kr, miss, lacks))
+        elsewhere = max((fused[i][0] for i, miss, _ in rows if miss), default=0.0) if qplaces else 0.0
+        lap("fusion_checks")
+        return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), tuple(top), elsewhere=elsewhere)
+
+    def _checked(self, fused: dict[int, tuple], qplaces: list[Place], needs, broader: bool) -> list[tuple]:
+        """The candidates as (id, places missed, facts lacking), ranked by `rank_key` (the fused
+        score less the place and fact penalties); ties keep candidate order, as a stable sort would."""
+        cfg = self.policy
+        passages = self.index.passages
         rank = rank_key(cfg.place_penalty, cfg.fact_penalty)
-        # (rank, position, a Hit's fields): the position keeps ties in candidate order, as a stable
-        # sort by `order_key` would; only the first k become Hits
-        rows = []
         memo = self._passage_places.memo(qplaces, broader) if qplaces else None
-        for position, (i, (score, ds, ks, dr, kr)) in enumerate(fused.items()):
-            passage = passages[i]
+        rows = []
+        for position, (i, row) in enumerate(fused.items()):
             miss = ()
             if memo is not None:
                 miss = memo.passages.get(i)
                 if miss is None:
-                    miss = memo.keep(i, self._missed(i, passage, qplaces, broader, memo))
-            lacks = tuple(k.name for k in needs if not self._states_for_place(k, passage, qplaces)) if needs else ()
-            rows.append((rank(score, miss, lacks), position, (passage, score, own.get(i, ds), ks, dr, kr, miss, lacks)))
+                    miss = memo.keep(i, self._missed(i, passages[i], qplaces, broader, memo))
+            lacks = tuple(k.name for k in needs if not self._states_for_place(k, passages[i], qplaces)) if needs else ()
+            rows.append((rank(row[0], miss, lacks), position, i, miss, lacks))
         rows.sort()
-        top = tuple(Hit(*fields) for _, _, fields in rows[:max(k, 1)])
-        elsewhere = max((f[1] for _, _, f in rows if f[6]), default=0.0) if qplaces else 0.0  # score, missing
-        lap("fusion_checks")
-        return Retrieval(query, norm, tokens, tuple(p.name for p in qplaces), top, elsewhere=elsewhere)
+        return [(i, miss, lacks) for _, _, i, miss, lacks in rows]
 
 
 # From this many passages on, the dense search (FAISS's HNSW search releases the GIL) runs in a
