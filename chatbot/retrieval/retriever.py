@@ -106,6 +106,10 @@ class Retriever:
         """(question vector, sentence vectors). Vectors of sentences and questions are kept
         (passages recur across questions)."""
         vectors = self._vectors
+        try:  # every vector kept already (the usual case: the question's is kept by `search`)
+            return vectors[question_norm], [vectors[s] for s in sentences_norm]
+        except KeyError:
+            pass
         missing = [t for t in dict.fromkeys([question_norm, *sentences_norm]) if t not in vectors]
         fresh = dict(zip(missing, self.embedder.encode(missing))) if missing else {}
         with self._vectors_lock:
