@@ -165,6 +165,7 @@ class Bound:
         self._pair_question = np.array([j for j, _ in pairs], dtype=np.int64)
         self._passages, compact = np.unique(np.array([i for _, i in pairs], dtype=np.int64), return_inverse=True)
         self._pair_passage = compact.reshape(-1)
+        self._at = {p: j for j, p in enumerate(self._passages.tolist())}  # passage id -> its place in `_best`
         # the pairs grouped by passage, for one maximum.reduceat per question (each passage has a pair)
         by_passage = np.argsort(self._pair_passage, kind="stable")
         self._grouped_question = self._pair_question[by_passage]
@@ -184,15 +185,32 @@ class Bound:
         """{passage id: weight × (best cosine of the question with a known question it answers − floor)},
         for the known questions above `floor`. Given the question's keyword `tokens` and `lexical` > 0,
         that share of the wording's cosine (`Lexical`) is added to the model's."""
-        if not self.owners or weight <= 0:
+        best = self._best(own_vector, weight, floor, tokens, lexical)
+        if best is None:
             return {}
+        kept = np.flatnonzero(best > 0)
+        return dict(zip(self._passages[kept].tolist(), best[kept].tolist()))
+
+    def lift_for(self, own_vector: np.ndarray, weight: float, floor: float, ids, tokens=None,
+                 lexical: float = 0.0) -> list[tuple[int, float]]:
+        """`lift` read for the passages `ids` only (a search's candidates): (id, gain) of those
+        lifted, in the order of `ids`; the same gains, without a dict of every lifted passage."""
+        best = self._best(own_vector, weight, floor, tokens, lexical)
+        if best is None:
+            return []
+        gains, at = best.tolist(), self._at
+        return [(i, g) for i in ids if (j := at.get(i)) is not None and (g := gains[j]) > 0]
+
+    def _best(self, own_vector: np.ndarray, weight: float, floor: float, tokens=None,
+              lexical: float = 0.0) -> np.ndarray | None:
+        """weight × (best cosine with a known question − floor) per passage of `_passages`."""
+        if not self.owners or weight <= 0:
+            return None
         cos = self._cosines(*_keyed(own_vector))
         if tokens and lexical > 0 and self.lexical is not None:
             cos = cos + np.float32(lexical) * self.lexical.scores(tokens)
         gain = weight * (cos - floor)
-        best = np.maximum.reduceat(gain[self._grouped_question], self._group_starts)  # best per passage
-        kept = np.flatnonzero(best > 0)
-        return dict(zip(self._passages[kept].tolist(), best[kept].tolist()))
+        return np.maximum.reduceat(gain[self._grouped_question], self._group_starts)  # best per passage
 
     def near(self, own_vector: np.ndarray, floor: float) -> tuple[tuple[float, tuple[str, ...]], ...]:
         """(cosine − floor, evidence) of the `NEAR_UNITS` nearest known questions above `floor` with

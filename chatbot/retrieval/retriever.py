@@ -277,10 +277,10 @@ class Retriever:
         own = self._own_cosines(own_qv, qv, fused)
         bound = self._memory.get() if cfg.memory_weight > 0 else None
         if bound:  # a question worded like a known one lifts the passage that answered it (retrieval/memory.py)
-            for i, gain in bound.lift(own_qv[0], cfg.memory_weight, cfg.memory_floor, worded, cfg.memory_lexical).items():
-                row = fused.get(i)
-                if row is not None:
-                    fused[i] = (row[0] + gain,) + row[1:]
+            for i, gain in bound.lift_for(own_qv[0], cfg.memory_weight, cfg.memory_floor, fused, worded,
+                                          cfg.memory_lexical):
+                row = fused[i]
+                fused[i] = (row[0] + gain,) + row[1:]
 
         needs = facts.required(norm)
         # A question about rules (no office, phone number or figure of the place) is answered by a

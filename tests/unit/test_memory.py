@@ -61,6 +61,17 @@ def test_lift_is_weight_times_the_best_cosine_above_the_floor():
     assert bound.lift(q, 0.0, 0.0) == {}
 
 
+def test_lift_for_reads_the_same_gains_for_the_ids_asked():
+    rng = np.random.default_rng(3)
+    bound = memory.Bound(_unit(rng.normal(size=(30, 8))), [tuple(rng.choice(12, 2, replace=False)) for _ in range(30)])
+    for _ in range(20):
+        q = _unit(rng.normal(size=8))
+        every = bound.lift(q, 0.5, 0.1)
+        ids = [int(i) for i in rng.permutation(15)[:9]]
+        assert bound.lift_for(q, 0.5, 0.1, ids) == [(i, every[i]) for i in ids if i in every]  # equal floats, ids' order
+    assert bound.lift_for(q, 0.0, 0.1, ids) == []
+
+
 def _wording_gap(seed: int, n_passages=20, d=32, per_passage=8):
     """Questions about passage j share j's own everyday wording (unrelated to the passage's
     vector): the model's cosine with passages often ranks another passage first, while a
