@@ -103,8 +103,15 @@ class DenseIndex:
 
     def search(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids, scores) of shape (q, k'); rows padded by FAISS with -1 are trimmed by callers."""
-        k = max(1, min(k, self.ntotal))
-        scores, ids = self.index.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)
+        index = self.index
+        k = max(1, min(k, int(index.ntotal)))
+        x = np.ascontiguousarray(query_vectors, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != index.d:
+            raise ValueError(f"query vectors of shape {x.shape} for an index of dimension {index.d}")
+        scores = np.empty((x.shape[0], k), dtype=np.float32)
+        ids = np.empty((x.shape[0], k), dtype=np.int64)
+        # FAISS's own search() around the same call converts and checks the query again (~10 µs a question)
+        index.search_c(x.shape[0], faiss.swig_ptr(x), k, faiss.swig_ptr(scores), faiss.swig_ptr(ids))
         return ids, scores
 
     def similarity(self, query_vector: np.ndarray, ids) -> np.ndarray | None:
