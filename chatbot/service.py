@@ -39,7 +39,7 @@ def finish(retrieval: Retrieval, resolved: "Resolved", question: str, notice: st
     retrieval, absent = conversation.check(retrieval, resolved, broader)
     if absent:
         return conversation.annotate(conversation.refusal(question, absent, notice), resolved, question), retrieval
-    top = replace(retrieval, hits=retrieval.hits[:policy.top_k])
+    top = retrieval if len(retrieval.hits) <= policy.top_k else replace(retrieval, hits=retrieval.hits[:policy.top_k])
     lap = stages.laps()
     answer = compose(top, retriever.index.keyword, policy, notice, retriever.unit_scores)
     lap("compose")
