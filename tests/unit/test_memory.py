@@ -68,7 +68,8 @@ def test_lift_for_reads_the_same_gains_for_the_ids_asked():
         q = _unit(rng.normal(size=8))
         every = bound.lift(q, 0.5, 0.1)
         ids = [int(i) for i in rng.permutation(15)[:9]]
-        assert bound.lift_for(q, 0.5, 0.1, ids) == [(i, every[i]) for i in ids if i in every]  # equal floats, ids' order
+        # equal floats, in the order of ids
+        assert bound.lift_for(q, 0.5, 0.1, ids) == [(i, every[i]) for i in ids if i in every]
     assert bound.lift_for(q, 0.0, 0.1, ids) == []
 
 
