@@ -96,16 +96,30 @@ class QuestionLog:
         try:
             db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
             if not self._ready:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(SCHEMA)
-                check = db.execute("PRAGMA quick_check").fetchone()[0]
-                if check != "ok":
-                    raise sqlite3.DatabaseError(f"database disk image is malformed: {check}")
+                self._prepare(db)
                 self._ready = True
         except BaseException:
             db.close()
             raise
         return db
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        """WAL mode, the schema and a quick check, once per process. Switching to WAL while another
+        process does the same can fail at once with "database is locked" (SQLite does not wait on its
+        busy handler there), so that step is retried until the busy timeout."""
+        deadline = time.monotonic() + self.busy_timeout_s
+        while True:
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(SCHEMA)
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+        check = db.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise sqlite3.DatabaseError(f"database disk image is malformed: {check}")
 
     def _set_aside(self, exc: Exception) -> None:
         """Rename a corrupt log (and its -wal/-shm) out of the way and remember the problem."""

@@ -117,12 +117,17 @@ def test_english_question_naming_a_place_gets_a_passage_about_it(real_qa):
 
 
 def test_a_close_second_article_is_quoted_under_its_own_marker(real_qa):
-    a = real_qa.ask("廊坊市本级医保管理中心有哪几个电话可以咨询政策")
+    # the known questions off: their lift (memory.Lexical) puts the article that states all three numbers
+    # so far ahead that the second is no longer close; this is about composing two close articles
+    from chatbot.service import QA
+
+    qa = QA(real_qa.config, policy=real_qa.policy.with_values(memory_weight=0.0))
+    a = qa.ask("廊坊市本级医保管理中心有哪几个电话可以咨询政策")
     assert a.text.index("[1]") < a.text.index("[2]")
     second = a.citations[1]
     assert second.n == 2 and second.quotes and second.quotes[0] in a.text
     assert second.passage.doc_id != a.citations[0].passage.doc_id
-    assert "2227711" in a.text  # the fact only the second article states
+    assert "2227711" in a.text and "0316-2227779" in a.text  # each article's own number
 
 
 @pytest.mark.parametrize("query", ["上海市医保电话是多少", "成都医保局电话是多少"])
