@@ -80,3 +80,11 @@ def test_a_scheme_refused_earlier_does_not_refuse_a_complete_question_after_it(r
     a = real_qa.ask("衡水市医保电话是多少", history)
     assert not a.refused and "0318-12333" in a.text and "[1]" in a.text
     assert real_qa.ask("那养老保险呢", history).refused
+
+
+def test_a_complete_question_after_a_refused_one_stands_alone(real_qa):
+    """Its own subject (异地就医: whose 目录 and whose 比例) and a fair stand-alone match: the earlier
+    成都 cap question (refused) must not be carried into it, or 成都's band rates answer it."""
+    a = real_qa.ask("在外地看病报销，药品目录和报销比例分别按哪里的标准？", ["成都职工医保住院一年最多能报多少钱？封顶线是多少？"])
+    assert not a.refused and a.understood_as is None
+    assert "就医地" in a.text and "参保地" in a.text
