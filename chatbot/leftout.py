@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from . import evaluation
 from .adapterfit import _passage_vectors, training_data
-from .memoryfit import known
+from .memoryfit import fold, known
 from .retrieval import adapter as adapter_mod
 from .retrieval import memory as memory_mod
 
@@ -58,9 +58,7 @@ def left_out(qa, items: list[dict], variants: dict[str, dict]) -> dict:
             q, rel = training_data(qa, [it for it in items if it["file"] != name and it["file"] in adapter_files])
             matrix = adapter_mod.fit(q, pvec, rel, policy.adapter_l2, policy.adapter_temperature) if rel else None
             keep = [j for j, f in enumerate(files) if f != name and f in memory_files]
-            bound = memory_mod.Memory(mvec[keep], [sources[j] for j in keep], [evidence[j] for j in keep], {},
-                                      [questions[j] for j in keep]) \
-                .bind(passages, manifest) if keep else None
+            bound = fold(mvec, sources, evidence, questions, keep).bind(passages, manifest) if keep else None
             retriever._memory = memory_mod.Fixed(bound)
             test = [it for it in items if it["file"] == name]
             for label, values in variants.items():

@@ -46,6 +46,14 @@ def known(qa, items: list[dict], followups: bool = False, exclude: frozenset[str
     return questions, sources, evidence, files
 
 
+def fold(vectors: np.ndarray, sources: list[str], evidence: list[list[str]], questions: list[str],
+         keep: list[int]) -> memory_mod.Memory:
+    """The known questions at the positions `keep` (a fold that leaves a file out), with their
+    wording: what `known` returned, narrowed alike for `tune --memory` and `tune --left-out`."""
+    return memory_mod.Memory(vectors[keep], [sources[j] for j in keep], [evidence[j] for j in keep], {},
+                             [questions[j] for j in keep])
+
+
 def _figures(qa, items: list[dict], bound, weight: float, floor: float) -> dict:
     retriever = qa.retriever
     kept, policy = retriever._memory, retriever.policy
@@ -84,9 +92,7 @@ def tune_memory(qa, items: list[dict], out: Path, settings: list[tuple[float, ..
     if len(names) > 1:
         for name in names:
             keep = [j for j, f in enumerate(files) if f != name]
-            memory = memory_mod.Memory(vectors[keep], [sources[j] for j in keep], [evidence[j] for j in keep], {},
-                                       [questions[j] for j in keep])
-            bound = memory.bind(passages, manifest)
+            bound = fold(vectors, sources, evidence, questions, keep).bind(passages, manifest)
             test = [it for it in items if it["file"] == name]
             row = {"n": len(test), "without": _figures(qa, test, None, 0.0, 0.0)}
             for setting in settings:
