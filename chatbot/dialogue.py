@@ -94,7 +94,7 @@ def _read_one(message: str, earlier: list[str], turn: Turn | None, retriever: "R
     rules = conversation.resolve(message, earlier)
     if rules.changed and rules.kind == "swap":
         return replace(rules, prior=())
-    if not rules.changed:
+    if not rules.changed or _may_stand(message, rules, policy):
         alone = retriever.search(message, policy.top_k)
         if _out_of_scope(alone, policy):
             return Resolved(message, False)
@@ -108,6 +108,18 @@ def _read_one(message: str, earlier: list[str], turn: Turn | None, retriever: "R
     if policy.context_mode == "rules":
         return rules
     return _in_context(message, turn, policy)
+
+
+def _may_stand(message: str, rules: Resolved, policy: "Policy") -> bool:
+    """A message the rules would carry that may still stand alone on its own confident match
+    (`policy.context_carry_alone`): "place" when it names a place of its own (衡水市医保电话是多少
+    after any question), "all" for any carried message."""
+    mode = policy.context_carry_alone
+    if rules.kind != "carry" or mode == "none":
+        return False
+    if mode == "all":
+        return True
+    return any(s.place for s in conversation.slots(conversation._norm(message), original=message))
 
 
 def _in_context(message: str, turn: Turn, policy: "Policy") -> Resolved:

@@ -88,3 +88,25 @@ def test_a_complete_question_after_a_refused_one_stands_alone(real_qa):
     a = real_qa.ask("在外地看病报销，药品目录和报销比例分别按哪里的标准？", ["成都职工医保住院一年最多能报多少钱？封顶线是多少？"])
     assert not a.refused and a.understood_as is None
     assert "就医地" in a.text and "参保地" in a.text
+
+
+@pytest.mark.parametrize("history", [
+    ["How much is the 2024 resident medical insurance in Jilin City?"],
+    ["成都职工医保住院一年最多能报多少钱？封顶线是多少？", "在外地看病报销，药品目录和报销比例分别按哪里的标准？",
+     "How much is the 2024 resident medical insurance in Jilin City?"],
+])
+def test_a_place_and_a_fact_asked_stand_alone_after_other_topics(real_qa, history):
+    """衡水市医保电话是多少 names no subject word the rules count (医保 and 电话 are generic), so they
+    would carry the conversation's words into it; its own place and confident match make it stand
+    alone, and the understood-as line no longer piles up the earlier messages' fragments."""
+    a = real_qa.ask("衡水市医保电话是多少", history)
+    assert not a.refused and a.understood_as is None, a.understood_as
+    assert "0318-12333" in a.text
+
+
+def test_a_place_with_a_vague_message_is_still_read_in_context(real_qa):
+    """长春要在哪里交 after a 吉林市 居民医保 question: too vague to stand alone, it keeps the
+    conversation's subject, and 长春 (not in the documents) is refused by name."""
+    a = real_qa.ask("长春要在哪里交", ["吉林市2024年居民医保交多少钱"])
+    assert a.refused and a.understood_as and "居民医保" in a.understood_as
+    assert "长春" in a.text
