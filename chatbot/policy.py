@@ -69,6 +69,11 @@ FIGURE_ASKED: dict[str, str] = {
     "rate": r"百分之|比例|几成|percent|\brate\b|proportion|\b(share|part|portion) of (the|my) (cost|bill)",
     "cap": r"(最高|最多|上限|封顶|限额)[^，。？?]{0,8}(多少|几)|maximum|\bcap\b",
     "interest": r"利率|利息[^，。？?]{0,6}(多少|几)|interest rate",
+    # what one pays in (一年交多少, 缴费标准, the premium), not a fee at the counter (工本费, 押金)
+    "contribution": r"^(?!.*(工本|押金|手续费|挂号|罚款|滞纳)).*?(?:(交|缴)[个人一年每月]{0,3}多少(?![年月天日周次岁个人倍])|"
+                    r"缴费标准[^，。？?]{0,4}多少|缴费标准[？?。]?$|保费[^，。？?]{0,4}多少|"
+                    r"how much (do|does|will|would|should) (i|we|you|one|an? (individual|person|resident)s?)\b.{0,30}\b(pay|contribute)\b|"
+                    r"contribution (standard|amount|level|fee)s?\b)",
 }
 FIGURE_STATED: dict[str, str] = {
     "money": r"\d+(\.\d+)?\s*(元|万元|块)",
@@ -76,8 +81,10 @@ FIGURE_STATED: dict[str, str] = {
     # a cap word and its figure, not a band's rate (10000元以上至最高支付限额部分按90%报销 states no cap)
     "cap": r"(最高|最多|上限|封顶|限额)(?:(?!部分)[^。；;]){0,30}\d+(\.\d+)?\s*(元|万|%)",
     "interest": r"(利率|利息)[^。；;，,]{0,20}\d+(\.\d+)?\s*%",
+    # an amount paid in: a paying word before it (个人缴费标准为每人每年380元) or after it (350元/人/年，由个人缴纳)
+    "contribution": r"(缴|交|保费|筹资)[^。；;\n]{0,25}\d+(\.\d+)?\s*(元|块)|\d+(\.\d+)?\s*(元|块)[^。；;\n]{0,10}(缴|交)",
 }
-FIGURE_NAMES = {"money": "金额", "rate": "比例", "cap": "上限", "interest": "利率"}
+FIGURE_NAMES = {"money": "金额", "rate": "比例", "cap": "上限", "interest": "利率", "contribution": "缴费金额"}
 # A comparison asked yes or no (跟宁波一样吗, 会比本地低吗, the same as in Ningbo or lower): a passage saying how
 # it compares (较本地略有下浮) answers it without a figure, unless how much is asked too (低多少).
 COMPARISON_ASKED = (r"(一样|相同|同样|差不多|有区别|有差别|不同|更?[高低多少]|下浮|上浮|打折)(吗|么|嘛|不|没有?|呢)|是不是(一样|更?[高低多少])"

@@ -110,3 +110,10 @@ def test_a_place_with_a_vague_message_is_still_read_in_context(real_qa):
     a = real_qa.ask("长春要在哪里交", ["吉林市2024年居民医保交多少钱"])
     assert a.refused and a.understood_as and "居民医保" in a.understood_as
     assert "长春" in a.text
+
+
+def test_a_swapped_in_place_whose_contribution_is_not_stated_is_refused(real_qa):
+    """北京呢 after 成都医保一年交多少: the 北京 passage states thresholds (起付线 100元), not what one
+    pays in; quoting them as the answer would state a figure that answers another question."""
+    a = real_qa.ask("北京呢", ["成都医保一年交多少"])
+    assert a.refused and "缴费金额" in a.text, a.text

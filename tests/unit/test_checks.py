@@ -138,6 +138,30 @@ def test_figure_a_cap_is_a_cap_words_own_figure(passage, states):
     assert (missing != "cap") is states
 
 
+@pytest.mark.parametrize("question,contribution", [
+    ("北京医保一年交多少", True),
+    ("成都城乡居民医保缴费标准", True),
+    ("灵活就业人员每个月要交多少钱", True),
+    ("How much do I pay for resident medical insurance in Guangxi?", True),
+    ("内蒙古医保要交多少年", False),               # years, not an amount
+    ("补办医保卡要交多少工本费", False),            # a fee at the counter
+    ("住院押金一般要交多少", False),
+    ("How much does the company pay per hour for packing jobs?", False),  # a wage, not a contribution
+])
+def test_figure_a_contribution_is_what_one_pays_in(question, contribution):
+    assert ("contribution" in checks.figures_asked(normalize(question), POLICY)) is contribution
+
+
+@pytest.mark.parametrize("passage,states", [
+    ("2025年度个人缴费标准为400元/人。", True),
+    ("成年居民每人每年380元,由个人缴纳。", True),
+    ("门诊起付线为100元,一级医院住院起付线为550元。", False),  # thresholds, not what one pays in
+])
+def test_figure_a_contribution_needs_an_amount_paid_in(passage, states):
+    missing = checks.figure_missing(normalize("北京医保一年交多少"), normalize(passage), POLICY)
+    assert (missing != "contribution") is states
+
+
 @pytest.mark.parametrize("question,asked", [
     ("报销比例跟在宁波一样吗", []),
     ("在上海看病报销比例会比宁波低吗", []),

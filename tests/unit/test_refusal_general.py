@@ -139,11 +139,11 @@ def test_a_group_the_message_names_itself_still_refuses():
 
 def test_a_year_the_conversation_carried_does_not_refuse():
     old = passage("北京起付标准2023年", "2023年北京三级医院住院起付线为1300元。", 7)
-    r = _in_context("北京2024年起付线 一年交多少钱", "一年交多少钱", old)  # 2024 came from the conversation
+    r = _in_context("北京2024年起付线 起付线要多少钱", "起付线要多少钱", old)  # 2024 came from the conversation
     assert checks.find_gap(r, r.hits[0], POLICY) is None
     g = checks.find_gap(r, r.hits[0], POLICY.with_values(inherited_checks=True))
     assert g is not None and g.check == "year", g
-    r = _in_context("北京起付线 那2024年一年交多少钱", "那2024年一年交多少钱", old)
+    r = _in_context("北京起付线 那2024年起付线要多少钱", "那2024年起付线要多少钱", old)
     g = checks.find_gap(r, r.hits[0], POLICY)
     assert g is not None and g.check == "year", g
 
