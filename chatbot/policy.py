@@ -101,6 +101,10 @@ VALIDITY_STATED = r"(有效期|有效|期限)[^。；;]{0,20}(\d+|[一二三四�
 # what precedes this; retrieval/checks.py asks that a retrieved passage speak of it.
 ITEM_PAID = (r"(的钱|的费用|费用|的费|钱)?(医保|社保)?(还|也|都)?(能不能|可不可以|能|可以|给)(报销?|走医保|用医保|刷医保)"
              r"(吗|不|么|嘛|多少|几成|百分之几)|(医保|社保)(报不报|管不管|包不包)")
+# A thing asked to be bought or paid for after the verb (医保卡能买保健品吗, 医保能报销近视手术吗): the
+# words between the verb and the question's end; 多少 / 几成 / 百分之几 ask how much, not what.
+ITEM_BOUGHT = (r"(能不能|可不可以|能|可以|可否)(用|拿|刷)?(医保卡?|社保卡?|医保个人账户|个人账户|医保账户|账户里?的钱|卡里的钱)?(来|去)?"
+               r"(买|购买|报销|配)(?P<item>(?![多几百销消掉到的个])[\u4e00-\u9fff]{2,8}?)(吗|不|么|嘛|行不行|可以吗|呢|[？?，,。]|$)")
 # What kind of fact a question asks for (chatbot/retrieval/facts.py): the general kinds of an
 # insurance question — a phone number, an office's address, an amount (money, rate, duration), a date. "多少 / 几"
 # alone asks for an amount only when no phone number is asked (电话是多少).
@@ -286,6 +290,7 @@ class Policy:
     check_year: bool = True       # a figure for year Y, the passage gives other years only
     check_fact_kind: bool = True  # a phone number asked, no passage found states one (for the place asked)
     check_validity: bool = True   # a validity period asked (有效期), no retrieved passage states one (session 7: dev6 refusal 0.72 → 0.76 held out, dev3/dev7 ±0)
+    check_things: bool = True     # and every noun of what is asked to be paid for or bought (近视眼激光手术, 医保卡能买保健品吗), not only the last (session 16)
     check_item: bool = True       # an item asked to be paid for (X能报吗) that no retrieved passage speaks of (session 7: dev5 +2 in-sample, ±0 held out)
     # -- answer -----------------------------------------------------------------------------
     second_ratio: float = 0.8     # quote a second article at this share of the first's score (CV picks 0.75 on all; kept 0.8: below it a 衡水市 phone answer also quotes 高新区's number)
@@ -320,6 +325,7 @@ class Policy:
     validity_asked: str = VALIDITY_ASKED
     validity_stated: str = VALIDITY_STATED
     item_paid: str = ITEM_PAID
+    item_bought: str = ITEM_BOUGHT
 
     def with_values(self, **values) -> "Policy":
         """A copy with some fields changed (what tuning grids and flags use)."""

@@ -148,10 +148,24 @@ def _pair_sounds(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
-def item_asked(question: str, policy: Policy) -> str | None:
-    """The item a "is X paid for" question asks about: the last content word before 能报吗 /
-    能报多少 / 医保报不报 in its clause (种一颗牙 → 牙, 住院请护工的钱 → 护工); None when there is
-    no such question or the word is a pronoun, number or adverb (这钱还能报吗)."""
+_SKIP = ("还", "也", "都", "了", "的", "在", "去", "做", "是", "要", "能", "个", "这", "那")
+# words of the insurance itself and of paying (not the thing paid for) at the end of the phrase
+_PAYING = ("医保", "社保", "医保卡", "社保卡", "保险", "的", "钱", "费用", "费", "的钱", "的费用")
+
+
+def _tagged(phrase: str) -> tuple[list[str], dict]:
+    from ..textnorm import _jieba_lock
+    import jieba
+    from ..wordtags import word_tags
+
+    with _jieba_lock:
+        words = [w for w in jieba.lcut(phrase) if re.search(r"[\u4e00-\u9fff]", w)]
+    return words, word_tags(words)
+
+
+def _phrase_before(question: str, policy: Policy) -> str | None:
+    """The clause before 能报吗 / 能报多少 / 医保报不报, without its lead and places; None when the
+    question is not whether something is paid for."""
     m = policy.pattern("item_paid").search(question)
     if not m:
         return None
@@ -159,18 +173,20 @@ def item_asked(question: str, policy: Policy) -> str | None:
     phrase = _LEAD.sub("", _CLAUSE.split(before)[-1]) if before else ""
     for place in _places(phrase):
         phrase = phrase.replace(place.name, " ")
-    if not re.search(r"[\u4e00-\u9fff]", phrase):
-        return None
-    from ..textnorm import _jieba_lock
-    import jieba
-    from ..wordtags import word_tags
+    return phrase if re.search(r"[\u4e00-\u9fff]", phrase) else None
 
-    with _jieba_lock:
-        words = [w for w in jieba.lcut(phrase) if re.search(r"[\u4e00-\u9fff]", w)]
-    tags = word_tags(words)
+
+def item_asked(question: str, policy: Policy) -> str | None:
+    """The item a "is X paid for" question asks about: the last content word before 能报吗 /
+    能报多少 / 医保报不报 in its clause (种一颗牙 → 牙, 住院请护工的钱 → 护工); None when there is
+    no such question or the word is a pronoun, number or adverb (这钱还能报吗)."""
+    phrase = _phrase_before(question, policy)
+    if phrase is None:
+        return None
+    words, tags = _tagged(phrase)
     for i in range(len(words) - 1, -1, -1):
         w = words[i]
-        if w in ("还", "也", "都", "了", "的", "在", "去", "做", "是", "要", "能", "个", "这", "那"):
+        if w in _SKIP:
             continue
         tag = tags.get(w)
         if len(w) == 1 and i > 0 and (tags.get(words[i - 1]) or "n")[0] in "nvab":
@@ -179,21 +195,62 @@ def item_asked(question: str, policy: Policy) -> str | None:
     return None
 
 
-def item_missing(question: str, passages: list[str], policy: Policy, known=None) -> str | None:
-    """The item asked to be paid for that no retrieved passage speaks of, by its characters or by
-    the sound of a character pair (手书 typed for 手术 is spoken of). `known(word)`: True when the
-    documents use the word at all (the keyword index); a word they use is a subject of theirs."""
-    item = item_asked(question, policy)
-    if item is None or any(item in p for p in passages) or (known is not None and known(item)):
-        return None
-    if len(item) >= 2:
+def things_asked(question: str, policy: Policy) -> tuple[list[str], bool]:
+    """The words naming what a question asks to be paid for or bought: the run of nouns and verbs
+    ending the clause before 能报吗 (近视眼激光手术医保能报吗 → 激光 手术), or the words after 能买 /
+    能报销 (医保卡能买保健品吗 → 保健品). The flag: every word there names the thing (after the verb),
+    not only the nouns (近视 is tagged a verb)."""
+    phrase = _phrase_before(question, policy)
+    if phrase is not None:
+        words, tags = _tagged(phrase)
+        run: list[str] = []
+        for w in reversed(words):
+            if w in _PAYING and not run:
+                continue
+            if w in _SKIP or (tags.get(w) or "n")[0] not in "nv":
+                break
+            run.append(w)
+        return run[::-1], False
+    m = policy.pattern("item_bought").search(question)
+    if m:
+        words, _ = _tagged(m.group("item"))
+        return [w for w in words if w not in _PAYING], True
+    return [], False
+
+
+def _spoken_of(word: str, passages: list[str]) -> bool:
+    """Is the word in a passage, by its characters or by the sound of a character pair (手书 typed
+    for 手术)?"""
+    if any(word in p for p in passages):
+        return True
+    if len(word) >= 2:
         from pypinyin import lazy_pinyin
 
-        py = lazy_pinyin(item)
+        py = lazy_pinyin(word)
         pairs = {py[i] + py[i + 1] for i in range(len(py) - 1)}
-        if any(pairs & _pair_sounds(p) for p in passages):
-            return None
-    return item
+        return any(pairs & _pair_sounds(p) for p in passages)
+    return False
+
+
+def item_missing(question: str, passages: list[str], policy: Policy, known=None) -> str | None:
+    """What a question asks to be paid for or bought that no retrieved passage speaks of, by its
+    characters or by sound (`_spoken_of`); `known(word)`: True when the documents use the word at
+    all (the keyword index), so a word they use is a subject of theirs. The item (the last noun,
+    种牙 → 牙) is checked; and so is each noun of two characters or more in what is asked (激光 in
+    近视眼激光手术, 保健品 after 能买): the documents speaking of 手术 do not speak of laser eye surgery."""
+    item = item_asked(question, policy)
+    if item is not None and not any(item in p for p in passages) and not (known is not None and known(item)) \
+            and not (len(item) >= 2 and _spoken_of(item, passages)):
+        return item
+    things, every = things_asked(question, policy) if policy.check_things else ([], False)
+    if not things:
+        return None
+    _, tags = _tagged("".join(things))
+    for w in things:
+        if len(w) >= 2 and (every or (tags.get(w) or "n")[0] == "n") and not (known is not None and known(w)) \
+                and not _spoken_of(w, passages):
+            return "".join(things)
+    return None
 
 
 def _local(question: str, retrieval: Retrieval, top: Hit, policy: Policy) -> bool:

@@ -4,6 +4,8 @@ doctor's question. Cases written for these tests."""
 
 from __future__ import annotations
 
+import pytest
+
 from chatbot.answer import compose
 from chatbot.policy import Policy
 from chatbot.retrieval import checks
@@ -69,6 +71,36 @@ def test_item_refusal_from_compose():
     assert ans.refused and "眼镜" in ans.text
 
 
+@pytest.mark.parametrize("question, things", [
+    ("近视眼激光手术医保能报吗", ["激光", "手术"]),        # the nouns ending the clause, not only the last
+    ("医保卡能买化妆品吗", ["化妆品"]),                     # the thing after 能买
+    ("医保能报销近视手术吗", ["近视", "手术"]),
+    ("这些钱还能报吗", []),
+    ("社保卡怎么补办", []),
+])
+def test_things_asked_to_be_paid_for_or_bought(question, things):
+    assert checks.things_asked(normalize(question), POLICY)[0] == things
+
+
+def test_a_thing_asked_the_documents_never_speak_of_is_refused_by_name():
+    # 手术 is spoken of (an appendix operation); 激光 is not, nor used anywhere in the documents
+    known = {"手术", "阑尾", "切除"}.__contains__
+    assert checks.item_missing(normalize("近视眼激光手术医保能报吗"), [SURGERY.embed_text_normalized], POLICY,
+                               known=known) == "激光手术"
+    assert checks.item_missing(normalize("医保能报销近视手术吗"), [SURGERY.embed_text_normalized], POLICY,
+                               known=known) == "近视手术"
+    assert checks.item_missing(normalize("阑尾切除手术医保能报吗"), [SURGERY.embed_text_normalized], POLICY,
+                               known=known) is None
+    assert checks.item_missing(normalize("近视眼激光手术医保能报吗"), [SURGERY.embed_text_normalized],
+                               POLICY.with_values(check_things=False), known=known) is None
+
+
+def test_a_thing_typed_with_a_homophone_is_spoken_of():
+    # 手书 typed for 手术, 一保 for 医保: the nouns sound like words of the passage
+    assert checks.item_missing(normalize("阑尾切除手书一保给报吗"), [SURGERY.embed_text_normalized], POLICY,
+                               known=lambda w: False) is None
+
+
 # --- the course of an illness is a doctor's question -------------------------------------------
 def test_recovery_question_is_medical_advice():
     g = gap("阑尾切除手术做完多久能下地走路", SURGERY)
@@ -82,7 +114,6 @@ def test_restored_benefits_are_not_recovery():
 
 
 # --- session 8: what a figure question counts, and constraints the conversation carried ---------
-import pytest  # noqa: E402
 
 YEARS = passage("四川职工医保缴费年限", "男职工累计缴费年限不低于30年,女职工累计缴费年限不低于25年。", 4)
 
