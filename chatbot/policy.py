@@ -99,8 +99,9 @@ VALIDITY_ASKED = r"有效期|多久有效|多长时间有效|有效多久|过期
 VALIDITY_STATED = r"(有效期|有效|期限)[^。；;]{0,20}(\d+|[一二三四五六七八九十两半])\s*(年|个月|月|天|日|周)|长期有效|一直有效|永久有效|终身有效"
 # A question whether (or how much) an item is paid for: "种牙医保能报吗", "护工的钱能报多少". The item is
 # what precedes this; retrieval/checks.py asks that a retrieved passage speak of it.
-ITEM_PAID = (r"(的钱|的费用|费用|的费|钱)?(医保|社保)?(还|也|都)?(能不能|可不可以|能|可以|给)(报销?|走医保|用医保|刷医保)"
-             r"(吗|不|么|嘛|多少|几成|百分之几)|(医保|社保)(报不报|管不管|包不包)")
+ITEM_PAID = (r"(的钱|的费用|费用|的费|钱)?(医保|社保)?(还|也|都)?(能不能|可不可以|能|可以|给)(报销?|走医保|用医保卡?|刷医保卡?)"
+             r"(吗|不|么|嘛|多少|几成|百分之几)|(医保|社保)(报不报|管不管|包不包|给不给报销?)|(医保|社保)(能|可以)?报销?(吗|么|嘛)"
+             r"|(能不能|可不可以)(报销?|走医保|用医保卡?|刷医保卡?)([？?。]|$)")
 # A thing asked to be bought or paid for after the verb (医保卡能买保健品吗, 医保能报销近视手术吗): the
 # words between the verb and the question's end; 多少 / 几成 / 百分之几 ask how much, not what.
 ITEM_BOUGHT = (r"(能不能|可不可以|能|可以|可否)(用|拿|刷)?(医保卡?|社保卡?|医保个人账户|个人账户|医保账户|账户里?的钱|卡里的钱)?(来|去)?"

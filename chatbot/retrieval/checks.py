@@ -205,7 +205,7 @@ def things_asked(question: str, policy: Policy) -> tuple[list[str], bool]:
         words, tags = _tagged(phrase)
         run: list[str] = []
         for w in reversed(words):
-            if w in _PAYING and not run:
+            if (w in _PAYING or w in _SKIP) and not run:  # 猫咪生病了医保能报吗: from 生病
                 continue
             if w in _SKIP or (tags.get(w) or "n")[0] not in "nv":
                 break
@@ -228,7 +228,9 @@ def _spoken_of(word: str, passages: list[str]) -> bool:
 
         py = lazy_pinyin(word)
         pairs = {py[i] + py[i + 1] for i in range(len(py) - 1)}
-        return any(pairs & _pair_sounds(p) for p in passages)
+        if len(word) == 2:
+            return any(pairs & _pair_sounds(p) for p in passages)
+        return any(pairs <= _pair_sounds(p) for p in passages)  # 试管婴儿 is not spoken of by 婴儿 alone
     return False
 
 

@@ -77,6 +77,11 @@ def test_item_refusal_from_compose():
     ("医保能报销近视手术吗", ["近视", "手术"]),
     ("这些钱还能报吗", []),
     ("社保卡怎么补办", []),
+    ("双眼皮手术医保报销吗", ["双眼皮", "手术"]),           # no 能 before 报销
+    ("割双眼皮能不能刷医保", ["割", "双眼皮"]),             # 能不能 … at the end, no particle
+    ("全飞秒手术的钱医保给不给报销", ["飞秒", "手术"]),
+    ("做近视矫正手术可以用医保卡吗", ["近视", "矫正", "手术"]),
+    ("猫咪生病了医保能报吗", ["猫咪", "生病"]),              # 了 ends the clause
 ])
 def test_things_asked_to_be_paid_for_or_bought(question, things):
     assert checks.things_asked(normalize(question), POLICY)[0] == things
