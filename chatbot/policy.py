@@ -51,6 +51,7 @@ MEDICAL_ADVICE = (r"挂(什么|哪个|哪一?个?|啥)科|挂.{0,6}科还是|(�
                   r"吃.{0,6}药好|怎么治|如何治疗|严不严重|要不要紧|which department|what medicine|should i take"
                   # the course of an illness or an operation (how long to recover, walk, leave hospital)
                   r"|要不要(马上|赶紧|立刻|立即)?(去|上)(医院|急诊)|需不需要(马上)?(去|上)(医院|急诊)|do i need to go to (the )?(hospital|er)"
+                  r"|(要|需要|得|用)(马上|赶紧|立刻|立即)?(去|上)(医院|急诊)(吗|么|嘛)"
                   r"|(多久|多长时间|几天|多少天)(才)?能?(正常)?(下地|走路|恢复|康复|痊愈|好|出院|拆线)(?!待遇|使用|缴费|参保|资格)|能不能治好|治得好|后遗症|how long.{0,20}recover")
 INSURANCE = (r"医保|保险|社保|参保|缴费|交费|报销|报|统筹|账户|共济|备案|定点|起付|封顶|目录|甲类|乙类|自付|"
              r"insurance|reimburs|covered")

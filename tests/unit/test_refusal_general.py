@@ -186,6 +186,7 @@ def test_a_year_the_conversation_carried_does_not_refuse():
 
 @pytest.mark.parametrize("question, check", [
     ("孩子发烧39度要不要马上去医院", "medical"),
+    ("孩子发烧39度要去医院吗", "medical"),
     ("Do I need to go to the hospital for a fever of 39 degrees?", "medical"),
     ("这家公司的股票代码是多少", "off_topic"),
 ])
