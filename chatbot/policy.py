@@ -111,7 +111,9 @@ ITEM_BOUGHT = (r"(能不能|可不可以|能|可以|可否)(用|拿|刷)?(医保
 # insurance question — a phone number, an office's address, an amount (money, rate, duration), a date. "多少 / 几"
 # alone asks for an amount only when no phone number is asked (电话是多少).
 FACT_ASKED: dict[str, str] = {
-    "phone": r"电话|号码|热线|联系方式|打哪|hotline|phone|telephone|call\b|contact number",
+    # "phone", but not the handset one does something on (on my phone, with a mobile phone, a phone app)
+    "phone": r"电话|号码|热线|联系方式|打哪|hotline|(?<!on my )(?<!on your )(?<!on a )(?<!on the )(?<!with my )(?<!with a )"
+             r"(?<!using my )(?<!using a )(?<!via my )(?<!mobile )(?<!cell )(?<!smart)phone(?!\s*app)|telephone|call\b|contact number",
     "amount": r"多少钱|钱|比例|百分之|标准|起付|封顶|限额|额度|费用|多久|几年|几个月|几天|how much|how many|rate|percent|cost",
     "amount_weak": r"多少|几",
     "date": r"什么时候|何时|哪天|哪年|哪一年|哪个月|几号|截止|几月|时间|最晚|期限|when|deadline|date|what year",

@@ -315,3 +315,16 @@ def test_a_scheme_only_the_conversation_carried_does_not_refuse():
     named = replace(r, normalized=normalize("养老金 那养老保险呢"), alone_normalized=normalize("那养老保险呢"))
     g = checks.find_gap(named, named.hits[0], POLICY)
     assert g is not None and g.reason == "scope" and g.missing == "养老保险"
+
+
+@pytest.mark.parametrize("question, phone", [
+    ("What's the phone number for resident medical insurance in Xihua county?", True),
+    ("Can I track changes in my balance by phone or text message?", True),   # by phone: calling
+    ("Which number do I call?", True),
+    ("Can I do it on my phone?", False),                                      # the handset, not a number
+    ("How do I check my payment history on my phone", False),
+    ("Can I pay with my mobile phone?", False),
+    ("Is there a phone app for this?", False),
+])
+def test_a_phone_number_is_asked_not_the_handset(question, phone):
+    assert ("phone" in [k.name for k in facts.asked(normalize(question))]) is phone
