@@ -96,7 +96,9 @@ COMPARISON_AMOUNT = r"多少|几|how much|how many|by what"
 LOOKUP_ASKED = (r"(去|在|到)?哪(里|儿)?(能|可以|才能)?(查|看)|(怎么|怎样|如何)(才能)?(查|看到)|网址|网站|入口"
                 r"|按(照)?(哪里|哪儿|哪个地方|哪边|哪)(的)?(标准|规定|政策|目录)")
 # A validity period asked (备案、证明、卡 … 有效期多久) and what states one: a period or "长期有效".
-VALIDITY_ASKED = r"有效期|多久有效|多长时间有效|有效多久|过期|失效|valid(ity)?\b|expire"
+# how long something stays valid — not whether it lapses (医保卡里的钱会过期吗 is answered by 不会清零)
+VALIDITY_ASKED = (r"有效期|多久有效|多长时间有效|有效多久|(多久|多长时间|几年|几个月|什么时候|何时)(会|就|才)?(过期|失效)|"
+                  r"\bvalidity\b|how long .{0,40}\bvalid\b|\bvalid (for|until)\b|(when|how long) .{0,40}\bexpire|expir(y|ation) date")
 VALIDITY_STATED = r"(有效期|有效|期限)[^。；;]{0,20}(\d+|[一二三四五六七八九十两半])\s*(年|个月|月|天|日|周)|长期有效|一直有效|永久有效|终身有效"
 # A question whether (or how much) an item is paid for: "种牙医保能报吗", "护工的钱能报多少". The item is
 # what precedes this; retrieval/checks.py asks that a retrieved passage speak of it.

@@ -32,6 +32,17 @@ def test_validity_stated_in_a_retrieved_passage_answers():
     assert gap("转诊证明开好以后多久有效", CARD, CERT) is None  # any retrieved passage stating one
 
 
+@pytest.mark.parametrize("question, asked", [
+    ("社保卡补办以后新卡的有效期是多久", True),
+    ("异地就医备案多久失效", True),
+    ("How long is the cross-province registration valid?", True),
+    ("医保卡里的钱会过期吗", False),                                   # whether it lapses: 不会清零 answers it
+    ("Does money in my medical insurance card expire if I never use it?", False),
+])
+def test_validity_is_how_long_not_whether(question, asked):
+    assert bool(POLICY.pattern("validity_asked").search(normalize(question))) is asked
+
+
 def test_validity_switch_off():
     r = retrieval("社保卡补办以后新卡的有效期是多久", CARD)
     assert checks.find_gap(r, r.hits[0], POLICY.with_values(check_validity=False)) is None
