@@ -247,7 +247,9 @@ def item_missing(question: str, passages: list[str], policy: Policy, known=None)
     things, every = things_asked(question, policy) if policy.check_things else ([], False)
     if not things:
         return None
-    _, tags = _tagged("".join(things))
+    from ..wordtags import word_tags
+
+    tags = word_tags(things)
     for w in things:
         if len(w) >= 2 and (every or (tags.get(w) or "n")[0] == "n") and not (known is not None and known(w)) \
                 and not _spoken_of(w, passages):
