@@ -4,9 +4,10 @@ What the chat already knows is evidence for what a message means. Each earlier u
 replayed as the chat answered it (its own reading, the text it was ranked with, the passage it
 cited first), and the message gets one of three readings:
 
-- alone, when it names a subject of its own (by `conversation.resolve`) and its stand-alone match
-  is confident (`context_alone_confidence`), or when it is about another scheme or no insurance
-  subject at all (to be refused as such): a topic shift is a new question;
+- alone, when it names a subject of its own (by `conversation.resolve`, or a place of its own:
+  `context_carry_alone`) and its stand-alone match is at least as confident as the context reading
+  (from `context_alone_confidence` on), or when it is about another scheme or no insurance subject
+  at all (to be refused as such): a topic shift is a new question;
 - the explicit slot swap of `conversation.resolve` ("那高新区的呢？"), so a swapped-in place or
   year the documents do not cover is refused by name;
 - in context, for any other message (pronouns, 也, an omitted subject, a 2–3-message chain): it is

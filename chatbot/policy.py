@@ -260,7 +260,13 @@ class Policy:
     context_turns: int = 4        # earlier user messages replayed (the web chat keeps 8; 4 covers the dev sets' 1–3)
     context_cited: int = 1        # passages cited for the previous turn that get the prior
     context_prior: float = 0.0    # added to their fused score when the message is read in context
-    context_alone_confidence: float = 0.5  # a message with its own subject stands alone at this confidence (≥1.5: never searched alone). 0.6 → 0.5 (session 15): left out by file recall@1 and answer_hit unchanged, refusal +1; a complete question after a refused one (在外地看病报销，药品目录和报销比例分别按哪里的标准？ at 0.596) stands alone
+    # a message with its own subject has its stand-alone match compared with the context reading from this
+    # confidence on (≥1.5: never searched alone). 0.6 → 0.5 (session 15): left out by file recall@1 and answer_hit
+    # unchanged, refusal +1 (在外地看病报销，药品目录和报销比例分别按哪里的标准？ at 0.596 after a refused question).
+    # 0.5 → 0 (session 16): left out by file and held out, identical figures; 医保卡里的钱会过期吗 (its own match
+    # 0.39) after a refused 近视眼激光手术 question was read with it and answered with 衡水's phone numbers, and
+    # long chats' understood-as lines carried fewer earlier words (three held-out answers, same passages)
+    context_alone_confidence: float = 0.0
     context_margin: float = 0.0   # a message with its own confident match is read in context when that reading is more confident by this margin (inf = never; dev4 follow-ups r@1 0.833 → 0.867, conversations.jsonl false refusals 1 → 0, dev3 ±0)
     # a message the rules would carry (no subject word of its own) may still stand alone on its own
     # confident match: "none", "place" (it names a place: 衡水市医保电话是多少 after other topics was read

@@ -117,3 +117,14 @@ def test_a_swapped_in_place_whose_contribution_is_not_stated_is_refused(real_qa)
     pays in; quoting them as the answer would state a figure that answers another question."""
     a = real_qa.ask("北京呢", ["成都医保一年交多少"])
     assert a.refused and "缴费金额" in a.text, a.text
+
+
+def test_a_complete_question_with_a_weak_match_is_not_glued_to_the_last_topic(real_qa):
+    """医保卡里的钱会过期吗 names its own subject; its own match is weak (0.39), but the context reading
+    (the refused 近视眼激光手术 question and 衡水's phone before it) is no better: it stands alone and is
+    answered from the passage saying the money does not lapse."""
+    history = ["成都医保一年交多少", "北京呢", "How much is the 2024 resident medical insurance in Jilin City?",
+               "衡水市医保电话是多少", "近视眼激光手术医保能报吗"]
+    a = real_qa.ask("医保卡里的钱会过期吗", history)
+    assert not a.refused and a.understood_as is None, a.understood_as
+    assert "清零" in a.text and "0318" not in a.text, a.text
