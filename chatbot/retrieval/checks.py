@@ -176,14 +176,17 @@ def _phrase_before(question: str, policy: Policy) -> str | None:
     return phrase if re.search(r"[\u4e00-\u9fff]", phrase) else None
 
 
-def item_asked(question: str, policy: Policy) -> str | None:
-    """The item a "is X paid for" question asks about: the last content word before 能报吗 /
-    能报多少 / 医保报不报 in its clause (种一颗牙 → 牙, 住院请护工的钱 → 护工); None when there is
-    no such question or the word is a pronoun, number or adverb (这钱还能报吗)."""
+def _asked(question: str, policy: Policy) -> tuple[list[str], dict, bool] | None:
+    """(words, their tags, after the verb) of what a question asks to be paid for or bought: the
+    clause before 能报吗 / 能报多少 / 医保报不报, or else the words after 能买 / 能报销; None when neither."""
     phrase = _phrase_before(question, policy)
-    if phrase is None:
-        return None
-    words, tags = _tagged(phrase)
+    if phrase is not None:
+        return (*_tagged(phrase), False)
+    m = policy.pattern("item_bought").search(question)
+    return (*_tagged(m.group("item")), True) if m else None
+
+
+def _last_item(words: list[str], tags: dict) -> str | None:
     for i in range(len(words) - 1, -1, -1):
         w = words[i]
         if w in _SKIP:
@@ -195,27 +198,34 @@ def item_asked(question: str, policy: Policy) -> str | None:
     return None
 
 
+def _things(words: list[str], tags: dict, after: bool) -> list[str]:
+    if after:
+        return [w for w in words if w not in _PAYING]
+    run: list[str] = []
+    for w in reversed(words):
+        if (w in _PAYING or w in _SKIP) and not run:  # 猫咪生病了医保能报吗: from 生病
+            continue
+        if w in _SKIP or (tags.get(w) or "n")[0] not in "nv":
+            break
+        run.append(w)
+    return run[::-1]
+
+
+def item_asked(question: str, policy: Policy) -> str | None:
+    """The item a "is X paid for" question asks about: the last content word before 能报吗 /
+    能报多少 / 医保报不报 in its clause (种一颗牙 → 牙, 住院请护工的钱 → 护工); None when there is
+    no such question or the word is a pronoun, number or adverb (这钱还能报吗)."""
+    got = _asked(question, policy)
+    return _last_item(got[0], got[1]) if got and not got[2] else None
+
+
 def things_asked(question: str, policy: Policy) -> tuple[list[str], bool]:
     """The words naming what a question asks to be paid for or bought: the run of nouns and verbs
     ending the clause before 能报吗 (近视眼激光手术医保能报吗 → 激光 手术), or the words after 能买 /
     能报销 (医保卡能买保健品吗 → 保健品). The flag: every word there names the thing (after the verb),
     not only the nouns (近视 is tagged a verb)."""
-    phrase = _phrase_before(question, policy)
-    if phrase is not None:
-        words, tags = _tagged(phrase)
-        run: list[str] = []
-        for w in reversed(words):
-            if (w in _PAYING or w in _SKIP) and not run:  # 猫咪生病了医保能报吗: from 生病
-                continue
-            if w in _SKIP or (tags.get(w) or "n")[0] not in "nv":
-                break
-            run.append(w)
-        return run[::-1], False
-    m = policy.pattern("item_bought").search(question)
-    if m:
-        words, _ = _tagged(m.group("item"))
-        return [w for w in words if w not in _PAYING], True
-    return [], False
+    got = _asked(question, policy)
+    return (_things(*got), got[2]) if got else ([], False)
 
 
 def _spoken_of(word: str, passages: list[str]) -> bool:
@@ -239,19 +249,20 @@ def item_missing(question: str, passages: list[str], policy: Policy, known=None)
     characters or by sound (`_spoken_of`); `known(word)`: True when the documents use the word at
     all (the keyword index), so a word they use is a subject of theirs. The item (the last noun,
     种牙 → 牙) is checked; and so is each noun of two characters or more in what is asked (激光 in
-    近视眼激光手术, 保健品 after 能买): the documents speaking of 手术 do not speak of laser eye surgery."""
-    item = item_asked(question, policy)
-    if item is not None and not any(item in p for p in passages) and not (known is not None and known(item)) \
-            and not (len(item) >= 2 and _spoken_of(item, passages)):
-        return item
-    things, every = things_asked(question, policy) if policy.check_things else ([], False)
-    if not things:
+    近视眼激光手术, 保健品 after 能买): the documents speaking of 手术 do not speak of laser eye surgery.
+    The question is cut once for both."""
+    got = _asked(question, policy)
+    if got is None:
         return None
-    from ..wordtags import word_tags
-
-    tags = word_tags(things)
+    words, tags, after = got
+    item = None if after else _last_item(words, tags)
+    if item is not None and not (known is not None and known(item)) and not _spoken_of(item, passages):
+        return item
+    if not policy.check_things:
+        return None
+    things = _things(words, tags, after)
     for w in things:
-        if len(w) >= 2 and (every or (tags.get(w) or "n")[0] == "n") and not (known is not None and known(w)) \
+        if len(w) >= 2 and (after or (tags.get(w) or "n")[0] == "n") and not (known is not None and known(w)) \
                 and not _spoken_of(w, passages):
             return "".join(things)
     return None
