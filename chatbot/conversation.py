@@ -328,7 +328,7 @@ def _carry(context: _Turn, body: str, found: list[Slot], words: list[str]) -> _T
             continue
         subject.append((at, w))
     subject.sort()
-    prefix = "".join(dict.fromkeys(v for _, v in subject))
+    prefix = _glued(dict.fromkeys(v for _, v in subject))
     if not prefix or prefix in _GENERIC:
         return _Turn(body, body, found)
     text = prefix + " " + body
@@ -342,6 +342,15 @@ def carried(context_text: str, message: str) -> str:
     body = _LEAD.sub("", _norm(message))
     found = slots(body, original=message)
     return _carry(context, body, found, content_words(body, found)).text
+
+
+def _glued(words) -> str:
+    """Subject words joined as the question wrote them: Chinese words run together, Latin words
+    keep a space between them (check medical insurance, not checkmedicalinsurance)."""
+    out = ""
+    for w in words:
+        out += (" " if out and _LATIN.search(out[-1]) and _LATIN.search(w[0]) else "") + w
+    return out
 
 
 def _short(text: str) -> str:

@@ -69,6 +69,14 @@ def test_a_topic_shift_then_a_follow_up_leans_on_the_new_subject():
     assert "衡水" in r.question and "廊坊" not in r.question
 
 
+def test_english_subject_words_keep_their_spaces_in_a_chinese_follow_up():
+    # glued, "checkmedicalinsurancebalance" is one word the search does not know, and the
+    # understood-as line reads as a typo
+    text = conversation.carried("How do I check my medical insurance balance?", "往年的能查吗")
+    assert "medical insurance" in text and "往年" in text
+    assert conversation._glued(["医保", "余额", "check", "balance", "明细"]) == "医保余额check balance明细"
+
+
 @pytest.mark.parametrize("history", [
     [HENGSHUI],
     [{"role": "user", "content": HENGSHUI}, {"role": "assistant", "content": "0318-12333"}],
