@@ -95,8 +95,9 @@ def _read_one(message: str, earlier: list[str], turn: Turn | None, retriever: "R
     rules = conversation.resolve(message, earlier)
     if rules.changed and rules.kind == "swap":
         return replace(rules, prior=())
+    shift = policy.context_shift_score != float("inf") and policy.context_mode != "rules"
     if not rules.changed or _may_stand(message, rules, policy):
-        alone = retriever.search(message, policy.top_k)
+        alone = retriever.search(message, max(policy.top_k, policy.candidates) if shift else policy.top_k)
         if _out_of_scope(alone, policy):
             return Resolved(message, False)
         conf = top_confidence(alone, retriever)
@@ -105,10 +106,28 @@ def _read_one(message: str, earlier: list[str], turn: Turn | None, retriever: "R
                 return Resolved(message, False)
             in_context = _in_context(message, turn, policy)
             found = search(retriever, in_context, in_context.question, policy.top_k, policy)
+            if shift and _shifted(alone, found, policy):
+                return Resolved(message, False)
             return in_context if top_confidence(found, retriever) > conf + policy.context_margin else Resolved(message, False)
     if policy.context_mode == "rules":
         return rules
     return _in_context(message, turn, policy)
+
+
+def _shifted(alone: "Retrieval", found: "Retrieval", policy: "Policy") -> bool:
+    """A topic shift: the message's own best match is strong (`context_shift_score`) and its own
+    ranking puts the context reading's first passage below `context_shift_ratio` of that match (or
+    not among its candidates): the conversation would answer with a passage the message points away from."""
+    if not alone.hits or not found.hits:
+        return False
+    top = alone.hits[0].score
+    if top < policy.context_shift_score:
+        return False
+    first = found.hits[0].passage.chunk_id
+    own = next((h.score for h in alone.hits if h.passage.chunk_id == first), None)
+    if own is None:
+        own = min(h.score for h in alone.hits)
+    return own < policy.context_shift_ratio * top
 
 
 def _may_stand(message: str, rules: Resolved, policy: "Policy") -> bool:

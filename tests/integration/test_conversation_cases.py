@@ -128,3 +128,17 @@ def test_a_complete_question_with_a_weak_match_is_not_glued_to_the_last_topic(re
     a = real_qa.ask("医保卡里的钱会过期吗", history)
     assert not a.refused and a.understood_as is None, a.understood_as
     assert "清零" in a.text and "0318" not in a.text, a.text
+
+
+@pytest.mark.parametrize("history, message, said", [
+    (["沧州职工医保在一级医院住院报多少"], "我的医保卡余额为什么多了一笔钱", "缴费基数上调"),
+    (["沧州职工医保住院怎么报销", "那二级医院呢"], "我的医保卡余额为什么多了一笔钱", "缴费基数上调"),
+])
+def test_a_topic_shift_with_a_strong_match_of_its_own_stands_alone(real_qa, history, message, said):
+    """The message names its own subject (医保卡余额) and its own best match is strong, while its own
+    ranking puts the conversation's passage (沧州's hospital rates) far below: a new question. Its
+    context reading was more confident by a hair, so without the shift rule it was answered with
+    沧州's 起付标准."""
+    a = real_qa.ask(message, history)
+    assert not a.refused and a.understood_as is None, a.understood_as
+    assert said in a.text and "起付标准" not in a.text, a.text
