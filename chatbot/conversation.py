@@ -46,6 +46,7 @@ class Resolved:
     prior: tuple[str, ...] = ()          # chunk ids cited for the previous turn (a prior in the ranking)
     alone: str | None = None             # the message as typed, when it is read in context
     ranked_by: str | None = None         # the fuller context text that ranks passages, when not `question`
+    own_subject: bool = False            # read in context though it names a subject of its own (dialogue.py)
 
 
 # Slot lexicons (chatbot/policy.py SLOTS, with their sources); places come from the gazetteer.

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from . import conversation
 from .conversation import Resolved
+from .retrieval import facts
 
 if TYPE_CHECKING:
     from .retrieval.retriever import Retriever
@@ -108,7 +109,9 @@ def _read_one(message: str, earlier: list[str], turn: Turn | None, retriever: "R
             found = search(retriever, in_context, in_context.question, policy.top_k, policy)
             if shift and _shifted(alone, found, policy):
                 return Resolved(message, False)
-            return in_context if top_confidence(found, retriever) > conf + policy.context_margin else Resolved(message, False)
+            if top_confidence(found, retriever) > conf + policy.context_margin:
+                return replace(in_context, own_subject=policy.context_own_asks)
+            return Resolved(message, False)
     if policy.context_mode == "rules":
         return rules
     return _in_context(message, turn, policy)
@@ -190,10 +193,15 @@ def search(retriever: "Retriever", resolved: Resolved, text: str, k: int, policy
     floor = min(h.score for h in own.hits)
     lam = policy.context_blend
 
+    # A message with a subject of its own asks its own kind of fact: the earlier question's (电话 of
+    # 吉林省异地就医备案电话是多少) must not make every passage lack it (宁波's portal, asked how to search).
+    own_asks = resolved.own_subject and not facts.required(own.normalized)
+
     def blended(h):
         mine = own_hit.get(h.passage.chunk_id)
         return replace(h, score=(mine.score if mine else floor) + lam * h.score,
-                       dense_score=max(h.dense_score, mine.dense_score if mine else 0.0))
+                       dense_score=max(h.dense_score, mine.dense_score if mine else 0.0),
+                       lacks=() if own_asks else h.lacks)
     hits = [blended(h) for h in ctx.hits]
     hits.sort(key=order_key(policy.place_penalty, policy.fact_penalty))
     elsewhere = max((h.score for h in hits if h.missing), default=0.0)  # on the blended scale

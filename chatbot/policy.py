@@ -282,6 +282,9 @@ class Policy:
     # (session 17; inf = off; measured left out by file, docs/quality.md)
     context_shift_score: float = 1.0
     context_shift_ratio: float = 0.6
+    # a message read in context though it names a subject of its own asks its own kind of fact: the earlier
+    # question's (a phone number) does not make passages lack it (session 17, measured left out)
+    context_own_asks: bool = True
     context_blend: float = 1.0    # weight of the context reading's match beside the message's own (0 = the context reading alone)
     context_check_kinds: tuple = ("scheme", "year")  # slot kinds checked besides places (group and setting names vary too much in wording for a literal check)
     context_check: bool = True    # what a message read in context names itself must be what the answer speaks of

@@ -142,3 +142,16 @@ def test_a_topic_shift_with_a_strong_match_of_its_own_stands_alone(real_qa, hist
     a = real_qa.ask(message, history)
     assert not a.refused and a.understood_as is None, a.understood_as
     assert said in a.text and "起付标准" not in a.text, a.text
+
+
+@pytest.mark.parametrize("history, message", [
+    (["廊坊医保24小时咨询电话是多少"], "宁波医保的定点医疗机构门户网上怎么找医院"),
+    (["西华医保咨询电话"], "宁波医保定点机构门户网能按什么条件查医院"),
+])
+def test_a_message_with_its_own_subject_does_not_inherit_the_phone_number_asked_before(real_qa, history, message):
+    """Read in context (that reading is a hair more confident), the message still asks its own kind of
+    fact: the earlier question's phone number must not make every passage lack it, or the portal
+    question is refused for want of 宁波's number."""
+    a = real_qa.ask(message, history)
+    assert not a.refused, a.text
+    assert "宁波" in a.text and "门户网" in a.text
