@@ -78,14 +78,18 @@ def _automaton():
     with open(_adcodes_path(), encoding="utf-8") as fh:
         rows = [(row["name"].strip(), row["adcode"].strip()) for row in csv.DictReader(fh)]
     tags = _jieba_tags(_COUNTY_SUFFIX.sub("", full) for full, code in rows if len(_prefix(code)) == 6)
+    suffixes = {2: _PROVINCE_SUFFIX, 4: _CITY_SUFFIX, 6: _COUNTY_SUFFIX}
+    # A province's or city's name is that place, not a county's short form elsewhere: 河北 is the
+    # province, not 天津's 河北区 (which then covered 天津 for every passage about 河北).
+    wider = {f for full, code in rows if len(_prefix(code)) < 6
+             for f in (full, suffixes[len(_prefix(code))].sub("", full))}
     names: dict[str, set] = {}
     for full, code in rows:
         prefix = _prefix(code)
         forms = {full}
-        suffix = {2: _PROVINCE_SUFFIX, 4: _CITY_SUFFIX, 6: _COUNTY_SUFFIX}[len(prefix)]
-        short = suffix.sub("", full)
+        short = suffixes[len(prefix)].sub("", full)
         # Province and city short forms (保定, 周口) are unambiguous enough.
-        common = len(prefix) == 6 and tags.get(short) not in _NAME_TAGS
+        common = len(prefix) == 6 and (tags.get(short) not in _NAME_TAGS or short in wider)
         if len(short) >= 2 and short not in _NOT_PLACES and not common:
             forms.add(short)
         for form in forms:

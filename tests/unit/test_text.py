@@ -82,6 +82,14 @@ def test_a_province_covers_the_widest_reading_of_a_name():
                           broader=True) == []
 
 
+def test_a_province_name_is_not_a_district_elsewhere():
+    # 河北 is the province, not 天津's 河北区 (whose code made every 河北 passage cover 天津)
+    hebei = find_places("河北低边人员医保交多少钱")
+    assert [p.codes for p in hebei] == [frozenset({"13"})]
+    assert missing_places(find_places("天津2025年居民医保交多少"), hebei) != []
+    assert [p.codes for p in find_places("天津河北区医保局")] == [frozenset({"12"}), frozenset({"120105"})]
+
+
 def test_most_specific_place_must_be_covered():
     query = find_places("廊坊三河市医保中心电话")
     assert [p.name for p in leaf_places(query)] == ["三河市"]
