@@ -26,6 +26,7 @@ OTHER_SCHEMES: dict[str, str] = {
     "失业保险": r"失业保险|失业金|unemployment",
     "工伤保险": r"工伤|伤残津贴|工亡|work injury",
     "住房公积金": r"公积金|housing fund",
+    "最低生活保障": r"低保金|最低生活保障金",  # social assistance paid out, not the 低保对象's insurance contribution
     "惠民保": r"惠民保",
     "商业保险": r"商业保险|商保|车险|意外险|重疾险|寿险|百万医疗|医疗险|保险公司|car insurance|life insurance|commercial insurance|"
             r"accident insurance|insurance company|insurer\b",
@@ -49,6 +50,9 @@ OFF_TOPIC = (r"高铁|火车|动车|飞机|航班|机票|地铁|公交|坐车|"
 # a doctor's question, not an insurance one, unless it also names an insurance matter (INSURANCE).
 MEDICAL_ADVICE = (r"挂(什么|哪个|哪一?个?|啥)科|挂.{0,6}科还是|(吃|用)[点些]?(什么|啥|哪种|哪个)药|要不要(吃|用)药|要不要吃|"
                   r"吃.{0,6}药好|怎么治|如何治疗|严不严重|要不要紧|which department|what medicine|should i take"
+                  # a dose, or which doctor to see (a hospital's name is in scope: 广东儿科最有名的儿童医院)
+                  r"|(吃|服|用)几(片|粒|颗|袋|支|毫克)|剂量|how many (pills|tablets|capsules)|dosage"
+                  r"|哪(个|位)(专家|医生|大夫)|which (doctor|specialist)"
                   # the course of an illness or an operation (how long to recover, walk, leave hospital)
                   r"|要不要(马上|赶紧|立刻|立即)?(去|上)(医院|急诊)|需不需要(马上)?(去|上)(医院|急诊)|do i need to go to (the )?(hospital|er)"
                   r"|(要|需要|得|用)(马上|赶紧|立刻|立即)?(去|上)(医院|急诊)(吗|么|嘛)"

@@ -71,6 +71,7 @@ def test_separate_systems_off_keeps_the_general_rule():
     ("养老保险交满15年退休后每月能领多少钱", "养老保险"),
     ("灵活就业人员去世了,家属能领多少丧葬补助费", "养老保险"),
     ("惠民保一年交多少钱", "惠民保"),
+    ("农村低保户一个月发多少低保金", "最低生活保障"),   # assistance paid out, not the 低保对象's contribution
 ])
 def test_scheme_other_than_medical_insurance_is_refused(question, scheme):
     g = gap(question, HENGSHUI if "衡水" in question else FAMILY)

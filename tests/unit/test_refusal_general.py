@@ -199,6 +199,9 @@ def test_a_year_the_conversation_carried_does_not_refuse():
     ("孩子发烧39度要不要马上去医院", "medical"),
     ("孩子发烧39度要去医院吗", "medical"),
     ("Do I need to go to the hospital for a fever of 39 degrees?", "medical"),
+    ("这个消炎药一次吃几粒", "medical"),                 # a dose
+    ("How many tablets of aspirin a day is safe?", "medical"),
+    ("协和医院哪位专家看颈椎病比较好", "medical"),        # which doctor to see
     ("这家公司的股票代码是多少", "off_topic"),
 ])
 def test_triage_and_finance_questions_are_not_insurance_questions(question, check):
