@@ -111,6 +111,15 @@ ITEM_PAID = (r"(的钱|的费用|费用|的费|钱)?(医保|社保)?(还|也|都
              r"|(能不能|可不可以)(报销?|走医保|用医保卡?|刷医保卡?)([？?。]|$)")
 # A thing asked to be bought or paid for after the verb (医保卡能买保健品吗, 医保能报销近视手术吗): the
 # words between the verb and the question's end; 多少 / 几成 / 百分之几 ask how much, not what.
+# People a question names beside what it asks to be paid for (老爷子住院押金能刷医保卡吗): who pays or is
+# treated, not the thing paid for, so the item check does not refuse for them. Common Mandarin kinship
+# and household terms with their everyday and northern dialect forms (a closed class, not fitted to misses).
+PERSONS = ("老爷子", "老太太", "老头", "老太", "老伴", "老公", "老婆", "媳妇", "媳妇儿", "丈夫", "妻子", "爱人", "对象",
+           "爸", "妈", "爸爸", "妈妈", "父亲", "母亲", "老爸", "老妈", "老娘", "老爹", "爹", "娘", "爹娘", "俺爹", "俺娘",
+           "爷爷", "奶奶", "姥姥", "姥爷", "外公", "外婆", "公公", "婆婆", "岳父", "岳母", "丈人", "丈母娘",
+           "孩子", "娃", "娃娃", "小孩", "儿子", "女儿", "闺女", "孙子", "孙女", "宝宝", "宝贝", "新生儿", "婴儿",
+           "哥", "哥哥", "姐", "姐姐", "弟弟", "妹妹", "家人", "家里人", "亲戚", "父母", "子女", "配偶", "老人", "老人家",
+           "朋友", "同事", "自己", "本人", "病人", "患者")
 ITEM_BOUGHT = (r"(能不能|可不可以|能|可以|可否)(用|拿|刷)?(医保卡?|社保卡?|医保个人账户|个人账户|医保账户|账户里?的钱|卡里的钱)?(来|去)?"
                r"(买|购买|报销|配)(?P<item>(?![多几百销消掉到的个])[\u4e00-\u9fff]{2,8}?)(吗|不|么|嘛|行不行|可以吗|呢|[？?，,。]|$)")
 # What kind of fact a question asks for (chatbot/retrieval/facts.py): the general kinds of an
@@ -354,6 +363,7 @@ class Policy:
     validity_asked: str = VALIDITY_ASKED
     validity_stated: str = VALIDITY_STATED
     item_paid: str = ITEM_PAID
+    persons: tuple = PERSONS
     item_bought: str = ITEM_BOUGHT
 
     def with_values(self, **values) -> "Policy":

@@ -198,14 +198,16 @@ def _last_item(words: list[str], tags: dict) -> str | None:
     return None
 
 
-def _things(words: list[str], tags: dict, after: bool) -> list[str]:
+def _things(words: list[str], tags: dict, after: bool, persons=()) -> list[str]:
+    """The words naming the thing; a person named beside it (老爷子住院押金) is who pays or is
+    treated, not the thing, and ends the run."""
     if after:
-        return [w for w in words if w not in _PAYING]
+        return [w for w in words if w not in _PAYING and w not in persons]
     run: list[str] = []
     for w in reversed(words):
         if (w in _PAYING or w in _SKIP) and not run:  # 猫咪生病了医保能报吗: from 生病
             continue
-        if w in _SKIP or (tags.get(w) or "n")[0] not in "nv":
+        if w in _SKIP or w in persons or (tags.get(w) or "n")[0] not in "nv":
             break
         run.append(w)
     return run[::-1]
@@ -225,7 +227,7 @@ def things_asked(question: str, policy: Policy) -> tuple[list[str], bool]:
     能报销 (医保卡能买保健品吗 → 保健品). The flag: every word there names the thing (after the verb),
     not only the nouns (近视 is tagged a verb)."""
     got = _asked(question, policy)
-    return (_things(*got), got[2]) if got else ([], False)
+    return (_things(*got, policy.persons), got[2]) if got else ([], False)
 
 
 def _spoken_of(word: str, passages: list[str]) -> bool:
@@ -260,7 +262,7 @@ def item_missing(question: str, passages: list[str], policy: Policy, known=None)
         return item
     if not policy.check_things:
         return None
-    things = _things(words, tags, after)
+    things = _things(words, tags, after, policy.persons)
     for w in things:
         if len(w) >= 2 and (after or (tags.get(w) or "n")[0] == "n") and not (known is not None and known(w)) \
                 and not _spoken_of(w, passages):

@@ -93,6 +93,8 @@ def test_item_refusal_from_compose():
     ("全飞秒手术的钱医保给不给报销", ["飞秒", "手术"]),
     ("做近视矫正手术可以用医保卡吗", ["近视", "矫正", "手术"]),
     ("猫咪生病了医保能报吗", ["猫咪", "生病"]),              # 了 ends the clause
+    ("老爷子住院押金能刷医保卡吗", ["住院", "押金"]),         # who pays is not the thing paid for
+    ("俺娘的假牙能报吗", ["假牙"]),
 ])
 def test_things_asked_to_be_paid_for_or_bought(question, things):
     assert checks.things_asked(normalize(question), POLICY)[0] == things
