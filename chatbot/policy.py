@@ -313,6 +313,7 @@ class Policy:
     curated_cosine: float = 0.80
     # rule switches for the refusal checks (chatbot/retrieval/checks.py); `tune` reports each one's effect
     check_place: bool = True      # a local question about a place no retrieved passage covers
+    check_elliptical: bool = True  # an elliptical follow-up (那苹果手表呢) whose nouns the answering passage never speaks of (session 17)
     # Places outside the mainland's basic medical insurance, by adcode prefix (Taiwan 71, Hong Kong 81,
     # Macau 82: each has its own scheme, 健保 and the like), so a national rule in a passage does not
     # hold there: a question naming one is refused by name unless a passage speaks of it.

@@ -270,6 +270,29 @@ def item_missing(question: str, passages: list[str], policy: Policy, known=None)
     return None
 
 
+_ELLIPTICAL = re.compile(r"^(?:那么|那|还有)?\s*(?P<x>[^，。？?！!,]{2,10}?)(?:的话)?(?:的)?呢[？?。!！]*$")
+
+
+def elliptical_missing(message: str, passage: str, policy: Policy) -> str | None:
+    """An elliptical follow-up (那苹果手表呢 after a 华为手表 question) asks about what it names and nothing
+    else: when the answering passage does not speak of each of its nouns (by characters or by sound; a
+    longer word by one of its character pairs), the answer would be about the earlier subject (华为手表 for
+    苹果手表); the name is returned. A person (孩子) is who asks, not what."""
+    m = _ELLIPTICAL.match(message)
+    if m is None:
+        return None
+    words, tags = _tagged(m.group("x"))
+    if any((tags.get(w) or "n")[0] not in "n" for w in words if w not in policy.persons):
+        return None  # not a bare thing (去外地住院呢 asks about going elsewhere, a setting)
+    nouns = [w for w in words if len(w) >= 2 and (tags.get(w) or "n")[0] == "n"
+             and w not in policy.persons and w not in _PAYING]
+    def spoken(w: str) -> bool:  # a longer word by any of its pairs (学生娃: the passage's 学生儿童)
+        return _spoken_of(w, [passage]) or (len(w) > 2 and any(w[i:i + 2] in passage for i in range(len(w) - 1)))
+    if nouns and not all(spoken(w) for w in nouns):
+        return m.group("x")
+    return None
+
+
 def _local(question: str, retrieval: Retrieval, top: Hit, policy: Policy) -> bool:
     """Is the question about the place itself: the best passage is local (its title names a
     place), or a local fact or service point is asked for (phone, figure, office)?"""
@@ -356,6 +379,10 @@ def find_gap(retrieval: Retrieval, top: Hit, policy: Policy, keyword=None) -> Ga
     retrieved = [h.passage.embed_text_normalized for h in retrieval.hits]
     if policy.check_validity and validity_missing(q, retrieved, policy):
         return Gap("no_fact", "有效期", "validity")
+    if policy.check_elliptical and retrieval.alone_normalized:
+        missing = elliptical_missing(retrieval.alone_normalized, passage, policy)
+        if missing:
+            return Gap("no_fact", f"「{missing}」", "elliptical")
     if policy.check_item:
         known = (lambda w: len(w) > 1 and keyword.idf(w) > 0) if keyword is not None else None
         missing = item_missing(q, retrieved, policy, known)

@@ -155,3 +155,14 @@ def test_a_message_with_its_own_subject_does_not_inherit_the_phone_number_asked_
     a = real_qa.ask(message, history)
     assert not a.refused, a.text
     assert "宁波" in a.text and "门户网" in a.text
+
+
+@pytest.mark.parametrize("history, message, named", [
+    (["华为手表能用医保买吗"], "苹果手表呢", "苹果手表"),
+    (["甲类药报销比例是多少"], "乙类呢", "乙类"),
+])
+def test_an_elliptical_follow_up_about_something_else_is_refused_by_name(real_qa, history, message, named):
+    """那X呢 asks about X only: answered from the earlier subject's passage (华为's watch for an Apple
+    one, 甲类's 100% for 乙类), it would state a fact about something the user did not ask about."""
+    a = real_qa.ask(message, history)
+    assert a.refused and named in a.text, a.text

@@ -254,3 +254,15 @@ def test_a_close_passage_naming_the_asked_population_answers():
     far = replace(r, hits=(replace(r.hits[0], score=1.0), replace(r.hits[1], score=0.5)))
     assert compose(far, None, POLICY).refused  # not close: the documents' nearest answer is for 居民
     assert compose(close, None, POLICY.with_values(population_close=0.0)).refused
+
+
+@pytest.mark.parametrize("message, passage, missing", [
+    ("苹果手表呢", "华为WATCH D2作为二类医疗器械,可用医保个人账户购买华为手表。", "苹果手表"),  # 手表 alone is not it
+    ("乙类呢", "甲类药品医保报销比例通常为100%。", "乙类"),
+    ("学生娃呢", "学生儿童的住院起付线均减半。", None),           # a longer word by one of its pairs
+    ("那孩子呢", "成年居民需持居住证参保。", None),                  # a person is who asks, not what
+    ("去外地住院呢", "信阳市职工医保住院报销比例。", None),          # a setting with a verb, not a bare thing
+    ("那门诊呢", "门诊起付线为100元。", None),
+])
+def test_an_elliptical_follow_up_must_be_about_what_it_names(message, passage, missing):
+    assert checks.elliptical_missing(normalize(message), normalize(passage), POLICY) == missing
