@@ -301,8 +301,10 @@ def prefer_stated_figure(retrieval: Retrieval, policy: Policy) -> Retrieval:
     q = retrieval.normalized
     if figure_missing(q, retrieval.hits[0].passage.embed_text_normalized, policy) is None:
         return retrieval
+    # read in context, the earlier turn's passage is lifted by the conversation's words as well
+    ratio = policy.context_figure_ratio if retrieval.alone_normalized else policy.second_ratio
     for i, h in enumerate(retrieval.hits[1:], 1):
-        if h.score < policy.second_ratio * retrieval.hits[0].score:
+        if h.score < ratio * retrieval.hits[0].score:
             break
         if not h.missing and not h.lacks and figure_missing(q, h.passage.embed_text_normalized, policy) is None:
             hits = (h,) + retrieval.hits[:i] + retrieval.hits[i + 1:]

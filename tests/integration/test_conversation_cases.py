@@ -166,3 +166,10 @@ def test_an_elliptical_follow_up_about_something_else_is_refused_by_name(real_qa
     one, 甲类's 100% for 乙类), it would state a fact about something the user did not ask about."""
     a = real_qa.ask(message, history)
     assert a.refused and named in a.text, a.text
+
+
+def test_a_follow_up_asking_the_amount_is_answered_from_the_passage_stating_it(real_qa):
+    """一年交多少钱 after a 成都 外地户口 question: the earlier turn's passage (who may enrol) is lifted by the
+    conversation's words and states no amount; the 缴费标准 passage, at 0.75 of its score, answers."""
+    a = real_qa.ask("一年交多少钱", ["成都外地户口能买居民医保吗"])
+    assert not a.refused and "元" in a.text, a.text
