@@ -391,16 +391,23 @@ def mentions(passage_text: str, value: str) -> bool:
     return any(v and v in text for v in variants)
 
 
-def check(retrieval: Retrieval, resolved: Resolved, broader: bool = False) -> tuple[Retrieval, tuple[str, ...]]:
+def check(retrieval: Retrieval, resolved: Resolved, broader: bool = False,
+          ratio: float = 0.0) -> tuple[Retrieval, tuple[str, ...]]:
     """Put passages that speak of every swapped-in value first (as the place check does); returns
     the re-ordered retrieval and the values no retrieved passage speaks of (empty = fine).
-    `broader`: the question asks about rules, which a passage about the province states for its cities."""
+    `broader`: the question asks about rules, which a passage about the province states for its cities.
+    `ratio`: a passage scoring below this share of the best one is too far from the question to be
+    put first for merely naming the value (河北's newborn page for 居民医保呢 after a 沧州 hospital
+    question); when only such passages name it, the ranking stands and the answer's own checks
+    (the group the passage is about) decide."""
     if not resolved.swapped or not retrieval.hits:
         return retrieval, ()
     def fits(h) -> bool:
         return not h.missing and all(speaks_of(h.passage.title, h.passage.text, v, resolved.question, broader)
                                      for v in resolved.swapped)
     good = [h for h in retrieval.hits if fits(h)]
+    if good and ratio > 0 and max(h.score for h in good) < ratio * max(h.score for h in retrieval.hits):
+        return retrieval, ()
     if not good:
         absent = tuple(v for v in resolved.swapped if not any(
             speaks_of(h.passage.title, h.passage.text, v, resolved.question, broader)

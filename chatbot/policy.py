@@ -302,6 +302,9 @@ class Policy:
     # the share of the best score a passage stating the asked figure needs to answer instead, for a message read
     # in context (`second_ratio` otherwise): the earlier turn's passage is lifted by the conversation's words too
     context_figure_ratio: float = 0.6  # session 17, left out by file: 0.8 → 0.6 answer_hit +0.001, false refusal −0.001 (0.7: identical)
+    # a passage naming a swapped-in value goes first only if it scores at least this share of the best passage
+    # (conversation.check; 0 = any such passage; session 17, measured left out)
+    swap_fit_ratio: float = 0.5
     context_blend: float = 1.0    # weight of the context reading's match beside the message's own (0 = the context reading alone)
     context_check_kinds: tuple = ("scheme", "year")  # slot kinds checked besides places (group and setting names vary too much in wording for a literal check)
     context_check: bool = True    # what a message read in context names itself must be what the answer speaks of

@@ -36,7 +36,7 @@ def finish(retrieval: Retrieval, resolved: "Resolved", question: str, notice: st
     retrieval = dialogue.prior_sorted(retrieval, resolved.prior, policy)
     broader = bool(resolved.swapped) and policy.province_covers_city and all(  # only a swap is checked
         facts.about_rules(text, policy) for text in (retrieval.normalized, normalize(question)))
-    retrieval, absent = conversation.check(retrieval, resolved, broader)
+    retrieval, absent = conversation.check(retrieval, resolved, broader, policy.swap_fit_ratio)
     if absent:
         return conversation.annotate(conversation.refusal(question, absent, notice), resolved, question), retrieval
     top = retrieval if len(retrieval.hits) <= policy.top_k else replace(retrieval, hits=retrieval.hits[:policy.top_k])

@@ -173,3 +173,12 @@ def test_a_follow_up_asking_the_amount_is_answered_from_the_passage_stating_it(r
     conversation's words and states no amount; the 缴费标准 passage, at 0.75 of its score, answers."""
     a = real_qa.ask("一年交多少钱", ["成都外地户口能买居民医保吗"])
     assert not a.refused and "元" in a.text, a.text
+
+
+def test_a_swapped_group_is_not_answered_from_a_far_passage_that_merely_names_it(real_qa):
+    """居民医保呢 after a 沧州 职工 hospital question: 河北's newborn page names 居民医保 (and 河北 covers 沧州
+    for rules) but scores under half the 沧州 passage; put first, it made the answer a refusal naming 沧州,
+    which the documents do cover. Now the 沧州 passage stays first and the refusal says what is missing:
+    the 城乡居民 rules."""
+    a = real_qa.ask("居民医保呢", ["沧州职工医保住院报销"])
+    assert a.refused and "城乡居民" in a.text and "「沧州」" not in a.text, a.text
