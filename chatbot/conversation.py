@@ -358,7 +358,8 @@ def _short(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().rstrip("？?。!！")
 
 
-def speaks_of(title: str, text: str, value: str, question: str = "", broader: bool = False) -> bool:
+def speaks_of(title: str, text: str, value: str, question: str = "", broader: bool = False,
+              figures: tuple[str, ...] = ()) -> bool:
     """Does a passage speak of a swapped-in value? A place must be what the title is about (with
     `broader`, a question about rules: or a province the question names too, 河北省内从保定搬到石家庄),
     or be named in a sentence that states the kind of fact asked (延吉's number in a Jilin list);
@@ -374,6 +375,7 @@ def speaks_of(title: str, text: str, value: str, question: str = "", broader: bo
                 return True
         kinds = facts.asked(normalize(question))
         return any(not missing_places(wanted, find_places(s)) and all(facts.states(k, s) for k in kinds)
+                   and all(re.search(f, s) for f in figures)
                    for s in (normalize(x) for x in split_sentences(text)))
     return mentions(title + "\n" + text, value)
 
@@ -392,10 +394,12 @@ def mentions(passage_text: str, value: str) -> bool:
 
 
 def check(retrieval: Retrieval, resolved: Resolved, broader: bool = False,
-          ratio: float = 0.0) -> tuple[Retrieval, tuple[str, ...]]:
+          ratio: float = 0.0, figures: tuple[str, ...] = ()) -> tuple[Retrieval, tuple[str, ...]]:
     """Put passages that speak of every swapped-in value first (as the place check does); returns
     the re-ordered retrieval and the values no retrieved passage speaks of (empty = fine).
     `broader`: the question asks about rules, which a passage about the province states for its cities.
+    `figures`: patterns of the figures asked (checks.figures_asked): a place named only in a sentence
+    stating none (天津 in a list of regions, for 天津's contribution) is not spoken of.
     `ratio`: a passage scoring below this share of the best one is too far from the question to be
     put first for merely naming the value (河北's newborn page for 居民医保呢 after a 沧州 hospital
     question); when only such passages name it, the ranking stands and the answer's own checks
@@ -403,14 +407,14 @@ def check(retrieval: Retrieval, resolved: Resolved, broader: bool = False,
     if not resolved.swapped or not retrieval.hits:
         return retrieval, ()
     def fits(h) -> bool:
-        return not h.missing and all(speaks_of(h.passage.title, h.passage.text, v, resolved.question, broader)
+        return not h.missing and all(speaks_of(h.passage.title, h.passage.text, v, resolved.question, broader, figures)
                                      for v in resolved.swapped)
     good = [h for h in retrieval.hits if fits(h)]
     if good and ratio > 0 and max(h.score for h in good) < ratio * max(h.score for h in retrieval.hits):
         return retrieval, ()
     if not good:
         absent = tuple(v for v in resolved.swapped if not any(
-            speaks_of(h.passage.title, h.passage.text, v, resolved.question, broader)
+            speaks_of(h.passage.title, h.passage.text, v, resolved.question, broader, figures)
             for h in retrieval.hits if not h.missing))
         return retrieval, absent or resolved.swapped
     return replace(retrieval, hits=tuple(good + [h for h in retrieval.hits if h not in good])), ()

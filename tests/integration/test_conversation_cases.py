@@ -182,3 +182,10 @@ def test_a_swapped_group_is_not_answered_from_a_far_passage_that_merely_names_it
     the 城乡居民 rules."""
     a = real_qa.ask("居民医保呢", ["沧州职工医保住院报销"])
     assert a.refused and "城乡居民" in a.text and "「沧州」" not in a.text, a.text
+
+
+def test_a_place_listed_among_regions_does_not_answer_for_its_amount(real_qa):
+    """天津2025年居民医保交多少 after a 成都 conversation: 天津 appears only in a list of regions where
+    accounts work across places, a sentence stating no amount; the refusal names 天津, not 2025年."""
+    a = real_qa.ask("天津2025年居民医保交多少", ["成都外地户口能买居民医保吗", "一年交多少钱"])
+    assert a.refused and "「天津" in a.text, a.text

@@ -158,3 +158,11 @@ def test_annotate_says_how_the_follow_up_was_understood():
     assert out.understood_as == "衡水高新区医保电话是多少" and out.question == "那高新区的呢？"
     same = Answer("q", "x", False)
     assert conversation.annotate(same, Resolved("q", False)) is same
+
+
+def test_a_place_named_in_a_sentence_without_the_figure_asked_is_not_spoken_of():
+    # the sentence states an amount of some kind (30个), not the contribution asked
+    text = "目前,北京、天津、上海等30个省份已开通省内异地使用。"
+    assert conversation.speaks_of("医保个人账户的钱可在异地使用吗", text, "天津", "天津居民医保交多少")
+    assert not conversation.speaks_of("医保个人账户的钱可在异地使用吗", text, "天津", "天津居民医保交多少",
+                                      figures=(r"\d+元",))
