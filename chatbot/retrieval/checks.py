@@ -282,10 +282,10 @@ def elliptical_missing(message: str, passage: str, policy: Policy) -> str | None
     if m is None:
         return None
     words, tags = _tagged(m.group("x"))
-    if any((tags.get(w) or "n")[0] not in "n" for w in words if w not in policy.persons):
+    things = [w for w in words if w not in policy.persons]
+    if any((tags.get(w) or "n")[0] != "n" for w in things):
         return None  # not a bare thing (去外地住院呢 asks about going elsewhere, a setting)
-    nouns = [w for w in words if len(w) >= 2 and (tags.get(w) or "n")[0] == "n"
-             and w not in policy.persons and w not in _PAYING]
+    nouns = [w for w in things if len(w) >= 2 and w not in _PAYING]  # every one is a noun (above)
     def spoken(w: str) -> bool:  # a longer word by any of its pairs (学生娃: the passage's 学生儿童)
         return _spoken_of(w, [passage]) or (len(w) > 2 and any(w[i:i + 2] in passage for i in range(len(w) - 1)))
     if nouns and not all(spoken(w) for w in nouns):
