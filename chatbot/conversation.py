@@ -18,8 +18,9 @@ from dataclasses import dataclass, field, replace
 import jieba
 
 from .ingest.chunking import split_sentences
-from .policy import SLOTS
+from .policy import SLOTS, Policy
 from .retrieval import facts
+from .retrieval.checks import figure_missing
 from .retrieval.places import Place, find_places, missing_places
 from .textnorm import STOPWORDS, normalize
 from .types import Answer, Retrieval
@@ -359,10 +360,11 @@ def _short(text: str) -> str:
 
 
 def speaks_of(title: str, text: str, value: str, question: str = "", broader: bool = False,
-              figures: tuple[str, ...] = ()) -> bool:
+              policy: Policy | None = None) -> bool:
     """Does a passage speak of a swapped-in value? A place must be what the title is about (with
     `broader`, a question about rules: or a province the question names too, 河北省内从保定搬到石家庄),
-    or be named in a sentence that states the kind of fact asked (延吉's number in a Jilin list);
+    or be named in a sentence that states the kind of fact asked (延吉's number in a Jilin list) and,
+    with `policy`, the figure asked (not 天津 in a list of regions, for 天津's contribution);
     other values must appear (2025年 → 2025, 一级医院 → 一级/1级)."""
     wanted = find_places(value)
     if wanted and wanted[0].name == value:
@@ -373,9 +375,10 @@ def speaks_of(title: str, text: str, value: str, question: str = "", broader: bo
             named = [p for p in find_places(normalize(question)) if wanted[0].within(p)]
             if named and not missing_places(named, titled):
                 return True
-        kinds = facts.asked(normalize(question))
+        asked = normalize(question)
+        kinds = facts.asked(asked)
         return any(not missing_places(wanted, find_places(s)) and all(facts.states(k, s) for k in kinds)
-                   and all(re.search(f, s) for f in figures)
+                   and (policy is None or figure_missing(asked, s, policy) is None)
                    for s in (normalize(x) for x in split_sentences(text)))
     return mentions(title + "\n" + text, value)
 
@@ -394,27 +397,28 @@ def mentions(passage_text: str, value: str) -> bool:
 
 
 def check(retrieval: Retrieval, resolved: Resolved, broader: bool = False,
-          ratio: float = 0.0, figures: tuple[str, ...] = ()) -> tuple[Retrieval, tuple[str, ...]]:
+          policy: Policy | None = None) -> tuple[Retrieval, tuple[str, ...]]:
     """Put passages that speak of every swapped-in value first (as the place check does); returns
     the re-ordered retrieval and the values no retrieved passage speaks of (empty = fine).
     `broader`: the question asks about rules, which a passage about the province states for its cities.
-    `figures`: patterns of the figures asked (checks.figures_asked): a place named only in a sentence
-    stating none (天津 in a list of regions, for 天津's contribution) is not spoken of.
-    `ratio`: a passage scoring below this share of the best one is too far from the question to be
+    `policy`: its figure patterns (a place named only in a sentence stating no figure of the kind
+    asked is not spoken of) and `swap_fit_ratio`: a passage scoring below this share of the best one is too far from the question to be
     put first for merely naming the value (河北's newborn page for 居民医保呢 after a 沧州 hospital
     question); when only such passages name it, the ranking stands and the answer's own checks
     (the group the passage is about) decide."""
     if not resolved.swapped or not retrieval.hits:
         return retrieval, ()
+    ratio = policy.swap_fit_ratio if policy is not None else 0.0
+
     def fits(h) -> bool:
-        return not h.missing and all(speaks_of(h.passage.title, h.passage.text, v, resolved.question, broader, figures)
+        return not h.missing and all(speaks_of(h.passage.title, h.passage.text, v, resolved.question, broader, policy)
                                      for v in resolved.swapped)
     good = [h for h in retrieval.hits if fits(h)]
     if good and ratio > 0 and max(h.score for h in good) < ratio * max(h.score for h in retrieval.hits):
         return retrieval, ()
     if not good:
         absent = tuple(v for v in resolved.swapped if not any(
-            speaks_of(h.passage.title, h.passage.text, v, resolved.question, broader, figures)
+            speaks_of(h.passage.title, h.passage.text, v, resolved.question, broader, policy)
             for h in retrieval.hits if not h.missing))
         return retrieval, absent or resolved.swapped
     return replace(retrieval, hits=tuple(good + [h for h in retrieval.hits if h not in good])), ()

@@ -36,11 +36,7 @@ def finish(retrieval: Retrieval, resolved: "Resolved", question: str, notice: st
     retrieval = dialogue.prior_sorted(retrieval, resolved.prior, policy)
     broader = bool(resolved.swapped) and policy.province_covers_city and all(  # only a swap is checked
         facts.about_rules(text, policy) for text in (retrieval.normalized, normalize(question)))
-    from .retrieval.checks import figures_asked
-
-    stated = policy.figure_stated
-    figures = tuple(stated[k] for k in figures_asked(retrieval.normalized, policy) if k in stated) if resolved.swapped else ()
-    retrieval, absent = conversation.check(retrieval, resolved, broader, policy.swap_fit_ratio, figures)
+    retrieval, absent = conversation.check(retrieval, resolved, broader, policy)
     if absent:
         return conversation.annotate(conversation.refusal(question, absent, notice), resolved, question), retrieval
     top = retrieval if len(retrieval.hits) <= policy.top_k else replace(retrieval, hits=retrieval.hits[:policy.top_k])

@@ -7,6 +7,7 @@ import pytest
 
 from chatbot import conversation
 from chatbot.conversation import Resolved, resolve
+from chatbot.policy import Policy
 from chatbot.types import Answer, Hit, Passage, Retrieval
 
 HENGSHUI = "衡水市医保电话是多少"
@@ -165,4 +166,6 @@ def test_a_place_named_in_a_sentence_without_the_figure_asked_is_not_spoken_of()
     text = "目前,北京、天津、上海等30个省份已开通省内异地使用。"
     assert conversation.speaks_of("医保个人账户的钱可在异地使用吗", text, "天津", "天津居民医保交多少")
     assert not conversation.speaks_of("医保个人账户的钱可在异地使用吗", text, "天津", "天津居民医保交多少",
-                                      figures=(r"\d+元",))
+                                      policy=Policy())
+    stated = "天津城乡居民医保2025年缴费标准为每人每年400元。"
+    assert conversation.speaks_of("医保个人账户的钱可在异地使用吗", stated, "天津", "天津居民医保交多少", policy=Policy())
