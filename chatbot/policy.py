@@ -28,6 +28,7 @@ OTHER_SCHEMES: dict[str, str] = {
     "住房公积金": r"公积金|housing fund",
     "最低生活保障": r"低保金|最低生活保障金",  # social assistance paid out, not the 低保对象's insurance contribution
     "惠民保": r"惠民保",
+    "个人所得税": r"个税|个人所得税|专项附加扣除|income tax",
     "商业保险": r"商业保险|商保|车险|意外险|重疾险|寿险|百万医疗|医疗险|保险公司|car insurance|life insurance|commercial insurance|"
             r"accident insurance|insurance company|insurer\b",
 }
@@ -52,6 +53,9 @@ MEDICAL_ADVICE = (r"挂(什么|哪个|哪一?个?|啥)科|挂.{0,6}科还是|(�
                   r"吃.{0,6}药好|怎么治|如何治疗|严不严重|要不要紧|which department|what medicine|should i take"
                   # a dose, or which doctor to see (a hospital's name is in scope: 广东儿科最有名的儿童医院)
                   r"|(吃|服|用)几(片|粒|颗|袋|支|毫克)|剂量|how many (pills|tablets|capsules)|dosage"
+                  # a choice of treatment (operate or not)
+                  r"|保守治疗|(该|要|得)(不该|不要)?(做|动|上)?(手术|置换|支架).{0,6}还是|该不该(做|动)手术|要不要(做|动)手术"
+                  r"|should i (have|get) (the |an? )?(surgery|operation)"
                   r"|哪(个|位)(专家|医生|大夫)|which (doctor|specialist)"
                   # the course of an illness or an operation (how long to recover, walk, leave hospital)
                   r"|要不要(马上|赶紧|立刻|立即)?(去|上)(医院|急诊)|需不需要(马上)?(去|上)(医院|急诊)|do i need to go to (the )?(hospital|er)"
@@ -69,13 +73,14 @@ LOCAL_SERVICE = r"医保局|医保中心|社保局|经办|窗口|办事处|服�
 FIGURE_ASKED: dict[str, str] = {
     "money": r"(交|缴|付|花|卖|收|要|补|退|领|贵|便宜|按|算|发|给|扣)[了个人一年每月天日]{0,3}多少(钱|(?![年月天日周次岁个人倍]))|(?<![剩有报])多少钱|几块钱|价格|"
              r"(一|每)(天|日|个?月|年)[^，。？?]{0,3}多少钱|"
-             r"费用是多少|多少元|how much (does|is|do|will|would)|(?<!of the )(?<!of my )\bcost|\bprice|\bfee|"
+             r"费用是多少|多少元|how much (does|is|do|will|would)(?!.{0,40}\b(reimburs|covered\b|cover\b))|"
+             r"^(?!.*\b(percent|percentage|proportion)\b).*?(?<!of the )(?<!of my )\bcost|\bprice|\bfee|"
              r"(起付线|起付标准|缴费标准|保费)[^，。？?]{0,4}多少(?![年月天日周次岁个人倍])|(起付线|起付标准|缴费标准)[？?。]?$",
     "rate": r"百分之|比例|几成|percent|\brate\b|proportion|\b(share|part|portion) of (the|my) (cost|bill)",
     "cap": r"(最高|最多|上限|封顶|限额)[^，。？?]{0,8}(多少|几)|maximum|\bcap\b",
     "interest": r"利率|利息[^，。？?]{0,6}(多少|几)|interest rate",
     # what one pays in (一年交多少, 缴费标准, the premium), not a fee at the counter (工本费, 押金)
-    "contribution": r"^(?!.*(工本|押金|手续费|挂号|罚款|滞纳)).*?(?:(交|缴)[个人一年每月]{0,3}多少(?![年月天日周次岁个人倍])|"
+    "contribution": r"^(?!.*(工本|押金|手续费|挂号|罚款|滞纳|起付|自付|自费|垫付)).*?(?:(交|缴)[个人一年每月]{0,3}多少(?![年月天日周次岁个人倍])|"
                     r"缴费标准[^，。？?]{0,4}多少|缴费标准[？?。]?$|保费[^，。？?]{0,4}多少|"
                     r"how much (do|does|will|would|should) (i|we|you|one|an? (individual|person|resident)s?)\b.{0,30}\b(pay|contribute)\b|"
                     r"contribution (standard|amount|level|fee)s?\b)",

@@ -148,6 +148,8 @@ def test_figure_a_cap_is_a_cap_words_own_figure(passage, states):
     ("补办医保卡要交多少工本费", False),            # a fee at the counter
     ("住院押金一般要交多少", False),
     ("How much does the company pay per hour for packing jobs?", False),  # a wage, not a contribution
+    ("70岁以上老人第二次住院，起付线要交多少", False),  # paid at the hospital, not paid in
+    ("住院自付部分要交多少", False),
 ])
 def test_figure_a_contribution_is_what_one_pays_in(question, contribution):
     assert ("contribution" in checks.figures_asked(normalize(question), POLICY)) is contribution
@@ -169,6 +171,9 @@ def test_figure_a_contribution_needs_an_amount_paid_in(passage, states):
     ("Is it the same reimbursement rate as in Ningbo, or lower?", []),
     ("报销比例比宁波低多少", ["rate"]),
     ("异地就医报销比例是多少", ["rate"]),
+    ("What percentage of Class A drug costs does medical insurance reimburse?", ["rate"]),  # costs: what the rate is of
+    ("Does insurance cover the surgery? How much is reimbursed?", []),  # 报销多少: the share or the sum
+    ("How much does the operation cost?", ["money"]),
 ])
 def test_figure_a_comparison_asked_yes_or_no_asks_no_figure(question, asked):
     """较本地就医略有下浮 answers "is it lower?"; only "lower by how much?" asks for the figure."""
@@ -259,7 +264,9 @@ MATERNITY = passage("长沙生育津贴怎么申请", "生育津贴由用人单�
 
 @pytest.mark.parametrize("question", ["娃咳嗽一个礼拜了,该挂呼吸科还是儿科?要不要吃消炎药",
                                       "感冒发烧吃什么药好得快", "术后康复吃点什么药恢复得快？",
-                                      "Which department should I go to for a cough?"])
+                                      "Which department should I go to for a cough?",
+                                      "我膝盖疼了半年，是该做置换还是先保守治疗",  # a choice of treatment
+                                      "Should I have the surgery now or wait?"])
 def test_medical_advice_is_refused_as_a_doctors_question(question):
     g = gap(question, CHILDREN)
     assert g is not None and g.reason == "medical"
@@ -267,7 +274,8 @@ def test_medical_advice_is_refused_as_a_doctors_question(question):
     assert answer.refused and "医生" in answer.text and answer.related == ()
 
 
-@pytest.mark.parametrize("question", ["感冒吃什么药医保能报销", "门诊买药用医保个人账户要不要吃亏", "挂什么科能用医保卡"])
+@pytest.mark.parametrize("question", ["感冒吃什么药医保能报销", "门诊买药用医保个人账户要不要吃亏", "挂什么科能用医保卡",
+                                      "膝关节置换手术医保能报多少"])
 def test_medical_words_in_an_insurance_question_are_in_scope(question):
     assert checks.medical_advice(normalize(question), POLICY) is None
 
@@ -283,6 +291,11 @@ def test_interest_rate_not_stated_is_refused_even_beside_other_percentages():
 def test_money_per_day_needs_an_amount_not_a_duration(question):
     g = gap(question, MATERNITY)
     assert g is not None and g.reason == "no_fact" and g.missing == "金额"
+
+
+def test_income_tax_deduction_is_another_scheme():
+    g = gap("个税APP里大病医疗专项附加扣除怎么填", MATERNITY)
+    assert g is not None and g.reason == "scope" and g.missing == "个人所得税"
 
 
 def test_commercial_medical_cover_is_another_scheme():
