@@ -62,15 +62,19 @@ _BACK = re.compile(r"呢\s*[?？!！。,，]?|这个|那个|这些|那些|这种
                    r"|\b(?:it|that|this|there|those|the same|he|she|they|him|her|them|too|also)\b", re.I)
 # What a question asks about, rather than what it is about: kinds of fact and generic predicates.
 _ASKED = set("""材料 资料 证件 证明 手续 流程 步骤 程序 条件 要求 资格 入口 渠道 方式 方法 途径 地址 地方 地点 位置 电话 电话号码 号码
-热线 联系方式 时间 期限 日期 截止 费用 金额 钱数 比例 标准 起付线 起付 额度 上限 多少 几 几个 多久 政策 规定 待遇 区别 影响 注意事项
+热线 联系方式 时间 期限 日期 截止 费用 金额 钱数 比例 标准 起付线 起付 额度 上限 多少 几 几个 多久 多长时间 多长 多大 多远 政策 规定 待遇 区别 影响 注意事项
 好处 情况 办法 哪 哪儿 多少钱 报销比例 报多少 一年 每年 个月 小时 咨询 咨询电话""".split())
 _VERBS = set("""办 办理 能办 能用 交 缴 缴费 缴纳 交钱 用 使用 查 查询 查到 申请 准备 带 携带 需要 要 去 找 打 拨打 报 报销 能报 算 弄 操作 开通 提交
-上传 填写 出示 拿 领 领取 可以 能 行 通过 看 吗 呢 啥 还能 要是 怎么 如何 一直 都 才 得 再""".split())
+上传 填写 出示 拿 领 领取 可以 能 行 通过 看 吗 呢 啥 还能 才能 就能 要是 怎么 如何 一直 都 才 得 再""".split())
 _RESULT = re.compile(r"^(?:能|可以|还能)?(?:办|交|缴|报|用|查|领|批|到账)(?:好|完|下来|了|成|得了|到)?$")
 
 
+# A word led by an interrogative (怎么弄, 咋办理, 多长时间, 什么样) asks; it names no subject.
+_INTERROGATIVE = re.compile(r"^(?:怎么|怎样|咋|如何|啥|什么|多长|多大|多久|多少|几)")
+
+
 def _is_verb(word: str) -> bool:
-    return word in _VERBS or bool(_RESULT.match(word))
+    return word in _VERBS or bool(_RESULT.match(word)) or bool(_INTERROGATIVE.match(word))
 
 
 _GENERIC = set("医保 医疗保险 医疗 保险 社保 社会保险 基本医疗保险 参保 问题 事情 东西 那边 这边 我 我们 自己".split())
