@@ -406,10 +406,10 @@ def check(retrieval: Retrieval, resolved: Resolved, broader: bool = False,
     the re-ordered retrieval and the values no retrieved passage speaks of (empty = fine).
     `broader`: the question asks about rules, which a passage about the province states for its cities.
     `policy`: its figure patterns (a place named only in a sentence stating no figure of the kind
-    asked is not spoken of) and `swap_fit_ratio`: a passage scoring below this share of the best one is too far from the question to be
-    put first for merely naming the value (河北's newborn page for 居民医保呢 after a 沧州 hospital
-    question); when only such passages name it, the ranking stands and the answer's own checks
-    (the group the passage is about) decide."""
+    asked is not spoken of) and `swap_fit_ratio`: a passage scoring below this share of the best
+    one is too far from the question to be put first for merely naming the value (河北's newborn
+    page for 居民医保呢 after a 沧州 hospital question); when only such passages name it, the
+    ranking stands and the answer's own checks (the group the passage is about) decide."""
     if not resolved.swapped or not retrieval.hits:
         return retrieval, ()
     ratio = policy.swap_fit_ratio if policy is not None else 0.0
