@@ -34,6 +34,7 @@ NEAR_KEPT = 1024  # questions whose near known questions a bound memory keeps
 UNITS_KEPT = 65_536  # units whose evidence strings a bound memory keeps
 UNIT_MIN = 8  # a unit this long or longer inside a known question's evidence (evidence spanning two units) holds it
 SCAN_LIMIT = 200_000  # passages read to bind known questions when the manifest gives no file rows
+MAX_OWNERS = 50  # a known question whose evidence more passages hold is not bound (seed corpus: at most 7)
 MEMORY_FILE = Path(__file__).resolve().parent.parent / "data" / "question_memory.npz"
 
 
@@ -71,42 +72,67 @@ class Memory:
     def bind(self, passages, files: dict | None) -> "Bound":
         """The known questions whose evidence a passage of the index holds. Only the passages of
         each question's source file are read (the manifest's rows), so a large index costs no
-        more than the seed files it contains; without rows, every passage is read."""
+        more than the seed files it contains; without rows, every passage is read (up to
+        SCAN_LIMIT), each once, against all evidence strings at a time (Aho–Corasick). A known
+        question whose evidence more than MAX_OWNERS passages hold (text repeated across a large
+        corpus) says nothing about which of them answers, and is left out."""
         rows = {}
         for source, info in (files or {}).items():
             span = (info or {}).get("rows") if isinstance(info, dict) else None
             if span and len(span) == 2:
                 rows[source] = range(int(span[0]), int(span[1]))
-        texts: dict[int, str] = {}
-
-        def text(i: int) -> str:
-            found = texts.get(i)
-            if found is None:
-                p = passages[i]
-                found = texts[i] = squash(p.title + "\n" + p.text)
-            return found
-
-        keep, owners, found = [], [], []
-        everywhere = None
+        spans: dict[int, range] = {}
+        wanted: dict[int, tuple[str, ...]] = {}
         for j, (source, evidence) in enumerate(zip(self.sources, self.evidence)):
             if source in rows:
                 span = rows[source]
-            elif rows:
-                continue  # its file is not in this index
+            elif rows or len(passages) > SCAN_LIMIT:
+                continue  # its file is not in this index, or too many passages to read them all
             else:
-                if len(passages) > SCAN_LIMIT:
-                    continue  # no rows to narrow the search, and too many passages to read them all
-                if everywhere is None:
-                    everywhere = range(len(passages))
-                span = everywhere
-            wanted = [squash(e) for e in evidence if e]
-            ids = tuple(i for i in span if any(w in text(i) for w in wanted))
-            if ids:
+                span = range(len(passages))
+            strings = tuple(squash(e) for e in evidence if e)
+            if strings:
+                spans[j], wanted[j] = span, strings
+        held = _holders(passages, spans, wanted)
+        keep, owners, found = [], [], []
+        for j in sorted(held):
+            ids = tuple(sorted(held[j]))
+            if len(ids) <= MAX_OWNERS:
                 keep.append(j)
                 owners.append(ids)
-                found.append(tuple(wanted))
+                found.append(wanted[j])
         lexical = Lexical([self.questions[j] for j in keep]) if self.questions is not None and keep else None
         return Bound(self.vectors[keep], owners, found, lexical)
+
+
+def _holders(passages, spans: dict[int, range], wanted: dict[int, tuple[str, ...]]) -> dict[int, set[int]]:
+    """{known question: ids of the passages within its span whose squashed title and text hold one
+    of its evidence strings}; every passage of the spans' union is read once."""
+    import ahocorasick
+
+    by_string: dict[str, list[int]] = {}
+    anywhere: list[int] = []  # an evidence string that squashes to nothing is in every passage
+    for j, strings in wanted.items():
+        for w in strings:
+            if w:
+                by_string.setdefault(w, []).append(j)
+            else:
+                anywhere.append(j)
+    finder = ahocorasick.Automaton()
+    for w, js in by_string.items():
+        finder.add_word(w, js)
+    if by_string:
+        finder.make_automaton()
+    ids = sorted({i for span in spans.values() for i in span})
+    held: dict[int, set[int]] = {}
+    for i in ids:
+        p = passages[i]
+        text = squash(p.title + "\n" + p.text)
+        hits = {j for _, js in finder.iter(text) for j in js} if by_string else set()
+        for j in hits.union(anywhere):
+            if i in spans[j]:
+                held.setdefault(j, set()).add(i)
+    return held
 
 
 class Lexical:

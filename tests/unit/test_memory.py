@@ -47,6 +47,40 @@ def test_without_file_rows_every_passage_is_read():
     assert bound.owners == [(0, 3)]
 
 
+def _brute_owners(known, passages, rows):
+    """The binding read the slow way: every question against every passage of its span."""
+    out = []
+    for source, evidence in zip(known.sources, known.evidence):
+        span = range(*rows[source]["rows"]) if rows else range(len(passages))
+        wanted = [memory.squash(e) for e in evidence if e]
+        ids = tuple(i for i in span if any(w in memory.squash(passages[i].title + "\n" + passages[i].text) for w in wanted))
+        if ids and len(ids) <= memory.MAX_OWNERS:
+            out.append(ids)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("with_rows", [True, False])
+def test_binding_equals_reading_every_passage_for_every_question(seed, with_rows):
+    """Seeded passages recombining a few phrases (as a large synthetic corpus does): one pass over
+    the passages (Aho–Corasick) binds exactly what question-by-question reading binds."""
+    rng = np.random.default_rng(seed)
+    phrases = ["需提前备案", "可直接结算", "挂失补办", "咨询电话", "０３１８－１２３３３", "异地就医", "个人账户", "新生儿"]
+    passages = [_p(f"{'ab'[i % 2]}.txt", i, "标题", "，".join(rng.choice(phrases, size=3)) + "。") for i in range(120)]
+    rows = {"a.txt": {"rows": [0, 60]}, "b.txt": {"rows": [60, 120]}} if with_rows else None
+    if with_rows:  # rows are contiguous per file
+        passages = sorted(passages, key=lambda p: p.source)
+    evidence = [[str(x) for x in rng.choice(phrases, size=int(rng.integers(1, 3)), replace=False)] for _ in range(20)]
+    known = _memory([f"{'ab'[j % 2]}.txt" for j in range(20)], evidence, seed=seed)
+    assert known.bind(passages, rows).owners == _brute_owners(known, passages, rows)
+
+
+def test_evidence_held_by_too_many_passages_binds_nothing():
+    many = [_p("a.txt", i, "标题", f"第{i}条：需提前备案。") for i in range(memory.MAX_OWNERS + 1)]
+    assert len(_memory(["a.txt"], [["需提前备案"]]).bind(many, None)) == 0
+    assert len(_memory(["a.txt"], [["需提前备案"]]).bind(many[:memory.MAX_OWNERS], None)) == 1
+
+
 def test_another_corpus_binds_nothing_and_lifts_nothing():
     bound = _memory(["a.txt"], [["需提前备案"]]).bind(PASSAGES, {"c.txt": {"rows": [0, 4]}})
     assert len(bound) == 0 and bound.lift(np.ones(8), 1.0, 0.0) == {}
