@@ -20,7 +20,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test,milvus]"
 	touch $(STAMP)
 
+# The package is byte-compiled first: where PYTHONDONTWRITEBYTECODE is set, every start would compile it again.
 index: setup
+	$(BIN)/python -m compileall -q chatbot app.py > /dev/null
 	$(BIN)/chatbot build --if-missing
 
 run: index
