@@ -31,6 +31,11 @@ _SHORT = 12  # characters: a piece this short after a join completes the piece b
 _OPEN_MIN = 10  # characters: shorter units are labels, headings or bare figures
 
 
+# A list number left dangling at a unit's end: the page's next heading ("二、…") lost its text when
+# the page was saved ("…按比例报销(如50%、70%、80%等) 二").
+_DANGLING_NUMBER = re.compile(r"\s+[一二三四五六七八九十]{1,2}$")
+
+
 @lru_cache(maxsize=8192)
 def units(text: str) -> tuple[str, ...]:
     """The passage's quotable units, in order."""
@@ -38,6 +43,7 @@ def units(text: str) -> tuple[str, ...]:
     for sentence in split_sentences(text):
         for part in _MARKER.split(sentence):
             for piece in _pieces(part):
+                piece = _DANGLING_NUMBER.sub("", piece)
                 if len(piece.strip(" .。,，:：;；•")) > 1:
                     out.append(piece)
     return tuple(out)

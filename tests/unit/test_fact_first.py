@@ -46,6 +46,13 @@ def test_bold_spaces_and_short_completions_stay_inside_a_unit():
     assert units("安徽医疗保险的集中缴费截止时间为 2025年2月底 。") == ("安徽医疗保险的集中缴费截止时间为 2025年2月底 。",)
 
 
+def test_a_list_number_left_dangling_by_the_page_does_not_end_a_unit():
+    got = units("起付线内:自费 起付线后:按比例报销(如50%、70%、80%等) 二")
+    assert got[-1].endswith("(如50%、70%、80%等)")
+    assert units("结余的统筹额度会结转至下一年度。 二") == ("结余的统筹额度会结转至下一年度。",)
+    assert units("缴费满二十年 可享受退休待遇。")[-1].endswith("可享受退休待遇。")  # a numeral inside stays
+
+
 @pytest.mark.parametrize("unit, ok", [
     ("一、办理流程", False), ("以下是具体办理步骤:", False), ("25年", False), ("0318-2168618", False),
     ("70%", False), ("衡水市医保电话是0318-12333。", True), ("医保卡里的钱不花不会清零或作废。", True),
