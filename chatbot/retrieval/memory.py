@@ -105,11 +105,21 @@ class Memory:
         return Bound(self.vectors[keep], owners, found, lexical)
 
 
+def _finder(words: dict):
+    """An Aho–Corasick automaton finding each of `words` (non-empty strings), reporting its value."""
+    import ahocorasick
+
+    finder = ahocorasick.Automaton()
+    for w, value in words.items():
+        finder.add_word(w, value)
+    if words:
+        finder.make_automaton()
+    return finder
+
+
 def _holders(passages, spans: dict[int, range], wanted: dict[int, tuple[str, ...]]) -> dict[int, set[int]]:
     """{known question: ids of the passages within its span whose squashed title and text hold one
     of its evidence strings}; every passage of the spans' union is read once."""
-    import ahocorasick
-
     by_string: dict[str, list[int]] = {}
     anywhere: list[int] = []  # an evidence string that squashes to nothing is in every passage
     for j, strings in wanted.items():
@@ -118,12 +128,8 @@ def _holders(passages, spans: dict[int, range], wanted: dict[int, tuple[str, ...
                 by_string.setdefault(w, []).append(j)
             else:
                 anywhere.append(j)
-    finder = ahocorasick.Automaton()
-    for w, js in by_string.items():
-        finder.add_word(w, js)
-    if by_string:
-        finder.make_automaton()
-    ids = sorted({i for span in spans.values() for i in span})
+    finder = _finder(by_string)
+    ids = sorted({i for span in set(spans.values()) for i in span})  # equal spans (a file's rows) read once
     held: dict[int, set[int]] = {}
     for i in ids:
         p = passages[i]
@@ -317,14 +323,8 @@ class Bound:
         """(an Aho–Corasick automaton of every non-empty evidence string, those strings joined by
         new lines, the strings), built on first use."""
         if self._index is None:
-            import ahocorasick
-
             strings = list(dict.fromkeys(e for evidence in self.evidence for e in evidence if e))
-            finder = ahocorasick.Automaton()
-            for e in strings:
-                finder.add_word(e, e)
-            if strings:
-                finder.make_automaton()
+            finder = _finder({e: e for e in strings})
             with self._near_lock:
                 if self._index is None:
                     self._index = (finder, "\n".join(strings), strings)
