@@ -306,8 +306,10 @@ def _carry(context: _Turn, body: str, found: list[Slot], words: list[str]) -> _T
     not what it asked) in front of the message."""
     ctx = context.text
     if _LATIN.search(body) and not _CJK.search(body):
-        # English: no word segmentation to lean on; the earlier question goes in front whole.
-        text = ctx.rstrip("?？ ") + "? " + body
+        # English: no word segmentation to lean on; the earlier message goes in front whole, a
+        # statement ("We live in Hebei.") as a statement, a question as a question.
+        stated = ctx.rstrip().endswith((".", "。", "!", "！"))
+        text = ctx.rstrip("?？.。!！ ") + (". " if stated else "? ") + body
         return _Turn(text, text, slots(text, original=text))
     kinds = {s.kind for s in found} & _OVERRIDDEN
     if kinds & {"place", "zone"}:

@@ -74,6 +74,7 @@ def read(message: str, history: Sequence, retriever: "Retriever", policy: "Polic
     msgs = [h for h in (conversation._user_text(h) for h in (history or [])) if h and h.strip()]
     msgs = msgs[-policy.context_turns:] if policy.context_turns else []
     turn: Turn | None = None
+    turns: list[Turn] = []
     earlier: list[str] = []
     for m in msgs:
         text, _ = prepare(m)
@@ -83,10 +84,37 @@ def read(message: str, history: Sequence, retriever: "Retriever", policy: "Polic
         first = r.hits[0].passage if r.hits else None
         turn = Turn(searched, first.title if first else None,
                     tuple(h.passage.chunk_id for h in r.hits[:policy.context_cited]))
+        turns.append(turn)
         earlier.append(text)
     if turn is None:
         return Resolved(message, False)
+    back = referred(message, earlier, policy)
+    if back is not None:  # "回到刚才住院那个问题": read against that turn, as if asked right after it
+        return _read_one(message, earlier[:back + 1], turns[back], retriever, policy)
     return _read_one(message, earlier, turn, retriever, policy)
+
+
+def referred(message: str, earlier: list[str], policy: "Policy") -> int | None:
+    """The earlier message (its index) a message points back to past the last one: the first for
+    "第一个问题" / "最开始那个", else the one before the last sharing the most character pairs with
+    the message (刚才住院那个问题 → the 住院 question); None when it points nowhere further back."""
+    if len(earlier) < 2:
+        return None
+    norm = conversation._norm(message)
+    if policy.pattern("first_reference").search(norm):
+        return 0
+    if not policy.pattern("back_reference").search(norm):
+        return None
+    pairs = _pairs(norm)
+    shared = [len(pairs & _pairs(conversation._norm(m))) for m in earlier[:-1]]
+    best = max(range(len(shared)), key=lambda i: (shared[i], i))
+    return best if shared[best] > len(pairs & _pairs(conversation._norm(earlier[-1]))) else None
+
+
+def _pairs(text: str) -> set[str]:
+    """Character pairs of a text's Chinese runs and its Latin words (what two messages share)."""
+    han = re.findall(r"[\u4e00-\u9fff]+", text)
+    return {r[i:i + 2] for r in han for i in range(len(r) - 1)} | set(re.findall(r"[a-z]{3,}", text.lower()))
 
 
 def _read_one(message: str, earlier: list[str], turn: Turn | None, retriever: "Retriever",

@@ -57,10 +57,18 @@ MEDICAL_ADVICE = (r"挂(什么|哪个|哪一?个?|啥)科|挂.{0,6}科还是|(�
                   r"|保守治疗|(该|要|得)(不该|不要)?(做|动|上)?(手术|置换|支架).{0,6}还是|该不该(做|动)手术|要不要(做|动)手术"
                   r"|should i (have|get) (the |an? )?(surgery|operation)"
                   r"|哪(个|位)(专家|医生|大夫)|which (doctor|specialist)"
+                  # what to eat: a doctor's or a dietitian's question
+                  r"|(吃饭|饮食|吃东西).{0,6}(注意|禁忌)|忌口|(能|该|要)吃(什么|啥)|what (should|can) (she|he|i|we|they) eat"
                   # the course of an illness or an operation (how long to recover, walk, leave hospital)
                   r"|要不要(马上|赶紧|立刻|立即)?(去|上)(医院|急诊)|需不需要(马上)?(去|上)(医院|急诊)|do i need to go to (the )?(hospital|er)"
                   r"|(要|需要|得|用)(马上|赶紧|立刻|立即)?(去|上)(医院|急诊)(吗|么|嘛)"
                   r"|(多久|多长时间|几天|多少天)(才)?能?(正常)?(下地|走路|恢复|康复|痊愈|好|出院|拆线)(?!待遇|使用|缴费|参保|资格)|能不能治好|治得好|后遗症|how long.{0,20}recover")
+# A message pointing back past the last turn: to the conversation's first question, or to an earlier
+# one it names by its subject (回到刚才住院那个问题, 最开始那个电话). Discourse markers, not fitted to any set.
+FIRST_REFERENCE = (r"第一个问题|第一个问的|最开始|一开始(问|说)|最早(问|说)|最先(问|说)|头一个问题|"
+                   r"(the|my) first question|(at|in) the (start|beginning)")
+BACK_REFERENCE = (r"回到|刚才|刚刚|前面|之前(问|说)|上上|先前|再说回|说回|"
+                  r"\bgoing back\b|\bback to\b|\bearlier\b|\bbefore that\b")
 INSURANCE = (r"医保|保险|社保|参保|缴费|交费|报销|报|统筹|账户|共济|备案|定点|起付|封顶|目录|甲类|乙类|自付|"
              r"insurance|reimburs|covered")
 # Words of the medical-insurance domain: an off-topic subject with one of these is still in scope
@@ -367,6 +375,8 @@ class Policy:
     insurance: str = INSURANCE
     domain: str = DOMAIN
     local_service: str = LOCAL_SERVICE
+    first_reference: str = FIRST_REFERENCE
+    back_reference: str = BACK_REFERENCE
     figure_asked: dict = field(default_factory=lambda: dict(FIGURE_ASKED))
     figure_stated: dict = field(default_factory=lambda: dict(FIGURE_STATED))
     lookup_asked: str = LOOKUP_ASKED

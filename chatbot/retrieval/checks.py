@@ -101,6 +101,9 @@ def figure_missing(question: str, passage: str, policy: Policy) -> str | None:
     asked = figures_asked(question, policy)
     if not asked:
         return None
+    needed = facts.required(question)
+    if needed and all(facts.states(k, passage) for k in needed):
+        return None  # it also asks for a number to call (or an address) the passage gives: answered in part
     for kind in asked:
         if not _states_figure(policy.figure_stated[kind], passage):
             return kind
@@ -358,7 +361,10 @@ def find_gap(retrieval: Retrieval, top: Hit, policy: Policy, keyword=None) -> Ga
         if missing:
             return Gap("off_topic", missing, "off_topic")
     if policy.check_medical:
-        missing = medical_advice(q, policy)
+        # the message's own words too: an insurance word the conversation carried (医保局 from an
+        # earlier question) does not make "他最近老是腰疼，该挂哪个科" an insurance question
+        missing = medical_advice(q, policy) or (
+            medical_advice(retrieval.alone_normalized, policy) if retrieval.alone_normalized else None)
         if missing:
             return Gap("medical", missing, "medical")
     # A scheme, group or year the conversation carried (not named by the message read in context)

@@ -85,12 +85,16 @@ ADDRESS = FactKind(
 KINDS = (PHONE, ADDRESS, AMOUNT, DATE)
 
 
-def asked(question_norm: str) -> list[FactKind]:
-    return [k for k in KINDS if k.asked.search(question_norm)]
+@lru_cache(maxsize=8192)
+def asked(question_norm: str) -> tuple[FactKind, ...]:
+    """The kinds of fact the question asks for (kept: a question is read for them at every step)."""
+    return tuple(k for k in KINDS if k.asked.search(question_norm))
 
 
-def required(question_norm: str) -> list[FactKind]:
-    return [k for k in asked(question_norm) if k.required]
+@lru_cache(maxsize=8192)
+def required(question_norm: str) -> tuple[FactKind, ...]:
+    """The kinds asked that a passage must state to answer (a phone number, an address)."""
+    return tuple(k for k in asked(question_norm) if k.required)
 
 
 def about_rules(question_norm: str, policy) -> bool:

@@ -59,6 +59,15 @@ def _adcodes_path() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "resources" / "adcodes.csv"
 
 
+# cpca's table names Taiwan, Hong Kong and Macau as provinces (71, 81, 82) without their divisions:
+# Taiwan's 22 counties and cities (ISO 3166-2:TW) and Hong Kong's three regions, under codes of
+# their own, so that "臺北的健保卡" names a place the documents may not cover.
+BEYOND_CPCA = tuple((name, f"71{k:02d}") for k, name in enumerate(
+    "台北市 新北市 桃园市 台中市 台南市 高雄市 基隆市 新竹市 嘉义市 新竹县 苗栗县 彰化县 南投县 云林县 嘉义县 屏东县 "
+    "宜兰县 花莲县 台东县 澎湖县 金门县 连江县".split(), 1)) + tuple(
+    (name, f"81{k:02d}") for k, name in enumerate("香港岛 九龙 新界".split(), 1))
+
+
 def _prefix(code: str) -> str:
     if code[2:].strip("0") == "":
         return code[:2]
@@ -95,6 +104,9 @@ def _automaton():
         for form in forms:
             if len(form) >= 2 and form not in _NOT_PLACES:
                 names.setdefault(form, set()).add(prefix)
+    for full, code in BEYOND_CPCA:
+        for form in {full, re.sub(r"[市县]$", "", full)}:
+            names.setdefault(form, set()).add(code)
     auto = ahocorasick.Automaton()
     for form, codes in names.items():
         auto.add_word(form, (form, frozenset(codes)))

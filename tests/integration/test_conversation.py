@@ -119,3 +119,18 @@ def test_dev2_follow_ups_meet_the_issue_targets(real_qa):
     refused = [o.refused for o in outcomes if not o.item.get("evidence")]
     assert follow["recall@1"] >= 0.85 and follow["answer_hit"] >= 0.80, follow
     assert sum(refused) / len(refused) >= 0.85, refused
+
+
+def test_a_message_pointing_back_past_the_last_question_is_answered_from_that_one(real_qa):
+    """"再回到前面住院报销的事" after a card question: read against the 沧州 hospital question."""
+    history = ["沧州职工医保住院报销比例多少", "医保卡丢了怎么补办"]
+    answer, retrieval = real_qa.ask_with_hits("再回到前面住院报销的事，二级医院的起付线是多少", 5, history)
+    assert not answer.refused and "500元" in answer.text
+    assert retrieval.hits[0].passage.title == "沧州职工医保住院报销"
+
+
+def test_a_doctors_question_after_an_insurance_question_is_refused(real_qa):
+    """The conversation carried 职工医保住院; the message itself asks which department to see."""
+    history = ["沧州职工医保住院报销比例多少", "我妈有高血压"]
+    answer, _ = real_qa.ask_with_hits("她最近老是头晕，该挂哪个科", 5, history)
+    assert answer.refused and "医生" in answer.text

@@ -342,3 +342,42 @@ def test_a_scheme_only_the_conversation_carried_does_not_refuse():
 ])
 def test_a_phone_number_is_asked_not_the_handset(question, phone):
     assert ("phone" in [k.name for k in facts.asked(normalize(question))]) is phone
+
+
+# --- session 19: what the message itself asks, a question with two asks, places beyond cpca ----
+@pytest.mark.parametrize("question", ["我爸有痛风，平时饮食要注意什么", "我爸高血压平时能吃什么", "What should she eat after surgery?"])
+def test_diet_advice_is_a_doctors_question(question):
+    g = gap(question, CHILDREN)
+    assert g is not None and g.reason == "medical"
+
+
+def test_a_doctors_question_read_in_context_is_refused_though_the_conversation_carried_an_insurance_word():
+    """"职工医保住院" came from an earlier question; the message itself asks which department to see."""
+    from dataclasses import replace
+
+    r = retrieval("职工医保住院我妈高血压 她最近老是头晕,该挂哪个科", CHILDREN)
+    assert checks.find_gap(r, r.hits[0], POLICY) is None  # the carried reading alone: in scope
+    read = replace(r, alone_normalized=normalize("她最近老是头晕，该挂哪个科"))
+    g = checks.find_gap(read, read.hits[0], POLICY)
+    assert g is not None and g.reason == "medical"
+
+
+def test_a_question_asking_a_rate_and_a_hotline_is_answered_by_the_hotline():
+    """Two asks, one the passage answers (the number to call): answered, not refused for the rate."""
+    q = "我爷爷在衡水，想知道医保报销比例，还有市里的医保热线是多少"
+    assert gap(q, HENGSHUI) is None
+    g = gap("衡水市医保报销比例是多少", HENGSHUI)  # the rate alone: refused as before
+    assert g is not None and g.reason == "no_fact"
+    assert checks.figure_missing(normalize(q), normalize(CANGZHOU.text + "没有电话"), POLICY) is None  # states a rate
+
+
+@pytest.mark.parametrize("text, name", [("臺北的醫保", "台北"), ("高雄市看病", "高雄市"), ("What about Taipei?", "台北"),
+                                        ("九龙的医保", "九龙"), ("花莲县", "花莲县")])
+def test_taiwan_and_hong_kong_divisions_are_places(text, name):
+    assert name in [p.name for p in find_places(normalize(text), original=text)]
+
+
+def test_a_taiwan_city_is_refused_by_name():
+    card = passage("医保卡丢了怎么补办", "医保卡丢失后可拨打当地社保热线挂失,携带身份证到社保中心办理补卡。", 11)
+    g = gap("高雄的健保卡不見了怎麼補辦", card)
+    assert g is not None and g.reason == "place" and "高雄" in g.missing

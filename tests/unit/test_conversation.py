@@ -173,3 +173,30 @@ def test_a_place_named_in_a_sentence_without_the_figure_asked_is_not_spoken_of()
                                       policy=Policy())
     stated = "天津城乡居民医保2025年缴费标准为每人每年400元。"
     assert conversation.speaks_of("医保个人账户的钱可在异地使用吗", stated, "天津", "天津居民医保交多少", policy=Policy())
+
+
+# --- session 19: statements in English, references back past the last message -----------------
+def test_an_english_statement_goes_in_front_as_a_statement():
+    r = resolve("How long do we have to enroll a newborn?", ["We live in Hebei."])
+    assert r.changed and "Hebei. How long" in r.question and ".?" not in r.question
+
+
+def test_a_chinese_follow_up_after_an_english_statement_carries_its_place():
+    r = resolve("新生儿要多久内参保", ["We live in Hebei."])
+    assert r.changed and "河北" in r.question
+
+
+@pytest.mark.parametrize("earlier, message, expected", [
+    (["异地就医怎么备案", "医保卡丢了怎么补办"], "我第一个问题里，备案要带什么材料", 0),
+    (["衡水医保电话多少", "异地就医怎么备案", "成都居民医保一年交多少"], "最开始那个电话还能打吗", 0),
+    (["沧州职工医保住院报销比例多少", "医保卡丢了怎么补办"], "再回到前面住院报销的事，三级医院呢", 0),
+    (["沧州职工医保住院报销比例多少", "医保卡丢了怎么补办", "家庭共济怎么绑定"], "再说回刚才补办医保卡的事，要带什么", 1),
+    (["沧州职工医保住院报销比例多少", "医保卡丢了怎么补办"], "刚才说的补办要多久", None),  # the last message: nothing further back
+    (["沧州职工医保住院报销比例多少", "医保卡丢了怎么补办"], "二级医院起付线多少", None),  # no word pointing back
+    (["沧州职工医保住院报销比例多少"], "回到刚才住院那个问题", None),  # one earlier message: it is the last
+    (["How much is Chengdu's resident insurance?", "How do I get a new card?"], "Going back to Chengdu insurance, can students join?", 0),
+])
+def test_a_message_pointing_back_is_read_against_the_message_it_points_to(earlier, message, expected):
+    from chatbot.dialogue import referred
+
+    assert referred(message, earlier, Policy()) == expected
