@@ -301,9 +301,11 @@ def _put(text: str, group: list[Slot], phrase: str, latin: bool) -> str:
 _OVERRIDDEN = {"place", "zone", "year", "level", "setting", "ordinal", "population", "scheme"}
 
 
-def _carry(context: _Turn, body: str, found: list[Slot], words: list[str]) -> _Turn:
+def _carry(context: _Turn, body: str, found: list[Slot], words: list[str], known=None) -> _Turn:
     """A new question about the same subject: the context's subject (its slots and subject words,
-    not what it asked) in front of the message."""
+    not what it asked) in front of the message. `known(word)`, when given, says whether the
+    documents use a Chinese word (or a character pair of it): a chatty history's other words
+    (感觉, 麻烦, 虚惊一场) name no subject the documents could be about, and are not carried."""
     ctx = context.text
     if _LATIN.search(body) and not _CJK.search(body):
         # English: no word segmentation to lean on; the earlier message goes in front whole, a
@@ -334,6 +336,8 @@ def _carry(context: _Turn, body: str, found: list[Slot], words: list[str]) -> _T
             continue
         if len(w) < 2 or w.isdigit() or w in body:
             continue
+        if known is not None and _CJK.search(w) and not known(w):
+            continue
         subject.append((at, w))
     subject.sort()
     prefix = _glued(dict.fromkeys(v for _, v in subject))
@@ -343,13 +347,13 @@ def _carry(context: _Turn, body: str, found: list[Slot], words: list[str]) -> _T
     return _Turn(text, text, slots(text, original=text))
 
 
-def carried(context_text: str, message: str) -> str:
+def carried(context_text: str, message: str, known=None) -> str:
     """The message with the conversation's subject in front (its slots and subject words, not
     what the earlier question asked): what a message read in context is searched and checked as."""
     context = _turn(context_text)
     body = _LEAD.sub("", _norm(message))
     found = slots(body, original=message)
-    return _carry(context, body, found, content_words(body, found)).text
+    return _carry(context, body, found, content_words(body, found), known).text
 
 
 def _glued(words) -> str:

@@ -101,9 +101,9 @@ def referred(message: str, earlier: list[str], policy: "Policy") -> int | None:
     if len(earlier) < 2:
         return None
     norm = conversation._norm(message)
-    if policy.pattern("first_reference").search(norm):
+    if policy.pattern("first_reference").search(norm.lower()):
         return 0
-    if not policy.pattern("back_reference").search(norm):
+    if not policy.pattern("back_reference").search(norm.lower()):
         return None
     pairs = _pairs(norm)
     shared = [len(pairs & _pairs(conversation._norm(m))) for m in earlier[:-1]]
@@ -133,7 +133,7 @@ def _read_one(message: str, earlier: list[str], turn: Turn | None, retriever: "R
         if conf >= policy.context_alone_confidence:
             if policy.context_margin == float("inf") or policy.context_mode == "rules":
                 return Resolved(message, False)
-            in_context = _in_context(message, turn, policy)
+            in_context = _in_context(message, turn, policy, _known(retriever, policy))
             found = search(retriever, in_context, in_context.question, policy.top_k, policy)
             if shift and _shifted(alone, found, policy):
                 return Resolved(message, False)
@@ -142,7 +142,7 @@ def _read_one(message: str, earlier: list[str], turn: Turn | None, retriever: "R
             return Resolved(message, False)
     if policy.context_mode == "rules":
         return rules
-    return _in_context(message, turn, policy)
+    return _in_context(message, turn, policy, _known(retriever, policy))
 
 
 def _shifted(alone: "Retrieval", found: "Retrieval", policy: "Policy") -> bool:
@@ -173,8 +173,18 @@ def _may_stand(message: str, rules: Resolved, policy: "Policy") -> bool:
     return any(s.place for s in conversation.slots(conversation._norm(message), original=message))
 
 
-def _in_context(message: str, turn: Turn, policy: "Policy") -> Resolved:
-    """The message read in the light of the last turn (`policy.context_mode`)."""
+def _known(retriever: "Retriever", policy: "Policy"):
+    """Whether the documents use a word or one of its character pairs (the keyword index knows it),
+    or it names a person (我爸, 老婆: the policy's `persons`), whom the reading keeps saying it is about."""
+    idf = retriever.index.keyword.idf
+    persons = set(policy.persons)
+    return lambda w: (w in persons or w.lstrip("我俺咱") in persons or idf(w) > 0
+                      or any(idf(w[i:i + 2]) > 0 for i in range(len(w) - 1)))
+
+
+def _in_context(message: str, turn: Turn, policy: "Policy", known=None) -> Resolved:
+    """The message read in the light of the last turn (`policy.context_mode`); `known`: see
+    `conversation._carry`."""
     own = conversation.slots(conversation._norm(message), original=message)
     context = turn.text
     if any(s.place for s in own):  # the message's place replaces the conversation's (廊坊 after 衡水)
@@ -183,9 +193,9 @@ def _in_context(message: str, turn: Turn, policy: "Policy") -> Resolved:
                 context = context[:s.start] + context[s.end:]
     ranked_by = None
     if policy.context_mode == "subject":
-        text = conversation.carried(turn.text, message)
+        text = conversation.carried(turn.text, message, known)
     elif policy.context_mode == "hybrid":  # ranked with the whole context, checked with its subject
-        ranked_by, text = _joined(context, message), conversation.carried(context, message)
+        ranked_by, text = _joined(context, message), conversation.carried(context, message, known)
     elif policy.context_mode == "title":
         text = _joined(turn.title or "", message)
     elif policy.context_mode == "text":

@@ -68,7 +68,8 @@ MEDICAL_ADVICE = (r"挂(什么|哪个|哪一?个?|啥)科|挂.{0,6}科还是|(�
 FIRST_REFERENCE = (r"第一个问题|第一个问的|最开始|一开始(问|说)|最早(问|说)|最先(问|说)|头一个问题|"
                    r"(the|my) first question|(at|in) the (start|beginning)")
 BACK_REFERENCE = (r"回到|刚才|刚刚|前面|之前(问|说)|上上|先前|再说回|说回|"
-                  r"\bgoing back\b|\bback to\b|\bearlier\b|\bbefore that\b")
+                  r"\bgoing back\b|\bback to (the|my|what)\b|\b(the|my) (earlier|previous) question\b|"
+                  r"\bwhat i asked (earlier|before)\b")
 INSURANCE = (r"医保|保险|社保|参保|缴费|交费|报销|报|统筹|账户|共济|备案|定点|起付|封顶|目录|甲类|乙类|自付|"
              r"insurance|reimburs|covered")
 # Words of the medical-insurance domain: an off-topic subject with one of these is still in scope

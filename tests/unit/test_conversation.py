@@ -195,8 +195,22 @@ def test_a_chinese_follow_up_after_an_english_statement_carries_its_place():
     (["沧州职工医保住院报销比例多少", "医保卡丢了怎么补办"], "二级医院起付线多少", None),  # no word pointing back
     (["沧州职工医保住院报销比例多少"], "回到刚才住院那个问题", None),  # one earlier message: it is the last
     (["How much is Chengdu's resident insurance?", "How do I get a new card?"], "Going back to Chengdu insurance, can students join?", 0),
+    (["How much is Chengdu's resident insurance?", "How do I pay it?"], "Can I pay earlier than December?", None),  # "earlier" points nowhere
+    (["How much is Chengdu's resident insurance?", "How do I get a new card?"], "And My first question: can students join?", 0),
 ])
 def test_a_message_pointing_back_is_read_against_the_message_it_points_to(earlier, message, expected):
     from chatbot.dialogue import referred
 
     assert referred(message, earlier, Policy()) == expected
+
+
+def test_a_chatty_historys_words_the_documents_never_use_are_not_carried():
+    """Only words the documents use (or a character pair of them) are carried as the subject:
+    感觉, 麻烦 and 三口 name nothing the documents could be about; 职工医保 and 现金 do."""
+    corpus = "职工医保 居民医保 个人账户 现金 缴费 孩子 上班"
+    known = lambda w: any(w[i:i + 2] in corpus for i in range(len(w) - 1))  # noqa: E731
+    context = "我们家三口人，我交职工医保，孩子交居民医保，每年掏现金感觉挺麻烦的"
+    text = conversation.carried(context, "能不能从我的个人账户里扣", known)
+    assert "职工医保" in text and "现金" in text
+    assert not any(w in text for w in ("感觉", "麻烦", "三口"))
+    assert "麻烦" in conversation.carried(context, "能不能从我的个人账户里扣")  # without `known`: every word
