@@ -76,11 +76,15 @@ def confidence(retrieval: Retrieval, hit: Hit, keyword: KeywordIndex | None,
 _QUESTION_END = re.compile(r"(\?|吗|呢|么)\s*$")
 
 
+
+
+
+
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
-def _bigrams(text: str) -> set[str]:
-    """Every pair of adjacent CJK characters in a text."""
+def cjk_pairs(text: str) -> set[str]:
+    """Every pair of adjacent CJK characters in a text (what two texts share, whatever their segmentation)."""
     return {run[i:i + 2] for run in _HAN_RUN.findall(text) for i in range(len(run) - 1)}
 
 
@@ -88,7 +92,7 @@ def _bigrams(text: str) -> set[str]:
 def _sentence_features(sentence: str) -> tuple[str, frozenset[str]]:
     """A sentence normalised, and its character pairs: the same for every question, so kept."""
     s_norm = normalize(sentence)
-    return s_norm, frozenset(_bigrams(s_norm))
+    return s_norm, frozenset(cjk_pairs(s_norm))
 
 
 UNIT_FEATURES = ("overlap", "pairs", "stated", "position", "question", "lead_in", "cosine", "figure", "title",
@@ -127,7 +131,7 @@ def _unit_features(question_norm: str, sentences: list[str], weights: dict[str, 
     title_norm, t_bigrams = _sentence_features(title) if title else ("", frozenset())
     novel = {t: w for t, w in weights.items() if t not in title_norm}
     novel_total = sum(novel.values())
-    q_bigrams = _bigrams(question_norm)
+    q_bigrams = cjk_pairs(question_norm)
     n_pairs = len(q_bigrams)
     n_title = len(t_bigrams)
     features = _units_kept(tuple(sentences))

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Sequence
 from . import conversation
 from .conversation import Resolved
 from .retrieval import facts
+from .answer import cjk_pairs
 
 if TYPE_CHECKING:
     from .retrieval.retriever import Retriever
@@ -73,25 +74,23 @@ def read(message: str, history: Sequence, retriever: "Retriever", policy: "Polic
     """How to search `message` after `history` (earlier user messages, oldest first)."""
     msgs = [h for h in (conversation._user_text(h) for h in (history or [])) if h and h.strip()]
     msgs = msgs[-policy.context_turns:] if policy.context_turns else []
-    turn: Turn | None = None
     turns: list[Turn] = []
     earlier: list[str] = []
     for m in msgs:
         text, _ = prepare(m)
-        resolved = _read_one(text, earlier, turn, retriever, policy)
+        resolved = _read_one(text, earlier, turns[-1] if turns else None, retriever, policy)
         searched = (resolved.ranked_by or resolved.question) if resolved.changed else text
         r = prior_sorted(search(retriever, resolved, searched, policy.top_k, policy), resolved.prior, policy)
         first = r.hits[0].passage if r.hits else None
-        turn = Turn(searched, first.title if first else None,
-                    tuple(h.passage.chunk_id for h in r.hits[:policy.context_cited]))
-        turns.append(turn)
+        turns.append(Turn(searched, first.title if first else None,
+                          tuple(h.passage.chunk_id for h in r.hits[:policy.context_cited])))
         earlier.append(text)
-    if turn is None:
+    if not turns:
         return Resolved(message, False)
     back = referred(message, earlier, policy)
     if back is not None:  # "回到刚才住院那个问题": read against that turn, as if asked right after it
         return _read_one(message, earlier[:back + 1], turns[back], retriever, policy)
-    return _read_one(message, earlier, turn, retriever, policy)
+    return _read_one(message, earlier, turns[-1], retriever, policy)
 
 
 def referred(message: str, earlier: list[str], policy: "Policy") -> int | None:
@@ -113,8 +112,7 @@ def referred(message: str, earlier: list[str], policy: "Policy") -> int | None:
 
 def _pairs(text: str) -> set[str]:
     """Character pairs of a text's Chinese runs and its Latin words (what two messages share)."""
-    han = re.findall(r"[\u4e00-\u9fff]+", text)
-    return {r[i:i + 2] for r in han for i in range(len(r) - 1)} | set(re.findall(r"[a-z]{3,}", text.lower()))
+    return cjk_pairs(text) | set(re.findall(r"[a-z]{3,}", text.lower()))
 
 
 def _read_one(message: str, earlier: list[str], turn: Turn | None, retriever: "Retriever",

@@ -102,7 +102,7 @@ def figure_missing(question: str, passage: str, policy: Policy) -> str | None:
     if not asked:
         return None
     needed = facts.required(question)
-    if needed and all(facts.states(k, passage) for k in needed):
+    if needed and all(facts.states_kept(k, passage) for k in needed):
         return None  # it also asks for a number to call (or an address) the passage gives: answered in part
     for kind in asked:
         if not _states_figure(policy.figure_stated[kind], passage):

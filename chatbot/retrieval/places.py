@@ -105,7 +105,7 @@ def _automaton():
             if len(form) >= 2 and form not in _NOT_PLACES:
                 names.setdefault(form, set()).add(prefix)
     for full, code in BEYOND_CPCA:
-        for form in {full, re.sub(r"[市县]$", "", full)}:
+        for form in {full, _COUNTY_SUFFIX.sub("", full)}:
             names.setdefault(form, set()).add(code)
     auto = ahocorasick.Automaton()
     for form, codes in names.items():
