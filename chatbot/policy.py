@@ -123,6 +123,27 @@ VALIDITY_STATED = r"(有效期|有效|期限)[^。；;]{0,20}(\d+|[一二三四�
 ITEM_PAID = (r"(的钱|的费用|费用|的费|钱)?(医保|社保)?(还|也|都)?(能不能|可不可以|能|可以|给)(报销?|走医保|用医保卡?|刷医保卡?)"
              r"(吗|不|么|嘛|多少|几成|百分之几)|(医保|社保)(报不报|管不管|包不包|给不给报销?)|(医保|社保)(能|可以)?报销?(吗|么|嘛)"
              r"|(能不能|可不可以)(报销?|走医保|用医保卡?|刷医保卡?)([？?。]|$)")
+# Small talk (chatbot/smalltalk.py): a message made only of these asks nothing of the documents.
+# Common Mandarin chat openers, thanks, acknowledgements and goodbyes with their English forms (a
+# closed class, not fitted to misses); the order says which wins when several occur (greeting first).
+SMALL_TALK = {
+    "greeting": r"你好|您好|嗨|哈喽|哈啰|在吗|在不在|有人吗|早上好|上午好|中午好|下午好|晚上好|早安|"
+                r"\b(?:hello|hi|hey|good (?:morning|afternoon|evening))\b",
+    "thanks": r"谢谢|多谢|感谢|谢啦|谢了|辛苦了|\b(?:thank you|thanks|thx|many thanks|cheers)\b",
+    "closing": r"好的|好吧|好嘞|好滴|明白了?|知道了|懂了|了解了?|收到|清楚了|没问题|再见|拜拜|嗯+|哦+|噢|^(?:好|行|可以)|"
+               r"\b(?:ok|okay|bye|goodbye|see you|got it|great|understood|noted|i see)\b",
+}
+# What may stand beside them: particles, punctuation, emoji, "you", "very".
+SMALL_TALK_FILLER = (r"[\s啊呀哈啦嘞呢吧嘛呐喔哟~～!！。.,，、;；:：?？…\U0001F300-\U0001FAFF\u2600-\u27BF]|你|您|非常|很|太|真|的|了|"
+                     r"\b(?:so|much|very|a lot|you|bot|again|there|everyone|all)\b")
+# A message asks something when it has a question word or mark, or a request (想, 要, 请, how, can …);
+# a message without one that starts with its speaker (我, 我妈, my, we) states the speaker's situation.
+ASKS = (r"[?？]|吗|嘛|呢|么|啥|什么|怎|多少|几|哪|谁|如何|是否|能否|可否|咋|要不要|能不能|可不可以|有没有|是不是|"
+        r"会不会|行不行|还是|请|想|要|需要|打算|准备|得|求|帮|查|告诉|咨询|问|"
+        r"\b(?:how|what|where|when|which|who|why|can|could|should|do|does|did|is|are|will|would|may|tell|"
+        r"please|help|need|want)\b")
+SPEAKER = r"(?:我|俺|咱|本人)|\b(?:i|i'm|im|we|we're|my|our)\b"
+
 # A thing asked to be bought or paid for after the verb (医保卡能买保健品吗, 医保能报销近视手术吗): the
 # words between the verb and the question's end; 多少 / 几成 / 百分之几 ask how much, not what.
 # People a question names beside what it asks to be paid for (老爷子住院押金能刷医保卡吗): who pays or is
@@ -388,6 +409,11 @@ class Policy:
     item_paid: str = ITEM_PAID
     persons: tuple = PERSONS
     item_bought: str = ITEM_BOUGHT
+    small_talk: dict = field(default_factory=lambda: dict(SMALL_TALK))
+    small_talk_filler: str = SMALL_TALK_FILLER
+    small_talk_max_chars: int = 40  # longer messages say more than small talk, even when they start with it
+    asks: str = ASKS
+    speaker: str = SPEAKER
 
     def with_values(self, **values) -> "Policy":
         """A copy with some fields changed (what tuning grids and flags use)."""

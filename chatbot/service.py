@@ -139,6 +139,12 @@ class QA:
         ranking; the answer is composed from the first `top_k` hits, exactly as `ask` does).
         `generate=False`: never the language model (a warm-up must not spend a call or mark it down).
         `history`: the user's earlier messages in this conversation, oldest first."""
+        from . import smalltalk
+
+        said, _ = self.prepare(question)
+        talk = smalltalk.kind(said, self.policy)
+        if talk is not None:  # a greeting or thanks asks nothing: no search, no earlier answer again
+            return smalltalk.reply(said, talk), Retrieval(said, "", (), (), ())
         text, resolved, notice = self.understand(question, history)
         retriever = self.retriever  # one index for the whole question, even if a reload happens meanwhile
         from . import dialogue
@@ -153,6 +159,7 @@ class QA:
         else:
             retrieval = curated.without(retrieval, retriever)
             answer, retrieval = finish(retrieval, resolved, question, notice, self.policy, retriever)
+            answer = smalltalk.acknowledged(answer, said, self.policy)
         # -- optional LLM answer (issue 19, chatbot/generation): only with a model configured ----
         if self.config.llm_enabled and generate:
             answer = self.generator.answer(text, retrieval.hits[:self.policy.top_k], answer, on_sentence)
@@ -175,8 +182,12 @@ class QA:
         becomes a stand-alone question."""
         from . import dialogue
 
+        from .conversation import _user_text
+        from .smalltalk import kind
+
         text, notice = self.prepare(question)
-        resolved = dialogue.read(text, history or [], self.retriever, self.policy, self.prepare)
+        history = [h for h in history or [] if kind(self.prepare(_user_text(h) or "")[0], self.policy) is None]
+        resolved = dialogue.read(text, history, self.retriever, self.policy, self.prepare)
         if resolved.changed and history and self.config.llm_enabled:
             resolved = self._rewritten(text, history, resolved)
         if resolved.changed:

@@ -159,7 +159,7 @@ class Answer:
     citations: tuple[Citation, ...] = ()   # numbered sources the answer cites, [1] first
     related: tuple[Citation, ...] = ()     # nearest passages shown when refusing: not answers
     notice: str | None = None              # e.g. "the question was cut to 500 characters"
-    reason: str | None = None              # why it refused: empty | place | scope | no_fact | low_confidence | error
+    reason: str | None = None              # why it refused: empty | place | scope | no_fact | low_confidence | error | small_talk | statement
     understood_as: str | None = None       # the question as resolved against the conversation, when it changed
     # optional LLM answers (issue 19): written by a language model, every sentence checked against its source
     generated: bool = False                # True when the text is the model's verified sentences

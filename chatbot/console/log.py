@@ -320,7 +320,7 @@ class QuestionLog:
         """知识缺口: the latest `limit` refused questions grouped by meaning with `encode` (the
         embedding model, `gaps.by_meaning`, cosine ≥ threshold, default 0.75), else by character
         bigrams (`group`, Jaccard ≥ threshold, default 0.2); most asked first."""
-        rows = [r for r in self.rows(refused=True, since=since, limit=limit) if r.get("reason") != "error"]
+        rows = [r for r in self.rows(refused=True, since=since, limit=limit) if r.get("reason") not in ("error", "small_talk")]
         questions = [(r.get("understood_as") or r["question"]) for r in rows]
         if encode is not None:
             from .gaps import by_meaning

@@ -1,0 +1,93 @@
+"""Small talk and statements: a message that asks nothing gets a reply of its own.
+
+A greeting, thanks, an acknowledgement or a goodbye ("你好", "谢谢", "好的，明白了", "thanks") is not a
+question: searched as one it was answered with the previous answer again ("按“谢谢”理解") or refused
+with "nothing in the documents answers this". It now gets a short reply, searches nothing, and is
+left out of the history a later message is read against. A statement about the user's situation
+("我是灵活就业的", "我妈有高血压") that the documents cannot answer as if it were a question is
+acknowledged and kept in the history, so that the next message is read in its light. Both stay
+refusals (nothing from the documents is stated). Stdlib only: the lexicons live in the policy.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from functools import lru_cache
+
+from .types import Answer
+
+GREETING = "greeting"
+THANKS = "thanks"
+CLOSING = "closing"
+STATEMENT = "statement"
+
+REPLIES = {
+    GREETING: ("您好！我根据资料回答医保方面的问题，比如缴费、报销、个人账户、家庭共济、异地就医、新生儿参保和各地医保电话，"
+               "每个回答都标明出处。请直接提问。",
+               "Hello! I answer questions about Chinese medical insurance from the documents and show where each "
+               "answer comes from. Please ask your question."),
+    THANKS: ("不客气。还有医保方面的问题，可以接着问。", "You're welcome. Ask another question any time."),
+    CLOSING: ("好的。还有医保方面的问题，可以接着问。", "OK. Ask another question any time."),
+    STATEMENT: ("好的，记下了：{said}。请接着说想了解什么，比如能不能报销、怎么缴费或怎么办理；我会结合这个情况查资料。",
+                "Noted: {said} What would you like to know? I will take it into account."),
+}
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@lru_cache(maxsize=8)
+def _compiled(pattern: str) -> re.Pattern:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def _english(text: str) -> bool:
+    return bool(_LATIN_WORD.search(text)) and not _HAN.search(text)
+
+
+def kind(message: str, policy) -> str | None:
+    """GREETING, THANKS or CLOSING when the whole message is small talk (its words of
+    `policy.small_talk` and `policy.small_talk_filler` leave nothing over), else None."""
+    text = (message or "").strip()
+    if not text or len(text) > policy.small_talk_max_chars:
+        return None
+    found = []
+    for name, pattern in policy.small_talk.items():
+        text, n = _compiled(pattern).subn(" ", text)
+        if n:
+            found.append(name)
+    if not found or _compiled(policy.small_talk_filler).sub("", text).strip():
+        return None
+    return found[0]  # the lexicon's order: a greeting with thanks greets
+
+
+def is_statement(message: str, policy) -> bool:
+    """A message about the speaker's situation that asks nothing: it starts with its subject (我,
+    我妈, my, we) and has no question word, question mark or request (想, 要, 请, how, can …)."""
+    text = (message or "").strip()
+    if not text or len(text) > policy.small_talk_max_chars:
+        return False
+    if _compiled(policy.asks).search(text):
+        return False
+    persons = "|".join(sorted(map(re.escape, policy.persons), key=len, reverse=True))
+    return bool(_compiled(rf"^\s*(?:{policy.speaker}|(?:我|俺|咱)?(?:家)?(?:{persons}))").match(text))
+
+
+def reply(question: str, talk: str) -> Answer:
+    """The reply to small talk: refused (nothing from the documents), reason "small_talk"."""
+    chinese, english = REPLIES[talk]
+    return Answer(question, english if _english(question) else chinese, True, reason="small_talk")
+
+
+def acknowledged(answer: Answer, message: str, policy) -> Answer:
+    """A statement the documents found nothing for (a low-confidence refusal) is acknowledged
+    instead of refused as an unanswered question; the related passages stay shown."""
+    if not answer.refused or answer.reason not in ("low_confidence", "empty") or not is_statement(message, policy):
+        return answer
+    chinese, english = REPLIES[STATEMENT]
+    said = message.strip()
+    if _english(message):
+        text = english.format(said=said if said.endswith((".", "!")) else said + ".")
+    else:
+        text = chinese.format(said=said.rstrip("。！!.，, "))
+    return replace(answer, text=text, reason=STATEMENT)
