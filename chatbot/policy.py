@@ -73,9 +73,10 @@ BACK_REFERENCE = (r"回到|刚才|刚刚|前面|之前(问|说)|上上|先前|�
 INSURANCE = (r"医保|保险|社保|参保|缴费|交费|报销|报|统筹|账户|共济|备案|定点|起付|封顶|目录|甲类|乙类|自付|"
              r"insurance|reimburs|covered")
 # Words of the medical-insurance domain: an off-topic subject with one of these is still in scope
-# (住院 … 坐车 is a question about hospital stays).
+# (住院 … 坐车 is a question about hospital stays; 旅游 … 急诊 about emergency care away from home). The
+# three settings of care (门诊, 急诊, 住院) and 就医 (异地就医) are among them.
 DOMAIN = (r"医保|保险|社保|参保|缴费|交费|报销|统筹|账户|共济|备案|异地就医|定点|医疗|门诊|住院|"
-          r"药|津贴|生育|新生儿|起付|封顶|insurance|medical|reimburs|clinic")
+          r"急诊|就医|药|津贴|生育|新生儿|起付|封顶|insurance|medical|reimburs|clinic")
 # Local service points: a question about one is about a place, even when a general article exists.
 LOCAL_SERVICE = r"医保局|医保中心|社保局|经办|窗口|办事处|服务中心|地址|在哪|电话|热线|office|address|hotline|phone"
 # Kinds of figure a question may ask for (money, rate), and what states one.

@@ -186,7 +186,9 @@ def _asked(question: str, policy: Policy) -> tuple[list[str], dict, bool] | None
     if phrase is not None:
         return (*_tagged(phrase), False)
     m = policy.pattern("item_bought").search(question)
-    return (*_tagged(m.group("item")), True) if m else None
+    if m is None or question.startswith(policy.persons, m.start("item") - 1):
+        return None  # 刷配偶名下的卡: the verb's character begins a person (配偶), who is not bought
+    return (*_tagged(m.group("item")), True)
 
 
 def _last_item(words: list[str], tags: dict) -> str | None:

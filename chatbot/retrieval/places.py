@@ -200,9 +200,14 @@ def _word_bounds(text: str) -> frozenset[int]:
     return frozenset(bounds)
 
 
+_DIVISION_SUFFIX = frozenset("省市县区")
+
+
 def _find_chinese(text: str) -> list[Place]:
     """Longest non-overlapping gazetteer matches; a match that starts and ends inside words
-    (保定 in 医保|定点) is two halves of other words, not a place."""
+    (保定 in 医保|定点) is two halves of other words, not a place, nor is one that a division's
+    suffix follows inside a word the gazetteer does not hold (大城 in 大城市: the longest match
+    would have been the whole word had it named a place)."""
     matches = sorted(
         ((end - len(form) + 1, end, form, codes) for end, (form, codes) in _automaton().iter(text)),
         key=lambda m: (m[0], -(m[1] - m[0])),
@@ -215,6 +220,8 @@ def _find_chinese(text: str) -> list[Place]:
             bounds = bounds if bounds is not None else _word_bounds(text)
             if start not in bounds and end + 1 not in bounds:
                 continue
+            if end + 1 not in bounds and text[end + 1:end + 2] in _DIVISION_SUFFIX:
+                continue  # 大城 in 大城市 (a big city): a division's suffix inside a word that names none
             out.append(Place(form, codes))
             last_end = end
     return out

@@ -205,8 +205,27 @@ def test_off_topic_is_refused_even_naming_a_corpus_place(question):
     assert checks.off_topic(normalize(question), POLICY)
 
 
-def test_off_topic_word_in_an_insurance_question_is_in_scope():
-    assert checks.off_topic(normalize("坐高铁去外地住院,医保能报销吗"), POLICY) is None
+@pytest.mark.parametrize("question", ["坐高铁去外地住院,医保能报销吗", "我是出去旅游突然急诊的算不算",
+                                      "出差住酒店那几天在当地就医怎么结算"])
+def test_off_topic_word_in_an_insurance_question_is_in_scope(question):
+    assert checks.off_topic(normalize(question), POLICY) is None
+
+
+@pytest.mark.parametrize("question, item", [
+    ("结账时能不能刷配偶名下那张卡", None),  # 配 begins 配偶: a person, not "配" (dispense) + 偶名下那张卡
+    ("医保卡能买保健品吗", "保健品"),
+])
+def test_a_person_after_the_verb_is_not_what_is_bought(question, item):
+    assert checks.item_missing(normalize(question), ["医保卡仅限本人使用。"], POLICY) == item
+
+
+@pytest.mark.parametrize("text, names", [
+    ("北上广深这种大城市的药店能用医保卡吗", []),          # 大城 (a county of 廊坊) inside 大城市
+    ("搬家想把医保迁到新城市", []),
+    ("大城县医保电话", ["大城县"]), ("廊坊市大城县", ["廊坊市", "大城县"]), ("新城区医保局电话", ["新城区"]),
+])
+def test_a_division_name_inside_a_word_with_its_suffix_is_not_a_place(text, names):
+    assert [p.name for p in find_places(normalize(text))] == names
 
 
 # --- refusal shape ----------------------------------------------------------------------------
