@@ -137,6 +137,11 @@ SMALL_TALK = {
 # What may stand beside them: particles, punctuation, emoji, "you", "very".
 SMALL_TALK_FILLER = (r"[\s啊呀哈啦嘞呢吧嘛呐喔哟~～!！。.,，、;；:：?？…\U0001F300-\U0001FAFF\u2600-\u27BF]|你|您|非常|很|太|真|的|了|"
                      r"\b(?:so|much|very|a lot|you|bot|again|there|everyone|all)\b")
+# What stands around a question without asking anything: a request to ask in front (请问, 想问一下,
+# 麻烦问下, 打扰一下, 咨询个事) and thanks or an apology behind (麻烦了, 谢谢啦, 打扰了).
+SMALL_TALK_LEAD = (r"请问一?下?|(?:我)?(?:想|要)?(?:问|咨询|请教)(?:一下|一下子|下|个事|个问题)|麻烦(?:问|咨询)一?下|打扰一?下|"
+                   r"\b(?:excuse me|may i ask|quick question)\b")
+SMALL_TALK_TRAIL = r"麻烦(?:你|您)?了|打扰了|先谢了|谢谢啦|谢啦|\b(?:thx|ty|please)\b"
 # A message asks something when it has a question word or mark, or a request (想, 要, 请, how, can …);
 # a message without one that starts with its speaker (我, 我妈, my, we) states the speaker's situation.
 ASKS = (r"[?？]|吗|嘛|呢|么|啥|什么|怎|多少|几|哪|谁|如何|是否|能否|可否|咋|要不要|能不能|可不可以|有没有|是不是|"
@@ -412,6 +417,8 @@ class Policy:
     item_bought: str = ITEM_BOUGHT
     small_talk: dict = field(default_factory=lambda: dict(SMALL_TALK))
     small_talk_filler: str = SMALL_TALK_FILLER
+    small_talk_lead: str = SMALL_TALK_LEAD
+    small_talk_trail: str = SMALL_TALK_TRAIL
     small_talk_max_chars: int = 40  # longer messages say more than small talk, even when they start with it
     asks: str = ASKS
     speaker: str = SPEAKER

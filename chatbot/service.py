@@ -183,11 +183,15 @@ class QA:
         from . import dialogue
 
         from .conversation import _user_text
-        from .smalltalk import kind
+        from .smalltalk import core, kind
 
-        text, notice = self.prepare(question)
+        def prepared(message: str) -> tuple[str, str | None]:  # without 你好，请问 … 谢谢
+            said, note = self.prepare(message)
+            return core(said, self.policy), note
+
+        text, notice = prepared(question)
         history = [h for h in history or [] if kind(self.prepare(_user_text(h) or "")[0], self.policy) is None]
-        resolved = dialogue.read(text, history, self.retriever, self.policy, self.prepare)
+        resolved = dialogue.read(text, history, self.retriever, self.policy, prepared)
         if resolved.changed and history and self.config.llm_enabled:
             resolved = self._rewritten(text, history, resolved)
         if resolved.changed:

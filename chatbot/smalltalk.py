@@ -61,6 +61,20 @@ def kind(message: str, policy) -> str | None:
     return found[0]  # the lexicon's order: a greeting with thanks greets
 
 
+def core(message: str, policy) -> str:
+    """The message without the small talk around it: "你好，请问重庆呢？谢谢！" → "重庆呢？". A greeting or
+    a request to ask (`policy.small_talk_lead`) in front and thanks behind made a follow-up's
+    "那…呢" unrecognisable and came back in the understood-as line; the message itself when
+    nothing else is left."""
+    text = message or ""
+    lead = _compiled(rf"^(?:[\s,，、.。!！~～:：]*(?:{policy.small_talk['greeting']}|{policy.small_talk_lead}))+"
+                     r"[\s,，、.。!！~～:：]*")
+    trail = _compiled(rf"(?:[\s,，、.。!！~～]*(?:{policy.small_talk['thanks']}|{policy.small_talk_trail}))+"
+                      r"[\s,，、.。!！~～\U0001F300-\U0001FAFF]*$")
+    out = trail.sub("", lead.sub("", text, count=1), count=1).strip()
+    return out if _compiled(r"[\w\u4e00-\u9fff]").search(out) else text
+
+
 def is_statement(message: str, policy) -> bool:
     """A message about the speaker's situation that asks nothing: it starts with its subject (我,
     我妈, my, we) and has no question word, question mark or request (想, 要, 请, how, can …)."""

@@ -44,6 +44,18 @@ def test_a_statement_starts_with_its_speaker_and_asks_nothing(message, expected)
     assert smalltalk.is_statement(message, POLICY) is expected
 
 
+@pytest.mark.parametrize("message, expected", [
+    ("你好，请问重庆呢？谢谢！", "重庆呢？"), ("请问衡水医保电话多少", "衡水医保电话多少"),
+    ("我想问一下，医保卡丢了怎么办", "医保卡丢了怎么办"), ("医保卡丢了怎么办？麻烦了，谢谢", "医保卡丢了怎么办？"),
+    ("您好！想咨询个事。我老公在单位交的职工医保", "我老公在单位交的职工医保"),
+    ("Hi, what is the hotline? Thanks!", "what is the hotline?"),
+    # nothing but small talk, or small talk inside the question: the message as it is
+    ("你好", "你好"), ("请问", "请问"), ("好的医院有哪些", "好的医院有哪些"), ("谢谢医生的报销单怎么填", "谢谢医生的报销单怎么填"),
+])
+def test_the_small_talk_around_a_question_is_not_part_of_it(message, expected):
+    assert smalltalk.core(message, POLICY) == expected
+
+
 def _refusal(question: str, reason: str = "low_confidence") -> Answer:
     return Answer(question, "资料中没有找到能回答这个问题的内容。", True, reason=reason)
 
@@ -94,3 +106,11 @@ def test_small_talk_is_not_a_gap_in_the_documents(tmp_path):
     qlog.record(_refusal("上海牙科医保能报吗"))
     assert len(qlog.rows(refused=True)) == 2
     assert [q for group in qlog.gaps() for q in group["questions"]] == ["上海牙科医保能报吗"]
+
+
+def test_a_follow_up_wrapped_in_courtesies_is_read_as_the_bare_follow_up(qa):
+    history = ["衡水市医保电话是多少"]
+    bare = qa.ask("那高新区的呢？", history)
+    polite = qa.ask("你好，请问那高新区的呢？谢谢！", history)
+    assert bare.understood_as and polite.understood_as == bare.understood_as and polite.text == bare.text
+    assert "你好" not in polite.understood_as and "谢谢" not in polite.understood_as
