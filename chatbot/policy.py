@@ -142,6 +142,12 @@ SMALL_TALK_FILLER = (r"[\s啊呀哈啦嘞呢吧嘛呐喔哟~～!！。.,，、;�
 SMALL_TALK_LEAD = (r"请问一?下?|(?:我)?(?:想|要)?(?:问|咨询|请教)(?:一下|一下子|下|个事|个问题)|麻烦(?:问|咨询)一?下|打扰一?下|"
                    r"\b(?:excuse me|may i ask|quick question)\b")
 SMALL_TALK_TRAIL = r"麻烦(?:你|您)?了|打扰了|先谢了|谢谢啦|谢啦|\b(?:thx|ty|please)\b"
+# Spoken fillers in front, set off by a pause (嗯，那个，就是，好的，… um, well,), and a modal particle at
+# the very end (工本费啊？, 重庆呢啊): they carry no meaning of their own (Chinese discourse markers and
+# sentence-final particles; 吗, 呢, 嘛 and 吧 ask, and stay).
+SMALL_TALK_FILLER_LEAD = (r"(?:嗯+|呃+|额|唔|哦+|噢|哎|诶|欸|那个|这个|就是说?|然后|对了|好的?|行|ok(?:ay)?|emm+|um+|uh+|"
+                          r"\bwell\b|\bso\b)(?=[\s,，、.。!！~～…]+\S)")
+SMALL_TALK_PARTICLE = r"(?<=[\u4e00-\u9fff])[啊呀哈啦哇]+(?=[\s,，、.。!！?？~～…]*$)"
 # A message asks something when it has a question word or mark, or a request (想, 要, 请, how, can …);
 # a message without one that starts with its speaker (我, 我妈, my, we) states the speaker's situation.
 ASKS = (r"[?？]|吗|嘛|呢|么|啥|什么|怎|多少|几|哪|谁|如何|是否|能否|可否|咋|要不要|能不能|可不可以|有没有|是不是|"
@@ -419,6 +425,8 @@ class Policy:
     small_talk_filler: str = SMALL_TALK_FILLER
     small_talk_lead: str = SMALL_TALK_LEAD
     small_talk_trail: str = SMALL_TALK_TRAIL
+    small_talk_filler_lead: str = SMALL_TALK_FILLER_LEAD
+    small_talk_particle: str = SMALL_TALK_PARTICLE
     small_talk_max_chars: int = 40  # longer messages say more than small talk, even when they start with it
     asks: str = ASKS
     speaker: str = SPEAKER

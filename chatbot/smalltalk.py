@@ -62,16 +62,18 @@ def kind(message: str, policy) -> str | None:
 
 
 def core(message: str, policy) -> str:
-    """The message without the small talk around it: "你好，请问重庆呢？谢谢！" → "重庆呢？". A greeting or
-    a request to ask (`policy.small_talk_lead`) in front and thanks behind made a follow-up's
-    "那…呢" unrecognisable and came back in the understood-as line; the message itself when
-    nothing else is left."""
+    """The message without the small talk around it: "你好，请问重庆呢？谢谢！" → "重庆呢？", "嗯，那个，补办要交
+    多少工本费啊" → "补办要交多少工本费". A greeting, a request to ask or a spoken filler in front, thanks
+    behind and a modal particle at the end made a follow-up's "那…呢" unrecognisable and came back in
+    the understood-as line; the message itself when nothing else is left."""
     text = message or ""
-    lead = _compiled(rf"^(?:[\s,，、.。!！~～:：]*(?:{policy.small_talk['greeting']}|{policy.small_talk_lead}))+"
+    lead = _compiled(rf"^(?:[\s,，、.。!！~～:：]*(?:{policy.small_talk['greeting']}|{policy.small_talk_lead}|"
+                     rf"{policy.small_talk_filler_lead}))+"
                      r"[\s,，、.。!！~～:：]*")
     trail = _compiled(rf"(?:[\s,，、.。!！~～]*(?:{policy.small_talk['thanks']}|{policy.small_talk_trail}))+"
                       r"[\s,，、.。!！~～\U0001F300-\U0001FAFF]*$")
     out = trail.sub("", lead.sub("", text, count=1), count=1).strip()
+    out = _compiled(policy.small_talk_particle).sub("", out, count=1)
     return out if _compiled(r"[\w\u4e00-\u9fff]").search(out) else text
 
 

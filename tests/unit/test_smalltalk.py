@@ -49,6 +49,12 @@ def test_a_statement_starts_with_its_speaker_and_asks_nothing(message, expected)
     ("我想问一下，医保卡丢了怎么办", "医保卡丢了怎么办"), ("医保卡丢了怎么办？麻烦了，谢谢", "医保卡丢了怎么办？"),
     ("您好！想咨询个事。我老公在单位交的职工医保", "我老公在单位交的职工医保"),
     ("Hi, what is the hotline? Thanks!", "what is the hotline?"),
+    # spoken fillers set off by a pause, and a modal particle at the very end
+    ("嗯，重庆呢？", "重庆呢？"), ("那个，医保卡丢了怎么办", "医保卡丢了怎么办"), ("好的，那石家庄的呢", "那石家庄的呢"),
+    ("补办要交多少工本费啊", "补办要交多少工本费"), ("重庆呢啊？", "重庆呢？"), ("Um, what about Tangshan?", "what about Tangshan?"),
+    # the same words meaning something: kept (这个/那个 + noun, a question particle, a place)
+    ("这个报销比例是多少", "这个报销比例是多少"), ("那个医院能用医保吗", "那个医院能用医保吗"), ("能报销嘛", "能报销嘛"),
+    ("哈尔滨", "哈尔滨"),
     # nothing but small talk, or small talk inside the question: the message as it is
     ("你好", "你好"), ("请问", "请问"), ("好的医院有哪些", "好的医院有哪些"), ("谢谢医生的报销单怎么填", "谢谢医生的报销单怎么填"),
 ])
