@@ -55,7 +55,9 @@ _SLOT = re.compile("|".join(f"(?P<{k}>{v})" for k, v in SLOTS.items()), re.I)
 
 # A message that leans on what came before: opens with 那/and/what about, ends a clause with 呢,
 # or points back (这个, 那边, 里面的, 除了 …).
-_LEAD = re.compile(r"^(?:那么|那要是|那如果|那假如|那|要是|如果|假如|还有|另外|再问一下|再问|然后|(?:and|so|also|what about|how about|what if)\b)[\s,，、]*", re.I)
+# 换成 / 改成 (changed to) swap one thing for another, alone or after 那 / 如果 / 要是.
+_LEAD = re.compile(r"^(?:(?:那|如果|要是|假如)?(?:换成|换作|换做|改成)|那么|那要是|那如果|那假如|那|要是|如果|假如|还有|另外|再问一下|再问|然后|"
+                   r"(?:and|so|also|what about|how about|what if)\b)[\s,，、]*", re.I)
 # Third-person pronouns (他/她/它/他们) and 也 ("too") point back as well: the Chinese closed class.
 _BACK = re.compile(r"呢\s*[?？!！。,，]?|这个|那个|这些|那些|这种|那种|那边|那里|这边|这里|里面|里头|其中|上面|上述|刚才|刚刚|同样|除了|反过来|比这"
                    r"|[他她它](?:们)?|也"
@@ -77,7 +79,7 @@ def _is_verb(word: str) -> bool:
     return word in _VERBS or bool(_RESULT.match(word)) or bool(_INTERROGATIVE.match(word))
 
 
-_GENERIC = set("医保 医疗保险 医疗 保险 社保 社会保险 基本医疗保险 参保 问题 事情 东西 那边 这边 我 我们 自己".split())
+_GENERIC = set("医保 医疗保险 医疗 保险 社保 社会保险 基本医疗保险 参保 问题 事情 东西 那边 这边 我 我们 自己 的话".split())
 # Facts that only exist per place: a follow-up asking for them keeps the conversation's place.
 _LOCAL_FACT = re.compile(r"电话|号码|热线|地址|在哪|什么地方|哪个地方|位置|窗口|办公|上班时间|phone|hotline|address|where", re.I)
 _CLAUSE = re.compile(r"[^，,。？?！!；;]+[，,。？?！!；;]*")
@@ -232,7 +234,7 @@ def _asks_other(body: str, context: str) -> bool:
 
 
 def _strip_fillers(text: str) -> str:
-    text = re.sub(r"[§\s,，。？?！!的呢吗了啊呀吧也还和跟]|what|about|and|the|how|of|in", "", text, flags=re.I)
+    text = re.sub(r"的话|[§\s,，。？?！!的呢吗了啊呀吧也还和跟]|what|about|and|the|how|of|in", "", text, flags=re.I)
     return re.sub("|".join(sorted(_ASKED | _GENERIC | STOPWORDS, key=len, reverse=True)), "", text)
 
 

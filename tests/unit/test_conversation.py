@@ -26,6 +26,10 @@ HENGSHUI = "衡水市医保电话是多少"
     ([HENGSHUI], "What about Langfang?", ["廊坊", "电话"], ["衡水"]),
     (["What is the medical insurance hotline in Hengshui?"], "What about Langfang?", ["Langfang", "hotline"],
      ["Hengshui"]),
+    # 换成 / 改成 … 的话 swap too
+    ([HENGSHUI], "换成石家庄的话呢", ["石家庄", "电话"], ["衡水", "换成", "的话"]),
+    (["成都城乡居民医保2024年一年交多少钱？"], "那改成职工医保呢？", ["成都", "职工医保"], ["城乡居民", "改成"]),
+    (["河北新生儿医保第一年免费吗"], "要是换成山东的话呢", ["山东", "新生儿"], ["河北", "的话"]),
     # names no subject: the subject comes from the earlier turn, not what it asked
     (["河北新生儿医保怎么办理"], "要带什么材料？", ["河北", "新生儿", "材料"], []),
     (["河北新生儿医保怎么办理"], "网上能办吗", ["新生儿", "网上"], []),
