@@ -20,6 +20,9 @@ def register(sub) -> None:
                         "neighbour_terms=0): how docs/quality.md measures each method with and without")
     e.add_argument("--answers", metavar="OUT.jsonl", help="write each question's answer (id, query, history, "
                    "understood_as, answer, refused, citations), one JSON object per line")
+    e.add_argument("--perturb", metavar="NAME[,NAME]", help="metamorphic check (chatbot/metamorphic.py): the same "
+                   "questions typed as other users type them (courtesy, filler, particle, colloquial, traditional, "
+                   "swap_phrase; all); prints each one's figures as written and as perturbed")
     e.set_defaults(func=cmd_eval)
 
     t = sub.add_parser("tune", help="choose weights and refusal thresholds by grouped cross-validation")
@@ -63,6 +66,8 @@ def cmd_eval(args) -> int:
         except (TypeError, ValueError) as exc:
             raise SystemExit(f"chatbot eval: --policy: {exc}") from None
     items = evaluation.load_questions(args.file)
+    if args.perturb:
+        return _perturb(qa, items, args)
     outcomes = evaluation.run(qa, items)
     result = evaluation.report(outcomes)
     if args.details:
@@ -86,6 +91,31 @@ def cmd_eval(args) -> int:
         print(f"- {row['id']} [{row['type']}] {row['query']}\n    {'; '.join(row['problems'])}\n"
               f"    top:  {row['top']}\n    gold: {row['gold']}\n    answer: {row['answer']}")
     return 0
+
+
+def _perturb(qa, items: list[dict], args) -> int:
+    from ..metamorphic import PERTURBATIONS, compare
+
+    names = list(PERTURBATIONS) if args.perturb == "all" else [n.strip() for n in args.perturb.split(",") if n.strip()]
+    try:
+        result = compare(qa, items, names)
+    except ValueError as exc:
+        raise SystemExit(f"chatbot eval: --perturb: {exc}") from None
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{'perturbation':<13} {'n':>4}  {'as written → perturbed: r@1, r@5, hit, refusal, false refusal':<70} changed")
+    for name, row in result.items():
+        if not row["n"]:
+            print(f"{name:<13} {0:>4}  (changes no question here)")
+            continue
+        pairs = ", ".join(f"{_num(row['as_written'][k])}→{_num(row['perturbed'][k])}" for k in row["as_written"])
+        print(f"{name:<13} {row['n']:>4}  {pairs:<70} {row['answers_changed']}")
+    return 0
+
+
+def _num(value) -> str:
+    return "–" if value is None else f"{value:.3f}"
 
 
 def _field(text: str) -> tuple[str, object]:

@@ -1,0 +1,124 @@
+"""Metamorphic checks (`chatbot eval FILE --perturb NAME[,NAME]`): the same questions, typed the way
+other users type them, must get the same answers.
+
+A question set measures the phrasings its writers chose; hidden users wrap a question in
+courtesies (你好，请问 … 谢谢！), open with a filler (嗯，那个，), end on a particle (啊), write 咋 for 怎么,
+Traditional characters, or 换成X的话呢 for 那X呢. None of these changes what is asked, so the gold
+evidence stays right and a change of figures is a defect found without anyone reading a held-out
+miss (docs/quality.md, session 20: four were found and mended this way). Each perturbation
+applies to the questions it can change; the figures are those questions' before and after.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Callable
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_END = re.compile(r"[？?。！!]*$")
+
+
+def _chinese(text: str) -> bool:
+    return bool(_CJK.search(text))
+
+
+def courtesy(query: str) -> str | None:
+    """你好，请问 … ？谢谢！ (Hi, … Thanks!) around the question."""
+    if _chinese(query):
+        return "你好，请问" + _END.sub("", query) + "？谢谢！"
+    return "Hi, " + query.rstrip() + " Thanks!"
+
+
+def filler(query: str) -> str | None:
+    """A spoken filler in front: 嗯，那个，… (Um, …)."""
+    return ("嗯，那个，" if _chinese(query) else "Um, ") + query
+
+
+def particle(query: str) -> str | None:
+    """A modal particle at the end of a Chinese question: …工本费啊？"""
+    if not _chinese(query[-3:]):
+        return None
+    end = _END.search(query)
+    return query[:end.start()] + "啊" + end.group(0)
+
+
+_COLLOQUIAL = (("怎么办", "咋办"), ("怎么", "咋"), ("什么", "啥"), ("哪里", "哪儿"))
+
+
+def colloquial(query: str) -> str | None:
+    """Northern everyday words for the standard ones: 咋 for 怎么, 啥 for 什么, 哪儿 for 哪里, …不 for …吗."""
+    out = query
+    for standard, everyday in _COLLOQUIAL:
+        out = out.replace(standard, everyday)
+    out = re.sub(r"吗([？?。]?)$", r"不\1", out)
+    return out if out != query else None
+
+
+@lru_cache(maxsize=1)
+def _s2t():
+    from opencc import OpenCC
+
+    return OpenCC("s2t")
+
+
+def traditional(query: str) -> str | None:
+    """The question (and its history) in Traditional characters."""
+    out = _s2t().convert(query)
+    return out if out != query else None
+
+
+_SWAP = re.compile(r"^那(?:么)?(?P<x>[^，,。？?！!]{1,12}?)(?:的)?呢(?P<end>[？?]?)$")
+
+
+def swap_phrase(query: str) -> str | None:
+    """A follow-up's swap said another way: 那X呢 → 换成X的话呢."""
+    m = _SWAP.match(query)
+    return f"换成{m.group('x')}的话呢{m.group('end')}" if m else None
+
+
+PERTURBATIONS: dict[str, Callable[[str], str | None]] = {
+    "courtesy": courtesy, "filler": filler, "particle": particle, "colloquial": colloquial,
+    "traditional": traditional, "swap_phrase": swap_phrase,
+}
+
+
+def perturbed(items: list[dict], name: str) -> list[tuple[dict, dict]]:
+    """(original, perturbed) for each question the perturbation changes; Traditional converts the
+    history too (one user, one script)."""
+    change = PERTURBATIONS[name]
+    out = []
+    for item in items:
+        query = change(item["query"])
+        if query is None or query == item["query"]:
+            continue
+        new = dict(item, query=query)
+        if name == "traditional" and item.get("history"):
+            new["history"] = [change(h) or h for h in item["history"]]
+        out.append((item, new))
+    return out
+
+
+def compare(qa, items: list[dict], names: list[str]) -> dict:
+    """For each perturbation: how many questions it changes, the figures of those questions as
+    written and as perturbed, and how many answers differ (text or refusal)."""
+    from . import evaluation
+
+    unknown = [n for n in names if n not in PERTURBATIONS]
+    if unknown:
+        raise ValueError(f"unknown perturbation {', '.join(unknown)} (known: {', '.join(PERTURBATIONS)})")
+    out = {}
+    for name in names:
+        pairs = perturbed(items, name)
+        if not pairs:
+            out[name] = {"n": 0}
+            continue
+        before = evaluation.run(qa, [a for a, _ in pairs])
+        after = evaluation.run(qa, [b for _, b in pairs])
+        keys = ("recall@1", "recall@5", "answer_hit", "refusal_recall", "false_refusal")
+        m0, m1 = evaluation.metrics(before), evaluation.metrics(after)
+        changed = [b.item.get("id") for a, b in zip(before, after)
+                   if (a.answer, a.refused) != (b.answer, b.refused)]
+        out[name] = {"n": len(pairs), "as_written": {k: m0[k] for k in keys}, "perturbed": {k: m1[k] for k in keys},
+                     "answers_changed": len(changed), "changed_ids": changed[:20]}
+    return out
