@@ -191,7 +191,7 @@ def _user_text(item) -> str:
 
 def _resolve_turn(turn: _Turn, context: _Turn) -> _Turn | None:
     """The turn rewritten against the context, or None when it stands alone."""
-    body = _LEAD.sub("", turn.text)
+    body = _body(turn.text)
     led = body != turn.text
     found = slots(body, original=turn.original)
     words = content_words(body, found)
@@ -208,6 +208,14 @@ def _resolve_turn(turn: _Turn, context: _Turn) -> _Turn | None:
     out = _carry(context, body, found, words)
     out.swapped = []
     return out
+
+
+_IF_END = re.compile(r"的话(?=\s*呢?\s*[?？。!！]*$)")
+
+
+def _body(text: str) -> str:
+    """What a message says without its lead (那, 换成, what about) and a closing 的话 (if it is …)."""
+    return _IF_END.sub("", _LEAD.sub("", text))
 
 
 def _first_clause(body: str) -> str:
@@ -353,7 +361,7 @@ def carried(context_text: str, message: str, known=None) -> str:
     """The message with the conversation's subject in front (its slots and subject words, not
     what the earlier question asked): what a message read in context is searched and checked as."""
     context = _turn(context_text)
-    body = _LEAD.sub("", _norm(message))
+    body = _body(_norm(message))
     found = slots(body, original=message)
     return _carry(context, body, found, content_words(body, found), known).text
 

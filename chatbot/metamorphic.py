@@ -24,9 +24,10 @@ def _chinese(text: str) -> bool:
 
 
 def courtesy(query: str) -> str | None:
-    """你好，请问 … ？谢谢！ (Hi, … Thanks!) around the question."""
+    """你好，请问 … 谢谢！ (Hi, … Thanks!) around the question, its own punctuation kept (a question
+    mark added or dropped is another perturbation: it moves the quoted sentences a little)."""
     if _chinese(query):
-        return "你好，请问" + _END.sub("", query) + "？谢谢！"
+        return "你好，请问" + query + ("" if _END.search(query).group(0) else "，") + "谢谢！"
     return "Hi, " + query.rstrip() + " Thanks!"
 
 
@@ -68,7 +69,8 @@ def traditional(query: str) -> str | None:
     return out if out != query else None
 
 
-_SWAP = re.compile(r"^那(?:么)?(?P<x>[^，,。？?！!]{1,12}?)(?:的)?呢(?P<end>[？?]?)$")
+# 那 + a name (a place, a group, a level) + 呢: not a clause that asks something itself (那线上怎么开通呢)
+_SWAP = re.compile(r"^那(?:么)?(?P<x>[^，,。？?！!怎什吗多少几哪啥咋要去能可会是]{1,10}?)(?:的)?呢(?P<end>[？?]?)$")
 
 
 def swap_phrase(query: str) -> str | None:
@@ -101,7 +103,8 @@ def perturbed(items: list[dict], name: str) -> list[tuple[dict, dict]]:
 
 def compare(qa, items: list[dict], names: list[str]) -> dict:
     """For each perturbation: how many questions it changes, the figures of those questions as
-    written and as perturbed, and how many answers differ (text or refusal)."""
+    written and as perturbed, and how many answers differ (what they say or whether they refuse; the
+    understood-as line may differ)."""
     from . import evaluation
 
     unknown = [n for n in names if n not in PERTURBATIONS]
@@ -117,8 +120,8 @@ def compare(qa, items: list[dict], names: list[str]) -> dict:
         after = evaluation.run(qa, [b for _, b in pairs])
         keys = ("recall@1", "recall@5", "answer_hit", "refusal_recall", "false_refusal")
         m0, m1 = evaluation.metrics(before), evaluation.metrics(after)
-        changed = [b.item.get("id") for a, b in zip(before, after)
-                   if (a.answer, a.refused) != (b.answer, b.refused)]
+        changed = [b.item.get("id") for a, b in zip(before, after)  # what is said, not the understood-as line
+                   if (evaluation.reading_text(a.answer), a.refused) != (evaluation.reading_text(b.answer), b.refused)]
         out[name] = {"n": len(pairs), "as_written": {k: m0[k] for k in keys}, "perturbed": {k: m1[k] for k in keys},
                      "answers_changed": len(changed), "changed_ids": changed[:20]}
     return out

@@ -1,0 +1,32 @@
+"""Metamorphic floors, real model (chatbot/metamorphic.py, `chatbot eval --perturb`): development
+questions typed the way other users type them — wrapped in courtesies, opened with a filler, ended on
+a particle, a follow-up's swap said with 换成…的话 — get the same answers. Before session 20 the
+courtesies and fillers cost development refusal 0.94 → 0.85–0.88 and 换成X的话呢 cost 0.97 → 0.76."""
+
+import pytest
+
+from chatbot import evaluation, metamorphic
+
+from ..helpers import EVAL
+
+
+DEVELOPMENT = ("dev2", "dev4", "dev5", "dev9", "dev11", "dev13", "dev14", "dev16", "dev17", "dev20", "dev21", "dev23",
+               "conversations")
+
+
+def _items(name):
+    if name == "swap_phrase":  # few follow-ups per file are written 那X呢: all the development files'
+        return [it for f in DEVELOPMENT for it in evaluation.load_questions(EVAL / f"{f}.jsonl") if it.get("history")]
+    return [it for f in ("dev16", "dev17") for it in evaluation.load_questions(EVAL / f"{f}.jsonl")]
+
+
+@pytest.mark.parametrize("name", ["courtesy", "filler", "particle", "swap_phrase"])
+def test_the_same_question_typed_another_way_gets_the_same_answer(real_qa, name):
+    row = metamorphic.compare(real_qa, _items(name), [name])[name]
+    assert row["n"] >= 10
+    before, after = row["as_written"], row["perturbed"]
+    for key in ("recall@1", "answer_hit", "refusal_recall"):
+        if before[key] is not None:
+            assert after[key] >= before[key] - 0.01, (key, before[key], after[key])
+    assert after["false_refusal"] <= before["false_refusal"] + 0.01
+    assert row["answers_changed"] <= max(2, 0.03 * row["n"]), row["changed_ids"]
