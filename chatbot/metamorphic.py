@@ -3,9 +3,9 @@ other users type them, must get the same answers.
 
 A question set measures the phrasings its writers chose; hidden users wrap a question in
 courtesies (你好，请问 … 谢谢！), open with a filler (嗯，那个，), end on a particle (啊), write 咋 for 怎么,
-Traditional characters, or 换成X的话呢 for 那X呢. None of these changes what is asked, so the gold
+Traditional characters, 换成X的话呢 for 那X呢, or English all in lower case. None of these changes what is asked, so the gold
 evidence stays right and a change of figures is a defect found without anyone reading a held-out
-miss (docs/quality.md, session 20: four were found and mended this way). Each perturbation
+miss (docs/quality.md, session 20: five were found and mended this way). Each perturbation
 applies to the questions it can change; the figures are those questions' before and after.
 """
 
@@ -79,9 +79,16 @@ def swap_phrase(query: str) -> str | None:
     return f"换成{m.group('x')}的话呢{m.group('end')}" if m else None
 
 
+def lower(query: str) -> str | None:
+    """An English question typed all in lower case (what about shijiazhuang?)."""
+    if _chinese(query) or query == query.lower():
+        return None
+    return query.lower()
+
+
 PERTURBATIONS: dict[str, Callable[[str], str | None]] = {
     "courtesy": courtesy, "filler": filler, "particle": particle, "colloquial": colloquial,
-    "traditional": traditional, "swap_phrase": swap_phrase,
+    "traditional": traditional, "swap_phrase": swap_phrase, "lower": lower,
 }
 
 

@@ -150,9 +150,52 @@ def find_places(text: str, original: str | None = None) -> list[Place]:
     With the original (un-lower-cased) question, romanised names in English (Hengshui) count too."""
     if not text:
         return []
-    if not (original and _LATIN_NAME.search(original)):
+    if not (original and (_LATIN_NAME.search(original) or _LOWER_CASE.fullmatch(original))):
         original = None  # nothing romanised to read: the text alone decides
     return list(_places_in(text, original))
+
+
+# A question typed all in lower case ("what about shijiazhuang?"): no capital marks its names.
+_LOWER_CASE = re.compile(r"(?=.*[a-z]{3})[^A-Z\u4e00-\u9fff]*", re.S)
+_LOWER_WORDS = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+
+def _lower_case_runs(original: str) -> list[str]:
+    """In a question typed in lower case, the words that are a place's romanised name and not an
+    English word: "inner mongolia", "hong kong" as pairs first, then single words (shijiazhuang,
+    harbin, xi'an); an English word that spells a place too (guide, mile, yuan: 贵德, 弥勒, 裕安) is
+    English here, as CC-CEDICT's glosses write it in lower case, and only provinces and cities count:
+    a county's romanised name is too often a borrowed word (hukou, 户口, is also 湖口 county)."""
+    words = [_POSSESSIVE.sub("", w) for w in _LOWER_WORDS.findall(original)]
+    heads, names, english = table(), _pinyin_names(), _gloss_words()
+    out, i = [], 0
+    while i < len(words):
+        pair = " ".join(words[i:i + 2])
+        if i + 1 < len(words) and (PROPER + english_name(pair)) in heads and not (
+                words[i] in english and words[i + 1] in english):  # "old city" is English, not 古城区
+            out.append(pair.title())
+            i += 2
+            continue
+        w = words[i]
+        hit = names.get(w.replace("'", ""))
+        if w not in english and ((hit and min(map(len, hit[1])) <= 4) or (PROPER + w) in heads):
+            out.append(w.title())  # a province or a city: a county's name (hukou: 湖口) is too often a word
+        i += 1
+    return out
+
+
+@lru_cache(maxsize=1)
+def _gloss_words() -> frozenset[str]:
+    """English words as CC-CEDICT's glosses write them in lower case (guide, mile, yuan): a name
+    (Nanjing, Harbin) is written with its capital there. Read once, on the first lower-case question."""
+    from .crosslingual import _cedict_path
+
+    found: set[str] = set()
+    with open(_cedict_path(), encoding="utf-8") as f:
+        for line in f:
+            if not line.startswith("#"):
+                found.update(re.findall(r"(?<![A-Za-z'-])[a-z]+(?![A-Za-z])", line.partition("/")[2]))
+    return frozenset(found)
 
 
 _LATIN_NAME = re.compile(r"[A-Z][a-z]{2}|[A-Z][a-z]'[a-z]")
@@ -164,7 +207,9 @@ def _places_in(text: str, original: str | None) -> tuple[Place, ...]:
     latin = []
     if original:
         names = _pinyin_names()
-        for run in _PROPER_NOUN.findall(original.strip().replace("\u2019", "'")):
+        original = original.strip().replace("\u2019", "'")
+        runs = _lower_case_runs(original) if _LOWER_CASE.fullmatch(original) else _PROPER_NOUN.findall(original)
+        for run in runs:
             run = _POSSESSIVE.sub("", run)  # Shijiazhuang's → Shijiazhuang
             for words in ([run, *run.split()] if " " in run else [run]):  # Inner Mongolia, Hong Kong; else word by word
                 hit = names.get(english_name(words).replace(" ", "").replace("'", ""))

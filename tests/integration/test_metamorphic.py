@@ -1,7 +1,8 @@
 """Metamorphic floors, real model (chatbot/metamorphic.py, `chatbot eval --perturb`): development
 questions typed the way other users type them — wrapped in courtesies, opened with a filler, ended on
-a particle, a follow-up's swap said with 换成…的话 — get the same answers. Before session 20 the
-courtesies and fillers cost development refusal 0.94 → 0.85–0.88 and 换成X的话呢 cost 0.97 → 0.76."""
+a particle, a follow-up's swap said with 换成…的话, English in lower case — get the same answers. Before
+session 20 the courtesies and fillers cost development refusal 0.94 → 0.85–0.88, 换成X的话呢 0.97 → 0.76 and
+lower-case English 0.905 → 0.24 (no capital, no place found: "what about shijiazhuang?" was answered)."""
 
 import pytest
 
@@ -20,7 +21,7 @@ def _items(name):
     return [it for f in ("dev16", "dev17") for it in evaluation.load_questions(EVAL / f"{f}.jsonl")]
 
 
-@pytest.mark.parametrize("name", ["courtesy", "filler", "particle", "swap_phrase"])
+@pytest.mark.parametrize("name", ["courtesy", "filler", "particle", "swap_phrase", "lower"])
 def test_the_same_question_typed_another_way_gets_the_same_answer(real_qa, name):
     row = metamorphic.compare(real_qa, _items(name), [name])[name]
     assert row["n"] >= 10

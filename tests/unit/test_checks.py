@@ -400,3 +400,15 @@ def test_a_taiwan_city_is_refused_by_name():
     card = passage("医保卡丢了怎么补办", "医保卡丢失后可拨打当地社保热线挂失,携带身份证到社保中心办理补卡。", 11)
     g = gap("高雄的健保卡不見了怎麼補辦", card)
     assert g is not None and g.reason == "place" and "高雄" in g.missing
+
+
+@pytest.mark.parametrize("text, names", [
+    ("what about shijiazhuang?", ["石家庄"]), ("what's the hotline in hengshui", ["衡水"]),
+    ("what about inner mongolia?", ["内蒙古自治区"]), ("what about harbin", ["哈尔滨市"]),
+    ("i live in tianjin, what about changsha", ["天津", "长沙"]),
+    # English words that spell a place too, a county's name that is a borrowed word, and English pairs
+    ("is there a guide for reimbursement", []), ("my yuan balance", []), ("without a local hukou can i join", []),
+    ("do i have to go back to my old city to do it?", []),
+])
+def test_places_in_an_english_question_typed_in_lower_case(text, names):
+    assert [p.name for p in find_places(normalize(text), original=text)] == names

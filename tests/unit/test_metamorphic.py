@@ -22,6 +22,8 @@ from chatbot import metamorphic
     ("swap_phrase", "那石家庄的呢？", "换成石家庄的话呢？"),
     ("swap_phrase", "那职工医保呢", "换成职工医保的话呢"),
     ("swap_phrase", "要带什么材料", None),
+    ("lower", "What about Langfang?", "what about langfang?"),
+    ("lower", "衡水 hotline", None),
 ])
 def test_each_perturbation_changes_only_its_own_wording(name, query, expected):
     assert metamorphic.PERTURBATIONS[name](query) == expected
