@@ -159,7 +159,7 @@ class QA:
         else:
             retrieval = curated.without(retrieval, retriever)
             answer, retrieval = finish(retrieval, resolved, question, notice, self.policy, retriever)
-            answer = smalltalk.acknowledged(answer, said, self.policy)
+            answer = smalltalk.acknowledged(answer, smalltalk.core(said, self.policy), self.policy)
         # -- optional LLM answer (issue 19, chatbot/generation): only with a model configured ----
         if self.config.llm_enabled and generate:
             answer = self.generator.answer(text, retrieval.hits[:self.policy.top_k], answer, on_sentence)

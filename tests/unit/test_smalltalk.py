@@ -120,3 +120,10 @@ def test_a_follow_up_wrapped_in_courtesies_is_read_as_the_bare_follow_up(qa):
     polite = qa.ask("你好，请问那高新区的呢？谢谢！", history)
     assert bare.understood_as and polite.understood_as == bare.understood_as and polite.text == bare.text
     assert "你好" not in polite.understood_as and "谢谢" not in polite.understood_as
+
+
+def test_a_statement_after_a_greeting_is_acknowledged_without_the_greeting(qa):
+    plain = qa.ask("我家楼下新开了一家面馆")
+    got = qa.ask("你好，我家楼下新开了一家面馆")
+    assert plain.reason == "statement" and got.reason == "statement"
+    assert "记下了：我家楼下新开了一家面馆" in got.text and "你好" not in got.text
