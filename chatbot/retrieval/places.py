@@ -150,18 +150,19 @@ def find_places(text: str, original: str | None = None) -> list[Place]:
     With the original (un-lower-cased) question, romanised names in English (Hengshui) count too."""
     if not text:
         return []
-    if not (original and (_LATIN_NAME.search(original) or _LOWER_CASE.fullmatch(original))):
+    if not (original and (_LATIN_NAME.search(original) or _LATIN_ONLY.fullmatch(original))):
         original = None  # nothing romanised to read: the text alone decides
     return list(_places_in(text, original))
 
 
-# A question typed all in lower case ("what about shijiazhuang?"): no capital marks its names.
-_LOWER_CASE = re.compile(r"(?=.*[a-z]{3})[^A-Z\u4e00-\u9fff]*", re.S)
+# An English question with no capitalised name in it ("what about shijiazhuang?", "What about langfang?"):
+# its names are looked for among its lower-case words.
+_LATIN_ONLY = re.compile(r"(?=.*[A-Za-z]{3})[^\u4e00-\u9fff]*", re.S)
 _LOWER_WORDS = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 
 def _lower_case_runs(original: str) -> list[str]:
-    """In a question typed in lower case, the words that are a place's romanised name and not an
+    """In an English question without a capitalised name, the words that are a place's romanised name and not an
     English word: "inner mongolia", "hong kong" as pairs first, then single words (shijiazhuang,
     harbin, xi'an); an English word that spells a place too (guide, mile, yuan: 贵德, 弥勒, 裕安) is
     English here, as CC-CEDICT's glosses write it in lower case, and only provinces and cities count:
@@ -208,7 +209,9 @@ def _places_in(text: str, original: str | None) -> tuple[Place, ...]:
     if original:
         names = _pinyin_names()
         original = original.strip().replace("\u2019", "'")
-        runs = _lower_case_runs(original) if _LOWER_CASE.fullmatch(original) else _PROPER_NOUN.findall(original)
+        runs = _PROPER_NOUN.findall(original)
+        if not runs and _LATIN_ONLY.fullmatch(original):
+            runs = _lower_case_runs(original.lower())
         for run in runs:
             run = _POSSESSIVE.sub("", run)  # Shijiazhuang's → Shijiazhuang
             for words in ([run, *run.split()] if " " in run else [run]):  # Inner Mongolia, Hong Kong; else word by word
