@@ -151,7 +151,7 @@ SMALL_TALK_PARTICLE = r"(?<=[\u4e00-\u9fff])[啊呀哈啦哇]+(?=[\s,，、.。!
 # A message asks something when it has a question word or mark, or a request (想, 要, 请, how, can …);
 # a message without one that starts with its speaker (我, 我妈, my, we) states the speaker's situation.
 ASKS = (r"[?？]|吗|嘛|呢|么|啥|什么|怎|多少|几|哪|谁|如何|是否|能否|可否|咋|要不要|能不能|可不可以|有没有|是不是|"
-        r"会不会|行不行|还是|请|想|要|需要|打算|准备|得|求|帮|查|告诉|咨询|问|"
+        r"会不会|行不行|还是|请|想|要|需要|打算|准备|得|求|帮|查|告诉|咨询|问|(\w)不\1|(\w)没\2|[不没]$|"
         r"\b(?:how|what|where|when|which|who|why|can|could|should|do|does|did|is|are|will|would|may|tell|"
         r"please|help|need|want)\b")
 SPEAKER = r"(?:我|俺|咱|本人)|\b(?:i|i'm|im|we|we're|my|our)\b"

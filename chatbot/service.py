@@ -46,6 +46,12 @@ def finish(retrieval: Retrieval, resolved: "Resolved", question: str, notice: st
     return conversation.annotate(answer, resolved, question), retrieval
 
 
+def _names_place(text: str) -> bool:
+    from .retrieval.places import find_places
+
+    return bool(find_places(normalize(text), original=text))
+
+
 class QA:
     """`ask(question, history) -> Answer`. Model and index load on first use, once; `reload()`
     swaps in a rebuilt index while questions in flight finish on the old one."""
@@ -159,7 +165,7 @@ class QA:
         else:
             retrieval = curated.without(retrieval, retriever)
             answer, retrieval = finish(retrieval, resolved, question, notice, self.policy, retriever)
-            answer = smalltalk.acknowledged(answer, smalltalk.core(said, self.policy), self.policy)
+            answer = smalltalk.acknowledged(answer, smalltalk.core(said, self.policy), self.policy, _names_place)
         # -- optional LLM answer (issue 19, chatbot/generation): only with a model configured ----
         if self.config.llm_enabled and generate:
             answer = self.generator.answer(text, retrieval.hits[:self.policy.top_k], answer, on_sentence)

@@ -32,6 +32,7 @@ REPLIES = {
     STATEMENT: ("好的，记下了：{said}。请接着说想了解什么，比如能不能报销、怎么缴费或怎么办理；我会结合这个情况查资料。",
                 "Noted: {said} What would you like to know? I will take it into account."),
 }
+ACKNOWLEDGED = ("low_confidence", "empty", "slot")  # refusals a statement gets instead (not place, scope, medical …)
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -95,15 +96,22 @@ def reply(question: str, talk: str) -> Answer:
     return Answer(question, english if _english(question) else chinese, True, reason="small_talk")
 
 
-def acknowledged(answer: Answer, message: str, policy) -> Answer:
-    """A statement the documents found nothing for (a low-confidence refusal) is acknowledged
-    instead of refused as an unanswered question; the related passages stay shown."""
-    if not answer.refused or answer.reason not in ("low_confidence", "empty") or not is_statement(message, policy):
+def acknowledged(answer: Answer, message: str, policy, names_place=lambda text: False) -> Answer:
+    """A statement the documents answer nothing for is acknowledged instead of refused as an
+    unanswered question: alone ("我是灵活就业的" found nothing) or read against the conversation
+    ("我是灵活就业的" after a 石家庄 question is no swap of 灵活就业 to refuse by name). A place the
+    documents lack keeps its refusal by name ("我在石家庄" after a 衡水 question: nothing about 石家庄;
+    `names_place(text)` says whether the statement names one),
+    as do other schemes and doctors' questions; the related passages stay shown; a statement the
+    documents do answer ("我医保卡丢了") keeps its answer."""
+    if not answer.refused or answer.reason not in ACKNOWLEDGED or not is_statement(message, policy):
         return answer
+    if answer.reason == "slot" and names_place(message):
+        return answer  # 我在石家庄: the place swapped in is what the documents lack
     chinese, english = REPLIES[STATEMENT]
     said = message.strip()
     if _english(message):
         text = english.format(said=said if said.endswith((".", "!")) else said + ".")
     else:
         text = chinese.format(said=said.rstrip("。！!.，, "))
-    return replace(answer, text=text, reason=STATEMENT)
+    return replace(answer, text=text, reason=STATEMENT, understood_as=None)

@@ -127,3 +127,20 @@ def test_a_statement_after_a_greeting_is_acknowledged_without_the_greeting(qa):
     got = qa.ask("你好，我家楼下新开了一家面馆")
     assert plain.reason == "statement" and got.reason == "statement"
     assert "记下了：我家楼下新开了一家面馆" in got.text and "你好" not in got.text
+
+
+def test_a_statement_read_against_the_conversation_is_acknowledged_unless_it_swaps_in_a_missing_place(qa):
+    first = qa.ask("石家庄医保电话多少")  # refused by name: the documents have nothing about 石家庄
+    assert first.refused
+    job = qa.ask("我是灵活就业的", ["石家庄医保电话多少"])
+    assert job.refused and job.reason in ("statement", "low_confidence", "empty") or not job.refused
+    assert "没有找到关于「灵活就业」" not in job.text
+    place = qa.ask("我在石家庄", ["衡水市医保电话是多少"])
+    assert place.refused and place.reason != "statement" and "石家庄" in place.text
+
+
+def test_small_talk_replies_are_not_marked_as_answers_not_found():
+    from chatbot.render import REFUSED_TITLE, answer_as_html
+
+    assert REFUSED_TITLE not in answer_as_html(smalltalk.reply("你好", "greeting"))
+    assert REFUSED_TITLE in answer_as_html(_refusal("上海牙科医保能报吗"))
