@@ -3,7 +3,9 @@ other users type them, must get the same answers.
 
 A question set measures the phrasings its writers chose; hidden users wrap a question in
 courtesies (你好，请问 … 谢谢！), open with a filler (嗯，那个，), end on a particle (啊), write 咋 for 怎么,
-Traditional characters, 换成X的话呢 for 那X呢, or English all in lower case. None of these changes what is asked, so the gold
+Traditional characters, 换成X的话呢 for 那X呢, or English all in lower case; they name the place last
+(医保电话是多少？衡水市的), put the question as what they want to know (我想知道…), or type words with
+spaces between like a search box. None of these changes what is asked, so the gold
 evidence stays right and a change of figures is a defect found without anyone reading a held-out
 miss (docs/quality.md, session 20: five were found and mended this way). Each perturbation
 applies to the questions it can change; the figures are those questions' before and after.
@@ -63,6 +65,17 @@ def _s2t():
     return OpenCC("s2t")
 
 
+@lru_cache(maxsize=1)
+def _t2s():
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+def traditional_script(query: str) -> bool:
+    return _t2s().convert(query) != query
+
+
 def traditional(query: str) -> str | None:
     """The question (and its history) in Traditional characters."""
     out = _s2t().convert(query)
@@ -86,18 +99,64 @@ def lower(query: str) -> str | None:
     return query.lower()
 
 
+def afterthought(query: str) -> str | None:
+    """The place said last, as an afterthought: 衡水市医保电话是多少？ → 医保电话是多少？衡水市的."""
+    if not _chinese(query):
+        return None
+    from .retrieval.places import find_places
+
+    places = find_places(query)
+    if not places or not query.startswith(places[0].name):
+        return None
+    rest = query[len(places[0].name):].lstrip("的，, ")
+    if len(rest) < 4:
+        return None
+    end = _END.search(rest).group(0) or "？"
+    return rest[:len(rest) - len(_END.search(rest).group(0))] + end + places[0].name + "的"
+
+
+def ask_frame(query: str) -> str | None:
+    """The question put as what one wants to know: 我想知道…。 (I'd like to know …)."""
+    if not _chinese(query):
+        return None
+    body = query[:_END.search(query).start()]
+    if re.search(r"[吗呢]$", body):  # 我想知道…吗 is not said
+        return None
+    return "我想知道" + body + "。" if len(body) >= 4 else None
+
+
+def keywords(query: str) -> str | None:
+    """Typed like a search box: the question's words with spaces between, without particles or
+    punctuation (衡水市医保电话是多少？ → 衡水市 医保 电话 多少); the question words stay."""
+    if not _chinese(query) or len(query) < 6 or traditional_script(query):
+        return None
+    import jieba
+
+    drop = {"是", "吗", "呢", "的", "了", "吧", "啊", "请问", "我"}
+    words = [w for w in jieba.lcut(query) if w.strip() and not re.fullmatch(r"[\W_]+", w) and w not in drop]
+    out = " ".join(words)
+    return out if len(words) >= 2 and out != query else None
+
+
 PERTURBATIONS: dict[str, Callable[[str], str | None]] = {
     "courtesy": courtesy, "filler": filler, "particle": particle, "colloquial": colloquial,
     "traditional": traditional, "swap_phrase": swap_phrase, "lower": lower,
+    "afterthought": afterthought, "ask_frame": ask_frame, "keywords": keywords,
 }
+
+
+FIRST_MESSAGE_ONLY = {"keywords"}
 
 
 def perturbed(items: list[dict], name: str) -> list[tuple[dict, dict]]:
     """(original, perturbed) for each question the perturbation changes; Traditional converts the
-    history too (one user, one script)."""
+    history too (one user, one script). Words typed like a search box open a conversation: a
+    follow-up is left as written."""
     change = PERTURBATIONS[name]
     out = []
     for item in items:
+        if name in FIRST_MESSAGE_ONLY and item.get("history"):
+            continue
         query = change(item["query"])
         if query is None or query == item["query"]:
             continue

@@ -338,11 +338,26 @@ def own_text(retrieval: Retrieval, policy: Policy) -> str:
     return retrieval.alone_normalized
 
 
+# A space between two Chinese characters (or a figure and a character) separates nothing in Chinese:
+# 深圳 少儿医保 一年 要交 多少 钱 asks what 深圳少儿医保一年要交多少钱 asks, and the checks read it so
+# (search reads the words as typed: its keyword and model matching are better with the spaces).
+_HAN_SPACE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff0-9])|(?<=[0-9])\s+(?=[\u4e00-\u9fff])")
+
+
+def unspaced(text: str) -> str:
+    """The text without the spaces between its Chinese characters (`_HAN_SPACE`)."""
+    return _HAN_SPACE.sub("", text) if text and " " in text else text
+
+
 def find_gap(retrieval: Retrieval, top: Hit, policy: Policy, keyword=None) -> Gap | None:
     """The first check that fires for the best passage, in a fixed order: another scheme first (惠民保
-    names no place, though 惠民 is a county), then place, subject, population, figure, year."""
+    names no place, though 惠民 is a county), then place, subject, population, figure, year.
+    The user's own words are read without spaces between Chinese characters (`unspaced`); a
+    reading the conversation joined keeps the space between its parts."""
     q, passage = retrieval.normalized, top.passage.embed_text_normalized
-    own = own_text(retrieval, policy)
+    if not retrieval.alone_normalized:
+        q = unspaced(q)
+    own = unspaced(own_text(retrieval, policy))
     if policy.check_scheme:
         missing = scheme_missing(own, passage, policy, read_as=q)
         if missing:
@@ -366,7 +381,7 @@ def find_gap(retrieval: Retrieval, top: Hit, policy: Policy, keyword=None) -> Ga
         # the message's own words too: an insurance word the conversation carried (医保局 from an
         # earlier question) does not make "他最近老是腰疼，该挂哪个科" an insurance question
         missing = medical_advice(q, policy) or (
-            medical_advice(retrieval.alone_normalized, policy) if retrieval.alone_normalized else None)
+            medical_advice(unspaced(retrieval.alone_normalized), policy) if retrieval.alone_normalized else None)
         if missing:
             return Gap("medical", missing, "medical")
     # A scheme, group or year the conversation carried (not named by the message read in context)

@@ -412,3 +412,40 @@ def test_a_taiwan_city_is_refused_by_name():
 ])
 def test_places_in_an_english_question_typed_in_lower_case(text, names):
     assert [p.name for p in find_places(normalize(text), original=text)] == names
+
+
+# --- session 21: spaces between Chinese words (a question typed like a search box) -------------
+@pytest.mark.parametrize("spaced, reason", [
+    ("深圳 少儿医保 一年 要交 多少 钱", "place"),
+    ("华为手表 医保 定点药店 卖 多少 钱 一块", "no_fact"),
+    ("大连 膝关节 单髁置换术 医保 能报销 百分之 多少", "no_fact"),
+    ("吉林市 2026 年 城乡居民医保 一个人 交 多少钱", "no_fact"),
+])
+def test_a_question_typed_with_spaces_between_its_words_is_refused_as_the_same_question_without(spaced, reason):
+    passages = {"深圳": WATCH, "华为": WATCH, "大连": SURGERY, "吉林": JILIN}
+    top = next(p for k, p in passages.items() if spaced.startswith(k))
+    plain = gap(spaced.replace(" ", ""), top)
+    g = gap(spaced, top)
+    assert plain is not None and g is not None and (g.reason, g.missing) == (plain.reason, plain.missing) == (reason, plain.missing)
+
+
+def test_only_the_spaces_between_chinese_characters_go():
+    assert checks.unspaced("吉林市 2026 年 城乡居民医保") == "吉林市2026年城乡居民医保"
+    assert checks.unspaced("华为 watch d2 在 药店") == "华为 watch d2在药店"
+    assert checks.unspaced("what about hengshui") == "what about hengshui"
+
+
+def test_a_reading_the_conversation_joined_keeps_its_space():
+    """"衡水市医保电话 那廊坊呢" is two parts: the checks read them apart, as before."""
+    from dataclasses import replace
+
+    r = retrieval("衡水市医保电话是多少", HENGSHUI)
+    read = replace(r, normalized=normalize("衡水市医保电话 那廊坊呢"), alone_normalized=normalize("那廊坊呢"))
+    seen = []
+    real = checks.off_topic
+    try:
+        checks.off_topic = lambda q, policy: seen.append(q)
+        checks.find_gap(read, read.hits[0], POLICY)
+    finally:
+        checks.off_topic = real
+    assert seen == [normalize("衡水市医保电话 那廊坊呢")]

@@ -24,6 +24,13 @@ from chatbot import metamorphic
     ("swap_phrase", "要带什么材料", None),
     ("lower", "What about Langfang?", "what about langfang?"),
     ("lower", "衡水 hotline", None),
+    ("afterthought", "衡水市医保电话是多少？", "医保电话是多少？衡水市的"),
+    ("afterthought", "石家庄的异地就医怎么备案", "异地就医怎么备案？石家庄的"),
+    ("afterthought", "医保卡丢了怎么办", None),
+    ("ask_frame", "衡水市医保电话是多少？", "我想知道衡水市医保电话是多少。"),
+    ("ask_frame", "孕检能用老公的医保卡吗", None),
+    ("keywords", "衡水市医保电话是多少？", "衡水市 医保 电话 多少"),
+    ("keywords", "那邯郸呢？", None),
 ])
 def test_each_perturbation_changes_only_its_own_wording(name, query, expected):
     assert metamorphic.PERTURBATIONS[name](query) == expected
