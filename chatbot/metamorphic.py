@@ -138,10 +138,43 @@ def keywords(query: str) -> str | None:
     return out if len(words) >= 2 and out != query else None
 
 
+def no_punct(query: str) -> str | None:
+    """Typed without punctuation: a space between clauses, nothing at the end (我在外地 医保卡能用吗)."""
+    if not _chinese(query):
+        return None
+    out = re.sub(r"\s*[，,；;。！!]+\s*", " ", query)
+    out = re.sub(r"[？?。！!\s]+$", "", out).strip()
+    return out if out != query and out else None
+
+
+_KIN = (("孩子", "娃"), ("老婆", "媳妇"), ("爸爸", "老爸"), ("妈妈", "老妈"), ("我们", "俺们"), ("我", "俺"))
+
+
+def kin(query: str) -> str | None:
+    """Northern everyday words for people: 俺 for 我, 娃 for 孩子, 媳妇 for 老婆."""
+    out = query
+    for standard, everyday in _KIN:
+        out = out.replace(standard, everyday)
+    return out if out != query else None
+
+
+def place_suffix(query: str) -> str | None:
+    """A place's name without its 市 / 省 (衡水市医保电话 → 衡水医保电话)."""
+    if not _chinese(query):
+        return None
+    from .retrieval.places import find_places
+
+    for place in find_places(query):
+        if len(place.name) >= 3 and place.name[-1] in "市省" and place.name in query:
+            return query.replace(place.name, place.name[:-1], 1)
+    return None
+
+
 PERTURBATIONS: dict[str, Callable[[str], str | None]] = {
     "courtesy": courtesy, "filler": filler, "particle": particle, "colloquial": colloquial,
     "traditional": traditional, "swap_phrase": swap_phrase, "lower": lower,
-    "afterthought": afterthought, "ask_frame": ask_frame, "keywords": keywords,
+    "afterthought": afterthought, "ask_frame": ask_frame, "keywords": keywords, "no_punct": no_punct, "kin": kin,
+    "place_suffix": place_suffix,
 }
 
 

@@ -147,11 +147,12 @@ class QA:
         `history`: the user's earlier messages in this conversation, oldest first."""
         from . import smalltalk
 
-        said, _ = self.prepare(question)
+        said, notice = self.prepare(question)
         talk = smalltalk.kind(said, self.policy)
         if talk is not None:  # a greeting or thanks asks nothing: no search, no earlier answer again
             return smalltalk.reply(said, talk), Retrieval(said, "", (), (), ())
-        text, resolved, notice = self.understand(question, history)
+        own = smalltalk.core(said, self.policy)
+        text, resolved = self._understood(own, history)
         retriever = self.retriever  # one index for the whole question, even if a reload happens meanwhile
         from . import dialogue
 
@@ -165,7 +166,7 @@ class QA:
         else:
             retrieval = curated.without(retrieval, retriever)
             answer, retrieval = finish(retrieval, resolved, question, notice, self.policy, retriever)
-            answer = smalltalk.acknowledged(answer, smalltalk.core(said, self.policy), self.policy, _names_place)
+            answer = smalltalk.acknowledged(answer, own, self.policy, _names_place)
         # -- optional LLM answer (issue 19, chatbot/generation): only with a model configured ----
         if self.config.llm_enabled and generate:
             answer = self.generator.answer(text, retrieval.hits[:self.policy.top_k], answer, on_sentence)
@@ -186,23 +187,31 @@ class QA:
     def understand(self, question: str, history: Sequence[str] | None = None) -> tuple[str, "Resolved", str | None]:
         """(the text to search, how the conversation resolved it, a notice): a follow-up
         becomes a stand-alone question."""
-        from . import dialogue
+        from .smalltalk import core
 
+        said, notice = self.prepare(question)
+        return (*self._understood(core(said, self.policy), history), notice)
+
+    def _understood(self, message: str, history: Sequence[str] | None) -> tuple[str, "Resolved"]:
+        """`understand` for a message prepared already and without its courtesies (你好，请问 … 谢谢):
+        each earlier message is prepared once here, small talk left out (it asks nothing)."""
+        from . import dialogue
         from .conversation import _user_text
         from .smalltalk import core, kind
 
-        def prepared(message: str) -> tuple[str, str | None]:  # without 你好，请问 … 谢谢
-            said, note = self.prepare(message)
-            return core(said, self.policy), note
-
-        text, notice = prepared(question)
-        history = [h for h in history or [] if kind(self.prepare(_user_text(h) or "")[0], self.policy) is None]
-        resolved = dialogue.read(text, history, self.retriever, self.policy, prepared)
-        if resolved.changed and history and self.config.llm_enabled:
-            resolved = self._rewritten(text, history, resolved)
+        asked, earlier = [], []  # the earlier messages that ask something: as sent, and as read
+        for h in history or []:
+            said = self.prepare(_user_text(h) or "")[0]
+            if kind(said, self.policy) is None:
+                asked.append(h)
+                earlier.append(core(said, self.policy))
+        text = message
+        resolved = dialogue.read(text, earlier, self.retriever, self.policy)
+        if resolved.changed and asked and self.config.llm_enabled:
+            resolved = self._rewritten(text, asked, resolved)
         if resolved.changed:
             text, _ = self.prepare(resolved.question)
-        return text, resolved, notice
+        return text, resolved
 
     def _rewritten(self, message: str, history: Sequence[str], resolved: "Resolved") -> "Resolved":
         """With a model configured, its stand-alone rewrite of a follow-up (issue 19, item 6), kept

@@ -77,8 +77,11 @@ def _phrases(definition: str) -> list[str]:
     return out
 
 
-def build_table(path: Path | None = None, freq: dict | None = None) -> dict[str, dict[str, float]]:
-    """{english phrase: {headword: rank}} (lower rank is better; `ranked` orders them)."""
+def build_table(path: Path | None = None, freq: dict | None = None,
+                glosses: set[str] | None = None) -> dict[str, dict[str, float]]:
+    """{english phrase: {headword: rank}} (lower rank is better; `ranked` orders them). Given a set
+    `glosses`, the English words the definitions write in lower case (guide, mile, yuan) are added
+    to it in the same reading of the file (places.py reads them: a name is capitalised there)."""
     cands: dict[str, dict[str, float]] = {}
 
     def add(phrase: str, head: str, rank: float) -> None:
@@ -91,6 +94,8 @@ def build_table(path: Path | None = None, freq: dict | None = None) -> dict[str,
         for line in f:
             if line.startswith("#"):
                 continue
+            if glosses is not None:
+                glosses.update(_GLOSS_WORD.findall(line.partition("/")[2]))
             m = _ENTRY.match(line)
             if not m or not _HAN.match(m.group(2)):
                 continue
@@ -122,20 +127,32 @@ def ranked(heads: dict[str, float] | None) -> tuple[str, ...]:
 
 
 _table: dict | None = None
+_glosses: frozenset[str] = frozenset()
 _lock = threading.Lock()
+_GLOSS_WORD = re.compile(r"(?<![A-Za-z'-])[a-z]+(?![A-Za-z])")
 
 
 def table() -> dict[str, dict[str, float]]:
     """The term table, built on first use and kept for the process."""
-    global _table
+    global _table, _glosses
     if _table is None:
         with _lock:
             if _table is None:
                 import jieba
 
                 jieba.dt.check_initialized()
-                _table = build_table(freq=jieba.dt.FREQ)
+                glosses: set[str] = set()
+                built = build_table(freq=jieba.dt.FREQ, glosses=glosses)
+                _glosses = frozenset(glosses)
+                _table = built
     return _table
+
+
+def gloss_words() -> frozenset[str]:
+    """English words as CC-CEDICT's definitions write them in lower case (guide, mile, yuan), read
+    with the term table (`build_table`): a name (Nanjing, Harbin) is written with its capital there."""
+    table()
+    return _glosses
 
 
 def _forms(word: str) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import ahocorasick
 
-from .crosslingual import PROPER, english_name, table
+from .crosslingual import PROPER, english_name, gloss_words, table
 
 _PROVINCE_SUFFIX = re.compile(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$")
 _CITY_SUFFIX = re.compile(r"(市|地区|盟)$")
@@ -168,7 +168,7 @@ def _lower_case_runs(original: str) -> list[str]:
     English here, as CC-CEDICT's glosses write it in lower case, and only provinces and cities count:
     a county's romanised name is too often a borrowed word (hukou, 户口, is also 湖口 county)."""
     words = [_POSSESSIVE.sub("", w) for w in _LOWER_WORDS.findall(original)]
-    heads, names, english = table(), _pinyin_names(), _gloss_words()
+    heads, names, english = table(), _pinyin_names(), gloss_words()
     out, i = [], 0
     while i < len(words):
         pair = " ".join(words[i:i + 2])
@@ -183,20 +183,6 @@ def _lower_case_runs(original: str) -> list[str]:
             out.append(w.title())  # a province or a city: a county's name (hukou: 湖口) is too often a word
         i += 1
     return out
-
-
-@lru_cache(maxsize=1)
-def _gloss_words() -> frozenset[str]:
-    """English words as CC-CEDICT's glosses write them in lower case (guide, mile, yuan): a name
-    (Nanjing, Harbin) is written with its capital there. Read once, on the first lower-case question."""
-    from .crosslingual import _cedict_path
-
-    found: set[str] = set()
-    with open(_cedict_path(), encoding="utf-8") as f:
-        for line in f:
-            if not line.startswith("#"):
-                found.update(re.findall(r"(?<![A-Za-z'-])[a-z]+(?![A-Za-z])", line.partition("/")[2]))
-    return frozenset(found)
 
 
 _LATIN_NAME = re.compile(r"[A-Z][a-z]{2}|[A-Z][a-z]'[a-z]")
