@@ -43,6 +43,7 @@ class Retriever:
         self._memory = _default_memory(embedder, index, self.policy)  # known questions (retrieval/memory.py)
         self._vectors: dict[str, np.ndarray] = {}  # normalised text -> embedding, for sentence choice
         self._vectors_lock = threading.Lock()
+        self._matrices: dict[tuple[str, ...], np.ndarray] = {}  # units' vectors stacked (`_unit_matrix`)
         self._neighbour_index = None  # English word → corpus term matching, built on the first English question
         self._homophones = None  # sound-alike corpus pairs, built on the first question with an unknown pair
 
@@ -88,11 +89,14 @@ class Retriever:
         The metric (`unit_metric`; chatbot/unitfit.py) learned from labelled questions which
         dimensions of agreement tell an answering unit."""
         q, vs = self._sentence_vectors(question_norm, sentences_norm)
-        cosines = [float(v.dot(q)) for v in vs]  # as sentence_similarity
+        if not vs:
+            return [], (None if self.unit_metric is None else [])
+        # the units' vectors as one matrix (kept: passages recur), both products in one BLAS call
+        units = self._unit_matrix(sentences_norm, vs)
+        cosines = units.dot(q).tolist()  # as sentence_similarity
         if self.unit_metric is None:
             return cosines, None
-        qm = q * self.unit_metric
-        metric = [float(v.dot(qm)) for v in vs]
+        metric = units.dot(q * self.unit_metric).tolist()
         cfg = self.policy
         bound = self._memory.get() if cfg.memory_unit_weight > 0 else None
         if bound:  # the unit that answered a question worded like this one (retrieval/memory.py)
@@ -101,6 +105,20 @@ class Retriever:
                                    cfg.memory_unit_floor)
             metric = [m + g for m, g in zip(metric, lift)]
         return cosines, metric
+
+    def _unit_matrix(self, sentences_norm: list[str], vectors) -> np.ndarray:
+        """The sentences' vectors stacked as rows, kept by the sentences (a passage's units recur)."""
+        key = tuple(sentences_norm)
+        found = self._matrices.get(key)
+        if found is None:
+            import numpy as np
+
+            found = np.stack(vectors)
+            with self._vectors_lock:
+                if len(self._matrices) >= 4096:
+                    self._matrices.clear()
+                self._matrices[key] = found
+        return found
 
     def _sentence_vectors(self, question_norm: str, sentences_norm: list[str]):
         """(question vector, sentence vectors). Vectors of sentences and questions are kept
