@@ -56,7 +56,7 @@ _SLOT = re.compile("|".join(f"(?P<{k}>{v})" for k, v in SLOTS.items()), re.I)
 # A message that leans on what came before: opens with 那/and/what about, ends a clause with 呢,
 # or points back (这个, 那边, 里面的, 除了 …).
 # 换成 / 改成 (changed to) swap one thing for another, alone or after 那 / 如果 / 要是.
-_LEAD = re.compile(r"^(?:(?:那|如果|要是|假如)?(?:换成|换作|换做|改成)|那么|那要是|那如果|那假如|那|要是|如果|假如|还有|另外|再问一下|再问|然后|"
+_LEAD = re.compile(r"^(?:(?:那|如果|要是|假如)?(?:换成|换作|换做|改成)|那么|(?:那)?(?:要是|如果|假如)是|那要是|那如果|那假如|那|要是|如果|假如|还有|另外|再问一下|再问|然后|"
                    r"(?:and|so|also|what about|how about|what if)\b)[\s,，、]*", re.I)
 # Third-person pronouns (他/她/它/他们) and 也 ("too") point back as well: the Chinese closed class.
 _BACK = re.compile(r"呢\s*[?？!！。,，]?|这个|那个|这些|那些|这种|那种|那边|那里|这边|这里|里面|里头|其中|上面|上述|刚才|刚刚|同样|除了|反过来|比这"

@@ -4,8 +4,9 @@ other users type them, must get the same answers.
 A question set measures the phrasings its writers chose; hidden users wrap a question in
 courtesies (你好，请问 … 谢谢！), open with a filler (嗯，那个，), end on a particle (啊), write 咋 for 怎么,
 Traditional characters, 换成X的话呢 for 那X呢, or English all in lower case; they name the place last
-(医保电话是多少？衡水市的), put the question as what they want to know (我想知道…), or type words with
-spaces between like a search box. None of these changes what is asked, so the gold
+(医保电话是多少？衡水市的), put the question as what they want to know (我想知道…), type words with
+spaces between like a search box or no punctuation at all, say 俺 and 娃, drop a place's 市, or swap with
+如果是X呢 / X的情况呢. None of these changes what is asked, so the gold
 evidence stays right and a change of figures is a defect found without anyone reading a held-out
 miss (docs/quality.md, session 20: five were found and mended this way). Each perturbation
 applies to the questions it can change; the figures are those questions' before and after.
@@ -92,6 +93,19 @@ def swap_phrase(query: str) -> str | None:
     return f"换成{m.group('x')}的话呢{m.group('end')}" if m else None
 
 
+_SWAP_FORMS = ("{x}呢{end}", "如果是{x}呢{end}", "那{x}那边呢{end}", "{x}的情况呢{end}")
+
+
+def swap_forms(query: str) -> str | None:
+    """A follow-up's swap in the other forms people use: X呢, 如果是X呢, 那X那边呢, X的情况呢 (one per
+    question, chosen by the place's name so that a run is repeatable)."""
+    m = _SWAP.match(query)
+    if not m:
+        return None
+    x = m.group("x")
+    return _SWAP_FORMS[sum(map(ord, x)) % len(_SWAP_FORMS)].format(x=x, end=m.group("end"))
+
+
 def lower(query: str) -> str | None:
     """An English question typed all in lower case (what about shijiazhuang?)."""
     if _chinese(query) or query == query.lower():
@@ -174,7 +188,7 @@ PERTURBATIONS: dict[str, Callable[[str], str | None]] = {
     "courtesy": courtesy, "filler": filler, "particle": particle, "colloquial": colloquial,
     "traditional": traditional, "swap_phrase": swap_phrase, "lower": lower,
     "afterthought": afterthought, "ask_frame": ask_frame, "keywords": keywords, "no_punct": no_punct, "kin": kin,
-    "place_suffix": place_suffix,
+    "place_suffix": place_suffix, "swap_forms": swap_forms,
 }
 
 

@@ -30,6 +30,9 @@ HENGSHUI = "衡水市医保电话是多少"
     ([HENGSHUI], "换成石家庄的话呢", ["石家庄", "电话"], ["衡水", "换成", "的话"]),
     (["成都城乡居民医保2024年一年交多少钱？"], "那改成职工医保呢？", ["成都", "职工医保"], ["城乡居民", "改成"]),
     (["河北新生儿医保第一年免费吗"], "要是换成山东的话呢", ["山东", "新生儿"], ["河北", "的话"]),
+    # 如果是 / 要是 … 呢: the 是 is not part of what is swapped in
+    ([HENGSHUI], "如果是高新区呢", ["衡水", "高新区", "电话"], ["如果", "是高新区"]),
+    (["成都城乡居民医保2024年一年交多少钱？"], "那要是职工医保呢？", ["成都", "职工医保"], ["城乡居民", "是职工"]),
     # names no subject: the subject comes from the earlier turn, not what it asked
     (["河北新生儿医保怎么办理"], "要带什么材料？", ["河北", "新生儿", "材料"], []),
     (["河北新生儿医保怎么办理"], "网上能办吗", ["新生儿", "网上"], []),
@@ -218,3 +221,12 @@ def test_a_chatty_historys_words_the_documents_never_use_are_not_carried():
     assert "职工医保" in text and "现金" in text
     assert not any(w in text for w in ("感觉", "麻烦", "三口"))
     assert "麻烦" in conversation.carried(context, "能不能从我的个人账户里扣")  # without `known`: every word
+
+
+@pytest.mark.parametrize("message, body", [
+    ("如果是淮阳区医保局电话呢", "淮阳区医保局电话呢"), ("那要是职工医保呢？", "职工医保呢？"),
+    ("换成石家庄的话呢", "石家庄呢"), ("如果异地就医怎么报销", "异地就医怎么报销"), ("是不是要先备案", "是不是要先备案"),
+])
+def test_what_a_message_says_without_its_lead(message, body):
+    """如果是 X 呢 asks about X: the 是 goes with the lead (it was shown as 按“是淮阳区医保局电话呢”理解)."""
+    assert conversation._body(message) == body

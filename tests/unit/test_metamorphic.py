@@ -31,6 +31,12 @@ from chatbot import metamorphic
     ("ask_frame", "孕检能用老公的医保卡吗", None),
     ("keywords", "衡水市医保电话是多少？", "衡水市 医保 电话 多少"),
     ("keywords", "那邯郸呢？", None),
+    ("no_punct", "我在外地打工，老家的医保卡余额能刷吗？", "我在外地打工 老家的医保卡余额能刷吗"),
+    ("kin", "我老婆生孩子能报多少", "俺媳妇生娃能报多少"),
+    ("place_suffix", "衡水市医保电话是多少？", "衡水医保电话是多少？"),
+    ("place_suffix", "医保卡丢了怎么办", None),
+    ("swap_forms", "那淮阳区呢？", "淮阳区的情况呢？"), ("swap_forms", "那石家庄呢", "如果是石家庄呢"),
+    ("swap_forms", "要带什么材料", None),
 ])
 def test_each_perturbation_changes_only_its_own_wording(name, query, expected):
     assert metamorphic.PERTURBATIONS[name](query) == expected
