@@ -338,15 +338,29 @@ def own_text(retrieval: Retrieval, policy: Policy) -> str:
     return retrieval.alone_normalized
 
 
-# A space between two Chinese characters (or a figure and a character) separates nothing in Chinese:
-# 深圳 少儿医保 一年 要交 多少 钱 asks what 深圳少儿医保一年要交多少钱 asks, and the checks read it so
-# (search reads the words as typed: its keyword and model matching are better with the spaces).
-_HAN_SPACE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff0-9])|(?<=[0-9])\s+(?=[\u4e00-\u9fff])")
+# A space between Chinese characters (or a figure and a character): between words typed like a search box
+# (深圳 少儿医保 一年 要交 多少 钱) it separates nothing and goes, so the checks read the question as
+# 深圳少儿医保一年要交多少钱; between two clauses (我在外地打工 老家的医保卡能刷吗: both sides at least
+# CLAUSE_CHARS long) it is the comma left out. Search reads the words as typed.
+_SPACED = re.compile(r"(\S+)(\s+)(?=(\S+))")
+_HAN_OR_DIGIT = re.compile(r"[\u4e00-\u9fff0-9]")
+CLAUSE_CHARS = 5
 
 
 def unspaced(text: str) -> str:
-    """The text without the spaces between its Chinese characters (`_HAN_SPACE`)."""
-    return _HAN_SPACE.sub("", text) if text and " " in text else text
+    """The text as the checks read it: see `_SPACED`."""
+    if not text or " " not in text:
+        return text
+
+    def joined(m: re.Match) -> str:
+        left, right = m.group(1), m.group(3)
+        if not (_HAN_OR_DIGIT.match(left[-1]) and _HAN_OR_DIGIT.match(right[0])) or (
+                left[-1].isdigit() and right[0].isdigit()):
+            return m.group(0)
+        sep = "，" if len(left) >= CLAUSE_CHARS and len(right) >= CLAUSE_CHARS else ""
+        return left + sep
+
+    return _SPACED.sub(joined, text)
 
 
 def find_gap(retrieval: Retrieval, top: Hit, policy: Policy, keyword=None) -> Gap | None:

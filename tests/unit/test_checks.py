@@ -433,6 +433,13 @@ def test_only_the_spaces_between_chinese_characters_go():
     assert checks.unspaced("吉林市 2026 年 城乡居民医保") == "吉林市2026年城乡居民医保"
     assert checks.unspaced("华为 watch d2 在 药店") == "华为 watch d2在药店"
     assert checks.unspaced("what about hengshui") == "what about hengshui"
+    assert checks.unspaced("电话 0318 12333") == "电话0318 12333"
+
+
+def test_a_space_between_two_clauses_is_the_comma_left_out():
+    """Joined, 我妈在老家住院 and 能用我的医保卡报销吗 would read as one clause to the checks' patterns."""
+    assert checks.unspaced("我妈在老家住院了 能用我的医保卡报销吗") == "我妈在老家住院了，能用我的医保卡报销吗"
+    assert checks.unspaced("大额医保 一年扣一次还是咋的 一般几月份扣") == "大额医保一年扣一次还是咋的，一般几月份扣"
 
 
 def test_a_reading_the_conversation_joined_keeps_its_space():
