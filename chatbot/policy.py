@@ -140,6 +140,8 @@ SMALL_TALK_FILLER = (r"[\s啊呀哈啦嘞呢吧嘛呐喔哟~～!！。.,，、;�
 # What stands around a question without asking anything: a request to ask in front (请问, 想问一下,
 # 麻烦问下, 打扰一下, 咨询个事) and thanks or an apology behind (麻烦了, 谢谢啦, 打扰了).
 SMALL_TALK_LEAD = (r"请问一?下?|(?:我)?(?:想|要)?(?:问|咨询|请教)(?:一下|一下子|下|个事|个问题)|麻烦(?:问|咨询)一?下|打扰一?下|"
+                   # the question put as what one wants to know or be told (我想知道…, 请告诉我…, 帮我查一下…)
+                   r"(?:(?:我)?想(?:知道|了解)(?:一下)?|(?:请|麻烦)?(?:你|您)?(?:能|可以)?(?:不能)?告诉我(?:一下)?|帮(?:我|忙)(?:查|问|看)(?:一下|下)?)(?!的)|"
                    r"\b(?:excuse me|may i ask|quick question)\b")
 SMALL_TALK_TRAIL = r"麻烦(?:你|您)?了|打扰了|先谢了|谢谢啦|谢啦|\b(?:thx|ty|please)\b"
 # Spoken fillers in front, set off by a pause (嗯，那个，就是，好的，… um, well,), and a modal particle at

@@ -55,6 +55,10 @@ def test_a_statement_starts_with_its_speaker_and_asks_nothing(message, expected)
     # the same words meaning something: kept (这个/那个 + noun, a question particle, a place)
     ("这个报销比例是多少", "这个报销比例是多少"), ("那个医院能用医保吗", "那个医院能用医保吗"), ("能报销嘛", "能报销嘛"),
     ("哈尔滨", "哈尔滨"),
+    # the question put as what one wants to know or be told (session 21)
+    ("我想知道衡水市医保电话是多少。", "衡水市医保电话是多少。"), ("想了解一下新生儿怎么参保", "新生儿怎么参保"),
+    ("请告诉我异地就医怎么备案", "异地就医怎么备案"), ("你能告诉我衡水的医保电话吗", "衡水的医保电话吗"),
+    ("帮我查一下衡水市医保电话", "衡水市医保电话"), ("我想知道的是报销比例", "我想知道的是报销比例"),
     # nothing but small talk, or small talk inside the question: the message as it is
     ("你好", "你好"), ("请问", "请问"), ("好的医院有哪些", "好的医院有哪些"), ("谢谢医生的报销单怎么填", "谢谢医生的报销单怎么填"),
 ])
