@@ -193,6 +193,8 @@ PERTURBATIONS: dict[str, Callable[[str], str | None]] = {
 
 
 FIRST_MESSAGE_ONLY = {"keywords"}
+# the earlier messages of a conversation typed another way, the message itself as written
+PERTURBATIONS.update({"history_" + n: PERTURBATIONS[n] for n in ("courtesy", "keywords", "kin", "no_punct")})
 
 
 def perturbed(items: list[dict], name: str) -> list[tuple[dict, dict]]:
@@ -202,6 +204,11 @@ def perturbed(items: list[dict], name: str) -> list[tuple[dict, dict]]:
     change = PERTURBATIONS[name]
     out = []
     for item in items:
+        if name.startswith("history_"):
+            history = [change(h) or h for h in item.get("history") or []]
+            if history != list(item.get("history") or []):
+                out.append((item, dict(item, history=history)))
+            continue
         if name in FIRST_MESSAGE_ONLY and item.get("history"):
             continue
         query = change(item["query"])

@@ -22,7 +22,7 @@ def register(sub) -> None:
                    "understood_as, answer, refused, citations), one JSON object per line")
     e.add_argument("--perturb", metavar="NAME[,NAME]", help="metamorphic check (chatbot/metamorphic.py): the same "
                    "questions typed as other users type them (courtesy, filler, particle, colloquial, traditional, "
-                   "swap_phrase, lower, afterthought, ask_frame, keywords, no_punct, kin, place_suffix, swap_forms; all); prints each one's figures as written and as perturbed")
+                   "swap_phrase, lower, afterthought, ask_frame, keywords, no_punct, kin, place_suffix, swap_forms, history_courtesy, history_keywords, history_kin, history_no_punct; all); prints each one's figures as written and as perturbed")
     e.set_defaults(func=cmd_eval)
 
     t = sub.add_parser("tune", help="choose weights and refusal thresholds by grouped cross-validation")
@@ -104,13 +104,14 @@ def _perturb(qa, items: list[dict], args) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
-    print(f"{'perturbation':<13} {'n':>4}  {'as written → perturbed: r@1, r@5, hit, refusal, false refusal':<70} changed")
+    w = max([len("perturbation"), *map(len, result)])
+    print(f"{'perturbation':<{w}} {'n':>4}  {'as written → perturbed: r@1, r@5, hit, refusal, false refusal':<70} changed")
     for name, row in result.items():
         if not row["n"]:
-            print(f"{name:<13} {0:>4}  (changes no question here)")
+            print(f"{name:<{w}} {0:>4}  (changes no question here)")
             continue
         pairs = ", ".join(f"{_num(row['as_written'][k])}→{_num(row['perturbed'][k])}" for k in row["as_written"])
-        print(f"{name:<13} {row['n']:>4}  {pairs:<70} {row['answers_changed']}")
+        print(f"{name:<{w}} {row['n']:>4}  {pairs:<70} {row['answers_changed']}")
     return 0
 
 

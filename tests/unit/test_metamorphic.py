@@ -50,6 +50,13 @@ def test_only_the_questions_a_perturbation_changes_are_compared_and_history_foll
     assert trad["history"] == ["衡水市醫保電話是多少"]
 
 
+def test_a_history_perturbation_changes_the_earlier_messages_only():
+    items = [{"id": "a", "query": "那石家庄的呢？", "history": ["衡水市医保电话是多少"]},
+             {"id": "b", "query": "医保卡丢了怎么办", "history": []}]
+    (a, b), = metamorphic.perturbed(items, "history_keywords")
+    assert a["id"] == "a" and b["query"] == "那石家庄的呢？" and b["history"] == ["衡水市 医保 电话 多少"]
+
+
 def test_an_unknown_perturbation_is_named():
     with pytest.raises(ValueError, match="unknown perturbation typo"):
         metamorphic.compare(None, [], ["typo"])
