@@ -69,15 +69,14 @@ def _joined(*parts: str) -> str:
     return ("? " if latin else "，").join(out)
 
 
-def read(message: str, history: Sequence, retriever: "Retriever", policy: "Policy",
-         prepare=lambda t: (t, None)) -> Resolved:
-    """How to search `message` after `history` (earlier user messages, oldest first)."""
+def read(message: str, history: Sequence, retriever: "Retriever", policy: "Policy") -> Resolved:
+    """How to search `message` after `history` (earlier user messages, oldest first, prepared as
+    the message is: `QA._understood`)."""
     msgs = [h for h in (conversation._user_text(h) for h in (history or [])) if h and h.strip()]
     msgs = msgs[-policy.context_turns:] if policy.context_turns else []
     turns: list[Turn] = []
     earlier: list[str] = []
-    for m in msgs:
-        text, _ = prepare(m)
+    for text in msgs:
         resolved = _read_one(text, earlier, turns[-1] if turns else None, retriever, policy)
         searched = (resolved.ranked_by or resolved.question) if resolved.changed else text
         r = prior_sorted(search(retriever, resolved, searched, policy.top_k, policy), resolved.prior, policy)

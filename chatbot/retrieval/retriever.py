@@ -91,7 +91,7 @@ class Retriever:
         q, vs = self._sentence_vectors(question_norm, sentences_norm)
         if not vs:
             return [], (None if self.unit_metric is None else [])
-        # the units' vectors as one matrix (kept: passages recur), both products in one BLAS call
+        # the units' vectors as one matrix (kept: passages recur): one product per list, not one per unit
         units = self._unit_matrix(sentences_norm, vs)
         cosines = units.dot(q).tolist()  # as sentence_similarity
         if self.unit_metric is None:
