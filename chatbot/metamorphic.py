@@ -66,15 +66,10 @@ def _s2t():
     return OpenCC("s2t")
 
 
-@lru_cache(maxsize=1)
-def _t2s():
-    from opencc import OpenCC
-
-    return OpenCC("t2s")
-
-
 def traditional_script(query: str) -> bool:
-    return _t2s().convert(query) != query
+    from .textnorm import _t2s_convert  # the conversion every question gets (textnorm.normalize)
+
+    return _t2s_convert(query) != query
 
 
 def traditional(query: str) -> str | None:
@@ -125,8 +120,8 @@ def afterthought(query: str) -> str | None:
     rest = query[len(places[0].name):].lstrip("的，, ")
     if len(rest) < 4:
         return None
-    end = _END.search(rest).group(0) or "？"
-    return rest[:len(rest) - len(_END.search(rest).group(0))] + end + places[0].name + "的"
+    end = _END.search(rest)
+    return rest[:end.start()] + (end.group(0) or "？") + places[0].name + "的"
 
 
 def ask_frame(query: str) -> str | None:

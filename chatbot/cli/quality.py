@@ -22,7 +22,9 @@ def register(sub) -> None:
                    "understood_as, answer, refused, citations), one JSON object per line")
     e.add_argument("--perturb", metavar="NAME[,NAME]", help="metamorphic check (chatbot/metamorphic.py): the same "
                    "questions typed as other users type them (courtesy, filler, particle, colloquial, traditional, "
-                   "swap_phrase, lower, afterthought, ask_frame, keywords, no_punct, kin, place_suffix, swap_forms, history_courtesy, history_keywords, history_kin, history_no_punct; all); prints each one's figures as written and as perturbed")
+                   "swap_phrase, lower, afterthought, ask_frame, keywords, no_punct, kin, place_suffix, swap_forms, "
+                   "history_courtesy, history_keywords, history_kin, history_no_punct; all); prints each one's "
+                   "figures as written and as perturbed")
     e.set_defaults(func=cmd_eval)
 
     t = sub.add_parser("tune", help="choose weights and refusal thresholds by grouped cross-validation")

@@ -72,8 +72,8 @@ class Retriever:
     def sentence_similarity(self, question_norm: str, sentences_norm: list[str]) -> list[float]:
         """Cosine of the question with each (normalised) sentence: how the answer tells the
         sentence that answers from one that merely shares words (娃 / 学生儿童, 周末 / 工作日)."""
-        q, vs = self._sentence_vectors(question_norm, sentences_norm)
-        return [float(v.dot(q)) for v in vs]  # v.dot(q): v @ q's BLAS dot, with less dispatch
+        q, units = self._unit_vectors(question_norm, sentences_norm)
+        return [] if units is None else units.dot(q).tolist()
 
     def metric_similarity(self, question_norm: str, sentences_norm: list[str]) -> list[float]:
         """The learned metric's score of each sentence for the question (`unit_scores`' second
@@ -88,11 +88,9 @@ class Retriever:
         one lookup of the vectors: what the answer's unit choice reads (answer.UnitScores).
         The metric (`unit_metric`; chatbot/unitfit.py) learned from labelled questions which
         dimensions of agreement tell an answering unit."""
-        q, vs = self._sentence_vectors(question_norm, sentences_norm)
-        if not vs:
+        q, units = self._unit_vectors(question_norm, sentences_norm)
+        if units is None:
             return [], (None if self.unit_metric is None else [])
-        # the units' vectors as one matrix (kept: passages recur): one product per list, not one per unit
-        units = self._unit_matrix(sentences_norm, vs)
         cosines = units.dot(q).tolist()  # as sentence_similarity
         if self.unit_metric is None:
             return cosines, None
@@ -106,19 +104,24 @@ class Retriever:
             metric = [m + g for m, g in zip(metric, lift)]
         return cosines, metric
 
-    def _unit_matrix(self, sentences_norm: list[str], vectors) -> np.ndarray:
-        """The sentences' vectors stacked as rows, kept by the sentences (a passage's units recur)."""
+    def _unit_vectors(self, question_norm: str, sentences_norm: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """(question vector, the sentences' vectors stacked as rows; None for no sentence): one
+        product per list, not one per sentence. The matrix is kept by the sentences (a passage's units recur)."""
         key = tuple(sentences_norm)
         found = self._matrices.get(key)
-        if found is None:
-            import numpy as np
+        if found is not None:
+            return self._sentence_vectors(question_norm, [])[0], found
+        q, vectors = self._sentence_vectors(question_norm, sentences_norm)
+        if not vectors:
+            return q, None
+        import numpy as np
 
-            found = np.stack(vectors)
-            with self._vectors_lock:
-                if len(self._matrices) >= 4096:
-                    self._matrices.clear()
-                self._matrices[key] = found
-        return found
+        found = np.stack(vectors)
+        with self._vectors_lock:
+            if len(self._matrices) >= 4096:
+                self._matrices.clear()
+            self._matrices[key] = found
+        return q, found
 
     def _sentence_vectors(self, question_norm: str, sentences_norm: list[str]):
         """(question vector, sentence vectors). Vectors of sentences and questions are kept
