@@ -104,6 +104,27 @@ def test_a_place_and_a_fact_asked_stand_alone_after_other_topics(real_qa, histor
     assert "0318-12333" in a.text
 
 
+@pytest.mark.parametrize("history", [
+    ["深圳 少儿医保 一年 要交 多少 钱"], ["深圳少儿医保一年要交多少钱"], ["北京职工医保报销比例是多少"],
+    ["河北新生儿医保怎么办理"],
+])
+def test_a_new_question_answered_as_it_would_be_alone_shows_no_reading_of_the_conversation(real_qa, history):
+    """Read in context, 衡水市医保电话是多少 gets the same answer as read alone; its understood-as
+    line said 按“少儿医保要交 衡水市医保电话是多少”理解 (the earlier question's words glued on) although
+    the conversation changed nothing in the answer. The line goes; the answer stays."""
+    a = real_qa.ask("衡水市医保电话是多少", history)
+    assert not a.refused and a.understood_as is None and "理解" not in a.text, a.text
+    assert a.text.startswith("衡水市医保电话是0318-12333"), a.text
+
+
+def test_a_follow_up_whose_answer_depends_on_the_conversation_keeps_its_reading(real_qa):
+    """要是超过90天还没交会咋样 after 河北新生儿医保怎么办理: alone it gets another answer, so the line
+    saying it was read about 新生儿 stays."""
+    a = real_qa.ask("要是超过90天还没交会咋样", ["河北新生儿医保怎么办理"])
+    assert not a.refused and a.understood_as and "新生儿" in a.understood_as
+    assert a.text.startswith(f"（按“{a.understood_as}”理解）\n"), a.text
+
+
 def test_a_place_with_a_vague_message_is_still_read_in_context(real_qa):
     """长春要在哪里交 after a 吉林市 居民医保 question: too vague to stand alone, it keeps the
     conversation's subject, and 长春 (not in the documents) is refused by name."""
