@@ -214,9 +214,12 @@ class QA:
 
     def _understood(self, message: str, history: Sequence[str] | None) -> tuple[str, "Resolved"]:
         """`understand` for a message prepared already and without its courtesies (你好，请问 … 谢谢):
-        each earlier message is prepared once here, small talk left out (it asks nothing)."""
+        each earlier message is prepared once here, small talk left out (it asks nothing), and read
+        with its words run together as the refusal checks read them (`checks.unspaced`): "职工 医保"
+        typed like a search box is the group 职工医保 that a later "那城乡居民医保呢" swaps."""
         from . import dialogue
         from .conversation import _user_text
+        from .retrieval.checks import unspaced
         from .smalltalk import core, kind
 
         asked, earlier = [], []  # the earlier messages that ask something: as sent, and as read
@@ -224,7 +227,7 @@ class QA:
             said = self.prepare(_user_text(h) or "")[0]
             if kind(said, self.policy) is None:
                 asked.append(h)
-                earlier.append(core(said, self.policy))
+                earlier.append(unspaced(core(said, self.policy)))
         text = message
         resolved = dialogue.read(text, earlier, self.retriever, self.policy)
         if resolved.changed and asked and self.config.llm_enabled:

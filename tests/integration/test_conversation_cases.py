@@ -210,3 +210,17 @@ def test_a_place_listed_among_regions_does_not_answer_for_its_amount(real_qa):
     accounts work across places, a sentence stating no amount; the refusal names 天津, not 2025年."""
     a = real_qa.ask("天津2025年居民医保交多少", ["成都外地户口能买居民医保吗", "一年交多少钱"])
     assert a.refused and "「天津" in a.text, a.text
+
+
+@pytest.mark.parametrize("typed, written, message", [
+    ("沧州 职工 医保 在 二级 医院 住院 报 多少", "沧州职工医保在二级医院住院报多少", "那城乡居民医保呢？"),
+    ("成都 城乡居民 医保 一年 交 多少 钱", "成都城乡居民医保一年交多少钱", "重庆呢"),
+    ("职工 医保 异地 医保 个人账户 里 钱 能 转 走", "职工医保异地医保个人账户里钱能转走", "那居民医保的呢"),
+])
+def test_an_earlier_message_typed_like_a_search_box_is_read_as_if_written(real_qa, typed, written, message):
+    """The conversation reads the earlier message's words run together (as the refusal checks do):
+    "职工 医保" is the group 职工医保 the swap replaces, and the understood-as line is not spaced out
+    (it was 沧州城乡居民医保 职工 医保 在 二级 医院 住院 报 多少)."""
+    a, b = real_qa.ask(message, [typed]), real_qa.ask(message, [written])
+    assert a.understood_as == b.understood_as and a.refused == b.refused, (a.understood_as, b.understood_as)
+    assert " " not in (a.understood_as or ""), a.understood_as
