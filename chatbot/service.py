@@ -13,6 +13,7 @@ from .answer import compose
 from .config import Config
 from .errors import ChatbotError
 from .policy import Policy
+from .retrieval.checks import clause_commas
 from .textnorm import clean, normalize
 from .types import Answer, Retrieval
 
@@ -124,9 +125,13 @@ class QA:
     def index(self) -> "SearchIndex":
         return self.retriever.index
 
-    def prepare(self, question: str) -> tuple[str, str | None]:
-        """Clean a raw question and cut an overlong one; returns (question, notice)."""
+    def prepare(self, question: str, typed: bool = True) -> tuple[str, str | None]:
+        """Clean a raw question and cut an overlong one; returns (question, notice). What a user
+        typed has a space between two clauses read as its comma (`checks.clause_commas`);
+        `typed=False`: a reading the conversation joined, whose spaces are its own."""
         text = clean(question if isinstance(question, str) else str(question or ""))
+        if typed:
+            text = clause_commas(text)
         limit = self.config.max_query_chars
         if len(text) > limit:
             return text[:limit], f"问题太长，只使用了前 {limit} 个字。"
@@ -233,7 +238,7 @@ class QA:
         if resolved.changed and asked and self.config.llm_enabled:
             resolved = self._rewritten(text, asked, resolved)
         if resolved.changed:
-            text, _ = self.prepare(resolved.question)
+            text, _ = self.prepare(resolved.question, typed=False)
         return text, resolved
 
     def _rewritten(self, message: str, history: Sequence[str], resolved: "Resolved") -> "Resolved":

@@ -344,6 +344,7 @@ def own_text(retrieval: Retrieval, policy: Policy) -> str:
 # CLAUSE_CHARS long) it is the comma left out. Search reads the words as typed.
 _SPACED = re.compile(r"(\S+)(\s+)(?=(\S+))")
 _HAN_OR_DIGIT = re.compile(r"[\u4e00-\u9fff0-9]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 CLAUSE_CHARS = 5
 
 
@@ -361,6 +362,23 @@ def unspaced(text: str) -> str:
         return left + sep
 
     return _SPACED.sub(joined, text)
+
+
+def clause_commas(text: str) -> str:
+    """The text with each space between two clauses (both at least CLAUSE_CHARS long, Chinese on
+    either side of it) written as the comma it stands for, every other space kept: a question
+    typed without punctuation (俺在外地打工 过年才回安徽 医保还能交不) is searched and answered as
+    written with it. Short chunks (深圳 少儿 医保) are a search box's words and stay apart."""
+    if not text or " " not in text:
+        return text
+
+    def comma(m: re.Match) -> str:
+        left, right = m.group(1), m.group(3)
+        if len(left) >= CLAUSE_CHARS and len(right) >= CLAUSE_CHARS and _HAN.match(left[-1]) and _HAN.match(right[0]):
+            return left + "，"
+        return m.group(0)
+
+    return _SPACED.sub(comma, text)
 
 
 def find_gap(retrieval: Retrieval, top: Hit, policy: Policy, keyword=None) -> Gap | None:

@@ -456,3 +456,16 @@ def test_a_reading_the_conversation_joined_keeps_its_space():
     finally:
         checks.off_topic = real
     assert seen == [normalize("衡水市医保电话 那廊坊呢")]
+
+
+@pytest.mark.parametrize("typed, read", [
+    ("我在外地打工 过年才回安徽 医保还能交吗", "我在外地打工，过年才回安徽，医保还能交吗"),
+    ("宝宝的医疗保险没及时交 能不能直接线上补上", "宝宝的医疗保险没及时交，能不能直接线上补上"),
+    ("深圳 少儿 医保 一年 要交 多少 钱", "深圳 少儿 医保 一年 要交 多少 钱"),   # a search box's words stay apart
+    ("衡水市医保电话 是多少", "衡水市医保电话 是多少"),                       # one side shorter than a clause
+    ("2024年 1月1日起", "2024年 1月1日起"),                                     # a figure beside the space
+    ("How much is it in Hengshui", "How much is it in Hengshui"),
+    ("", ""),
+])
+def test_a_space_between_two_typed_clauses_becomes_their_comma(typed, read):
+    assert checks.clause_commas(typed) == read
