@@ -127,11 +127,14 @@ class QA:
 
     def prepare(self, question: str, typed: bool = True) -> tuple[str, str | None]:
         """Clean a raw question and cut an overlong one; returns (question, notice). What a user
-        typed has a space between two clauses read as its comma (`checks.clause_commas`);
+        typed has a space between two clauses read as its comma (`checks.clause_commas`) and the
+        everyday question words as the standard ones (`policy.everyday_asks`: 咋 → 怎么);
         `typed=False`: a reading the conversation joined, whose spaces are its own."""
         text = clean(question if isinstance(question, str) else str(question or ""))
         if typed:
             text = clause_commas(text)
+            for everyday, standard in self.policy.everyday_asks:
+                text = text.replace(everyday, standard)
         limit = self.config.max_query_chars
         if len(text) > limit:
             return text[:limit], f"问题太长，只使用了前 {limit} 个字。"

@@ -224,3 +224,14 @@ def test_an_earlier_message_typed_like_a_search_box_is_read_as_if_written(real_q
     a, b = real_qa.ask(message, [typed]), real_qa.ask(message, [written])
     assert a.understood_as == b.understood_as and a.refused == b.refused, (a.understood_as, b.understood_as)
     assert " " not in (a.understood_as or ""), a.understood_as
+
+
+@pytest.mark.parametrize("everyday, standard", [
+    ("武汉新生儿医保咋办理", "武汉新生儿医保怎么办理"),
+    ("武汉医保局电话是啥", "武汉医保局电话是什么"),
+])
+def test_a_question_in_everyday_words_is_refused_for_an_uncovered_place_as_the_standard_one(real_qa, everyday, standard):
+    """咋 once matched a title's 咋补交 (新生儿医保咋补交在网上, naming no place), which then answered for 武汉;
+    read as 怎么 (policy.everyday_asks) the question ranks and is refused as written in standard words."""
+    a, b = real_qa.ask(everyday), real_qa.ask(standard)
+    assert b.refused and a.refused and a.text == b.text, (a.text, b.text)

@@ -148,3 +148,25 @@ def test_small_talk_replies_are_not_marked_as_answers_not_found():
 
     assert REFUSED_TITLE not in answer_as_html(smalltalk.reply("你好", "greeting"))
     assert REFUSED_TITLE in answer_as_html(_refusal("上海牙科医保能报吗"))
+
+
+@pytest.mark.parametrize("typed, read", [
+    ("医保卡丢了咋办", "医保卡丢了怎么办"),
+    ("新生儿医保咋办理", "新生儿医保怎么办理"),
+    ("报销基数是按啥定的", "报销基数是按什么定的"),
+    ("为啥医保卡余额多了", "为什么医保卡余额多了"),
+    ("线下去哪儿查", "线下去哪里查"),
+    ("我在外地打工 过年才回安徽 医保还能交不", "我在外地打工，过年才回安徽，医保还能交不"),
+])
+def test_everyday_question_words_are_read_as_the_standard_ones(typed, read):
+    from chatbot.config import Config
+    from chatbot.service import QA
+
+    assert QA(Config()).prepare(typed)[0] == read
+
+
+def test_a_reading_the_conversation_joined_is_left_as_it_is():
+    from chatbot.config import Config
+    from chatbot.service import QA
+
+    assert QA(Config()).prepare("新生儿 超过90天还没交会咋样", typed=False)[0] == "新生儿 超过90天还没交会咋样"
