@@ -341,7 +341,8 @@ def own_text(retrieval: Retrieval, policy: Policy) -> str:
 # A space between Chinese characters (or a figure and a character): between words typed like a search box
 # (深圳 少儿医保 一年 要交 多少 钱) it separates nothing and goes, so the checks read the question as
 # 深圳少儿医保一年要交多少钱; between two clauses (我在外地打工 老家的医保卡能刷吗: both sides at least
-# CLAUSE_CHARS long) it is the comma left out. Search reads the words as typed.
+# CLAUSE_CHARS long) it is the comma left out, for search too (`clause_commas`, in QA.prepare); search reads
+# a search box's words as typed.
 _SPACED = re.compile(r"(\S+)(\s+)(?=(\S+))")
 _HAN_OR_DIGIT = re.compile(r"[\u4e00-\u9fff0-9]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
