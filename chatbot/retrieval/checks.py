@@ -349,20 +349,28 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 CLAUSE_CHARS = 5
 
 
-def unspaced(text: str) -> str:
-    """The text as the checks read it: see `_SPACED`."""
+def _read_spaces(text: str, join: bool) -> str:
+    """The text with its spaces read as `_SPACED` says: one between two clauses written as their
+    comma; with `join`, every other space between Chinese characters (or a figure and a character)
+    dropped, else kept. A comma needs Chinese at the space unless `join` (the checks' reading)."""
     if not text or " " not in text:
         return text
 
-    def joined(m: re.Match) -> str:
+    def read(m: re.Match) -> str:
         left, right = m.group(1), m.group(3)
-        if not (_HAN_OR_DIGIT.match(left[-1]) and _HAN_OR_DIGIT.match(right[0])) or (
-                left[-1].isdigit() and right[0].isdigit()):
+        a, b = left[-1], right[0]
+        if not (_HAN_OR_DIGIT.match(a) and _HAN_OR_DIGIT.match(b)) or (a.isdigit() and b.isdigit()):
             return m.group(0)
-        sep = "，" if len(left) >= CLAUSE_CHARS and len(right) >= CLAUSE_CHARS else ""
-        return left + sep
+        if len(left) >= CLAUSE_CHARS and len(right) >= CLAUSE_CHARS and (join or (_HAN.match(a) and _HAN.match(b))):
+            return left + "，"
+        return left if join else m.group(0)
 
-    return _SPACED.sub(joined, text)
+    return _SPACED.sub(read, text)
+
+
+def unspaced(text: str) -> str:
+    """The text as the checks read it: see `_SPACED`."""
+    return _read_spaces(text, join=True)
 
 
 def clause_commas(text: str) -> str:
@@ -370,16 +378,7 @@ def clause_commas(text: str) -> str:
     either side of it) written as the comma it stands for, every other space kept: a question
     typed without punctuation (俺在外地打工 过年才回安徽 医保还能交不) is searched and answered as
     written with it. Short chunks (深圳 少儿 医保) are a search box's words and stay apart."""
-    if not text or " " not in text:
-        return text
-
-    def comma(m: re.Match) -> str:
-        left, right = m.group(1), m.group(3)
-        if len(left) >= CLAUSE_CHARS and len(right) >= CLAUSE_CHARS and _HAN.match(left[-1]) and _HAN.match(right[0]):
-            return left + "，"
-        return m.group(0)
-
-    return _SPACED.sub(comma, text)
+    return _read_spaces(text, join=False)
 
 
 def find_gap(retrieval: Retrieval, top: Hit, policy: Policy, keyword=None) -> Gap | None:
