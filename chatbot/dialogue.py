@@ -241,7 +241,7 @@ def search(retriever: "Retriever", resolved: Resolved, text: str, k: int, policy
     hits.sort(key=order_key(policy.place_penalty, policy.fact_penalty))
     elsewhere = max((h.score for h in hits if h.missing), default=0.0)  # on the blended scale
     return replace(ctx, hits=tuple(hits[:k]), alone_tokens=own.tokens, context_text=resolved.ranked_by or text,
-                   alone_normalized=own.normalized, elsewhere=elsewhere)
+                   alone_normalized=own.normalized, elsewhere=elsewhere, alone=own)
 
 
 def _out_of_scope(alone: "Retrieval", policy: "Policy") -> bool:

@@ -175,22 +175,24 @@ class QA:
             retrieval = curated.without(retrieval, retriever)
             answer, retrieval = finish(retrieval, resolved, question, notice, self.policy, retriever)
             if resolved.kind == "context" and resolved.alone and answer.understood_as:
-                answer = self._as_typed(answer, resolved.alone, question, notice, retriever)
+                answer = self._as_typed(answer, resolved.alone, retrieval.alone, question, notice, retriever)
             answer = smalltalk.acknowledged(answer, own, self.policy, _names_place)
         # -- optional LLM answer (issue 19, chatbot/generation): only with a model configured ----
         if self.config.llm_enabled and generate:
             answer = self.generator.answer(text, retrieval.hits[:self.policy.top_k], answer, on_sentence)
         return answer, retrieval
 
-    def _as_typed(self, answer: Answer, message: str, question: str, notice: str | None,
-                  retriever: "Retriever") -> Answer:
+    def _as_typed(self, answer: Answer, message: str, searched: Retrieval | None, question: str,
+                  notice: str | None, retriever: "Retriever") -> Answer:
         """`answer` without its understood-as line when the message read alone gets the very same
         answer: the line tells the user how the conversation changed the reading, and here it
         changed nothing they see (衡水市医保电话是多少 after a question about 深圳 is not shown
-        as read with 深圳's subject). Only the line goes; the answer stays the one read in context."""
+        as read with 深圳's subject). Only the line goes; the answer stays the one read in context.
+        `searched`: the message's own search, which the context reading ran already (`dialogue.search`)."""
         from .conversation import Resolved
 
-        alone = retriever.search(message, self.policy.top_k)
+        k = self.policy.top_k
+        alone = replace(searched, hits=searched.hits[:k]) if searched is not None else retriever.search(message, k)
         if curated.match(alone.normalized, retriever, self.policy) is not None:
             return answer
         plain, _ = finish(curated.without(alone, retriever), Resolved(message, False), question, notice,

@@ -127,6 +127,7 @@ class Retrieval:
     context_text: str = ""  # a message read in context: the conversation's text with it (what kind of fact it goes on asking)
     alone_normalized: str = ""  # a message read in context: its own normalised text (the constraints it names itself)
     elsewhere: float = 0.0  # the best score among the candidates not covering the places asked (0: none)
+    alone: "Retrieval | None" = None  # a message read in context: its own search, as if asked alone (deeper than k)
 
     @property
     def place_mismatch(self) -> bool:
