@@ -5,7 +5,8 @@ Web pages in the corpus run headings, list items and an "answer box" figure into
 sentence further cut where such a run changes item: before a list marker, and at a space between
 two Chinese (or digit) runs that is not a label's colon. An answer opens with a unit that states
 something (not a heading, a lead-in ending in ':' or a bare figure), so that the fact asked for
-comes first and every quoted unit is cut cleanly.
+comes first and every quoted unit is cut cleanly. A list item too short to open ("本人有效身份证件;")
+is kept with the lead-in that introduces it, so that it can be quoted at all.
 """
 
 from __future__ import annotations
@@ -46,7 +47,26 @@ def units(text: str) -> tuple[str, ...]:
                 piece = _DANGLING_NUMBER.sub("", piece)
                 if len(piece.strip(" .。,，:：;；•")) > 1:
                     out.append(piece)
-    return tuple(out)
+    return tuple(_items_with_lead_ins(out))
+
+
+_ITEM_STATES = re.compile(r"[。；;]$|\d")
+
+
+def _items_with_lead_ins(out: list[str]) -> list[str]:
+    """A list item too short to open an answer on its own ("本人有效身份证件;", "父母需参加基本医疗保险。")
+    joined to the lead-in that introduces it ("…需准备以下材料:"), so that the fact it states can be
+    quoted first, in the page's own words. Headings ("一、…", "备案流程") stay apart."""
+    merged: list[str] = []
+    for piece in out:
+        prev = merged[-1].rstrip() if merged else ""
+        p = piece.strip()
+        if (prev.endswith((":", "：")) and not p.endswith((":", "：")) and not _MARKER_AT.match(p)
+                and _ITEM_STATES.search(p) and not can_open(p)):
+            merged[-1] = prev + p
+        else:
+            merged.append(piece)
+    return merged
 
 
 def _pieces(part: str) -> list[str]:

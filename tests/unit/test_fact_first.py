@@ -53,6 +53,22 @@ def test_a_list_number_left_dangling_by_the_page_does_not_end_a_unit():
     assert units("缴费满二十年 可享受退休待遇。")[-1].endswith("可享受退休待遇。")  # a numeral inside stays
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("换卡时需准备以下材料: 户口簿原件;", ("换卡时需准备以下材料:户口簿原件;",)),        # an item ending in ';'
+    ("领取条件 : 孩子需已满三周岁。办理流程 : 带上证件去窗口。",                        # an item ending in '。'
+     ("领取条件 :孩子需已满三周岁。", "办理流程 :带上证件去窗口。")),
+    ("举个例子: 住院起付线:800元", ("举个例子:住院起付线:800元",)),                    # an item stating a figure
+    ("办理要点如下: 一、线上办理", ("办理要点如下:", "一、线上办理")),                  # a numbered heading stays apart
+    ("具体要点如下: 备案流程", ("具体要点如下:", "备案流程")),                          # so does a bare heading
+    ("具体如下: 申请人可以在手机上提交全部材料。", ("具体如下:", "申请人可以在手机上提交全部材料。")),  # a sentence opens alone
+])
+def test_a_short_list_item_is_quoted_with_its_lead_in(text, expected):
+    """"本人有效身份证件;" alone cannot open an answer (too short to state anything), and a unit
+    that cannot open is never quoted: joined to the lead-in that introduces it, it can."""
+    assert units(text) == expected
+    assert all(can_open(u) for u in expected if u.endswith((";", "。")) or u[-1:].isdigit() or u.endswith("元"))
+
+
 @pytest.mark.parametrize("unit, ok", [
     ("一、办理流程", False), ("以下是具体办理步骤:", False), ("25年", False), ("0318-2168618", False),
     ("70%", False), ("衡水市医保电话是0318-12333。", True), ("医保卡里的钱不花不会清零或作废。", True),
@@ -62,6 +78,15 @@ def test_only_a_unit_that_states_something_may_open(unit, ok):
 
 
 FILLER = "医保政策经常会有更新和调整,居民通过各种渠道可以及时了解最新的政策变化和办理要求。"
+
+
+@pytest.mark.parametrize("question, body, fact", [
+    ("换社保卡要带什么证件", f"更换社保卡无需回原参保地办理,就近即可。所需材料 换卡时需准备以下材料: 户口簿原件; {FILLER}", "户口簿原件"),
+    ("领这个补贴有什么条件", f"这项补贴每年发放一次,按季度到账。领取条件 : 孩子需已满三周岁。{FILLER}", "孩子需已满三周岁"),
+])
+def test_an_answer_quotes_the_list_item_that_answers(question, body, fact):
+    text = reading_text(answer(question, passage("社保卡补贴说明", body)))
+    assert fact in text and text.index(fact) < 60, text
 
 
 @pytest.mark.parametrize("question, title, body, fact", [
