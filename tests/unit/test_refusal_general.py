@@ -57,6 +57,14 @@ def test_item_is_the_last_noun_before_the_question():
     assert checks.item_asked(normalize("社保卡怎么补办"), POLICY) is None         # not a coverage question
 
 
+@pytest.mark.parametrize("question", ["这段时间住院的钱能报吗", "孩子满月前这段时间看病的钱还能报吗"])
+def test_a_span_of_time_read_as_a_name_is_not_the_thing_paid_for(question):
+    # jieba reads 这段时间 as 这|段时间 and tags 段时间 a person's name (nr): not an item to refuse by name
+    things, _ = checks.things_asked(normalize(question), POLICY)
+    assert not any("段" in w for w in things), things
+    assert checks.item_missing(normalize(question), [INPATIENT.embed_text_normalized], POLICY) is None
+
+
 def test_item_no_passage_speaks_of_is_refused_by_name():
     g = gap("配一副眼镜医保能报多少钱？", INPATIENT, SURGERY)
     assert g is not None and g.check == "item" and "眼镜" in g.missing
