@@ -163,7 +163,21 @@ def _tagged(phrase: str) -> tuple[list[str], dict]:
 
     with _jieba_lock:
         words = [w for w in jieba.lcut(phrase) if re.search(r"[\u4e00-\u9fff]", w)]
-    return words, word_tags(words)
+    return _demonstratives_joined(words, word_tags(words))
+
+
+def _demonstratives_joined(words: list[str], tags: dict) -> tuple[list[str], dict]:
+    """jieba reads 这段时间 as 这|段时间 and tags 段时间 a person's name (nr): after 这 / 那 such a
+    word is one demonstrative phrase (a span of time), tagged as the pronoun is (r), which names
+    no thing asked to be paid for."""
+    out: list[str] = []
+    for w in words:
+        if out and out[-1] in ("这", "那") and tags.get(w) == "nr":
+            out[-1] += w
+            tags[out[-1]] = "r"
+        else:
+            out.append(w)
+    return out, tags
 
 
 def _phrase_before(question: str, policy: Policy) -> str | None:
@@ -199,16 +213,8 @@ def _last_item(words: list[str], tags: dict) -> str | None:
         tag = tags.get(w)
         if len(w) == 1 and i > 0 and (tags.get(words[i - 1]) or "n")[0] in "nvab":
             return words[i - 1] + w  # a word jieba split (陪护|工), not one after a measure (一颗|牙)
-        if _time_span(words, i, tags):
-            return None
         return w if tag is None or tag.startswith("n") else None  # a thing (noun), not an action or a quantity
     return None
-
-
-def _time_span(words: list[str], i: int, tags: dict) -> bool:
-    """jieba reads 这段时间 as 这|段时间 and tags 段时间 a person's name (nr): after 这 / 那 such a
-    word is a span of time, not the thing asked to be paid for."""
-    return 0 < i < len(words) and words[i - 1] in ("这", "那") and tags.get(words[i]) == "nr"
 
 
 def _things(words: list[str], tags: dict, after: bool, persons=()) -> list[str]:
@@ -217,13 +223,10 @@ def _things(words: list[str], tags: dict, after: bool, persons=()) -> list[str]:
     if after:
         return [w for w in words if w not in _PAYING and w not in persons]
     run: list[str] = []
-    for i in range(len(words) - 1, -1, -1):
-        w = words[i]
+    for w in reversed(words):
         if (w in _PAYING or w in _SKIP) and not run:  # 猫咪生病了医保能报吗: from 生病
             continue
         if w in _SKIP or w in persons or (tags.get(w) or "n")[0] not in "nv":
-            if run and _time_span(words, i + 1, tags):
-                run.pop()
             break
         run.append(w)
     return run[::-1]
