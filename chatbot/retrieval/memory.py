@@ -157,11 +157,16 @@ class Lexical:
         for row, c in enumerate(counts):
             for t, w in self._weights(c).items():
                 postings.setdefault(t, []).append((row, w))
-        # the postings of every token one after another (CSR by token): one gather per question
-        self.column = {t: k for k, t in enumerate(postings)}
-        self.starts = np.cumsum([0] + [len(p) for p in postings.values()]).astype(np.int64)
+        # the postings of every token one after another (CSR by token): one gather per question;
+        # per token its idf, first posting and posting count, so that a question's tokens are
+        # looked up once
         self.rows = np.array([r for p in postings.values() for r, _ in p], dtype=np.int64)
         self.values = np.array([w for p in postings.values() for _, w in p], dtype=np.float64)
+        self.postings: dict[str, tuple[float, int, int]] = {}
+        start = 0
+        for t, p in postings.items():
+            self.postings[t] = (self.idf[t], start, len(p))
+            start += len(p)
 
     def _weights(self, counts: Counter) -> dict[str, float]:
         """(1 + log tf) × idf per known token, the vector of unit length."""
@@ -170,17 +175,27 @@ class Lexical:
         return {t: x / norm for t, x in w.items()}
 
     def scores(self, tokens) -> np.ndarray:
-        """The TF-IDF cosine of a question's keyword tokens with every known question."""
-        weights = self._weights(Counter(tokens))
-        if not weights:
+        """The TF-IDF cosine of a question's keyword tokens with every known question: `_weights`
+        (the same float operations, in one pass over the tokens), times each posting, summed per
+        known question in token order (bincount, float64)."""
+        postings = self.postings
+        w, shifts, lengths, total = [], [], [], 0
+        for t, c in Counter(tokens).items():
+            found = postings.get(t)
+            if found is not None:
+                idf, start, length = found
+                w.append((1 + math.log(c)) * idf)
+                shifts.append(start - total)  # a posting's place in the gather less its place in `rows`
+                lengths.append(length)
+                total += length
+        if not w:
             return np.zeros(self.n, dtype=np.float32)
-        cols = np.fromiter((self.column[t] for t in weights), dtype=np.int64, count=len(weights))
-        w = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
-        starts, lengths = self.starts[cols], self.starts[cols + 1] - self.starts[cols]
-        ends = np.cumsum(lengths)
-        at = np.arange(ends[-1]) + np.repeat(starts - (ends - lengths), lengths)
-        return np.bincount(self.rows[at], weights=self.values[at] * np.repeat(w, lengths),
-                           minlength=self.n).astype(np.float32)
+        norm = math.sqrt(sum(x * x for x in w)) or 1.0
+        lengths = np.array(lengths)
+        at = np.array(shifts).repeat(lengths)
+        at += np.arange(total)
+        each = (np.array(w) / norm).repeat(lengths)  # x / norm per token, as `_weights` divides
+        return np.bincount(self.rows[at], weights=self.values[at] * each, minlength=self.n).astype(np.float32)
 
 
 class Bound:

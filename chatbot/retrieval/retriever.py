@@ -300,8 +300,8 @@ class Retriever:
         if bound:  # a question worded like a known one lifts the passage that answered it (retrieval/memory.py)
             for i, gain in bound.lift_for(own_qv[0], cfg.memory_weight, cfg.memory_floor, fused, worded,
                                           cfg.memory_lexical):
-                row = fused[i]
-                fused[i] = (row[0] + gain,) + row[1:]
+                f, ds, ks, dr, kr = fused[i]
+                fused[i] = (f + gain, ds, ks, dr, kr)
 
         needs = facts.required(norm)
         # A question about rules (no office, phone number or figure of the place) is answered by a

@@ -284,6 +284,38 @@ def test_lexical_cosine_matches_brute_force(query):
     assert got.max() <= 1.0 + 1e-6
 
 
+def test_lexical_scores_are_the_weights_formula_bit_for_bit():
+    """`scores` folds `_weights` into its pass over the tokens: the same floats as `_weights` per
+    token, each posting's product added per known question in token order (bincount, float64)."""
+    import random
+    from collections import Counter
+
+    from chatbot.textnorm import keyword_tokens
+
+    rng = random.Random(7)
+    words = ["外省", "看病", "报销", "医保卡", "丢了", "补办", "电话", "备案", "衡水", "异地", "门诊", "住院", "比例"]
+    questions = [normalize("".join(rng.choices(words, k=rng.randint(1, 6)))) for _ in range(60)]
+    lexical = memory.Lexical(questions)
+    vocabulary = list(lexical.idf) + ["不在词表"]
+
+    def formula(tokens):
+        weights = lexical._weights(Counter(tokens))
+        out = np.zeros(lexical.n, dtype=np.float64)
+        rows, values = [], []
+        for t, w in weights.items():
+            _, start, length = lexical.postings[t]
+            rows += lexical.rows[start:start + length].tolist()
+            values += (lexical.values[start:start + length] * w).tolist()
+        return np.bincount(np.array(rows, dtype=np.int64), weights=np.array(values),
+                           minlength=lexical.n).astype(np.float32) if rows else out.astype(np.float32)
+
+    for _ in range(300):
+        tokens = rng.choices(vocabulary, k=rng.randint(0, 25))
+        assert lexical.scores(tokens).tobytes() == formula(tokens).tobytes()
+    q = keyword_tokens(normalize("外省看病要备案吗外省"), normalized=True)
+    assert lexical.scores(q).tobytes() == formula(q).tobytes()
+
+
 def test_wording_shared_with_a_known_question_adds_to_the_lift():
     from chatbot.textnorm import keyword_tokens
 
