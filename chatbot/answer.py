@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable
 
 from .quoting import can_open, units
 from .refusal_en import with_line
-from .versions import another_place, versions
+from .versions import another_place, local_label, versions
 from .policy import Policy
 from .retrieval import facts
 from .retrieval.checks import Gap, figure_missing, find_gap
@@ -430,6 +430,7 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
     citations = [Citation(1, top.passage, top.score, tuple(quotes))]
     # A second article that scores almost as well, and that both retrievers found, often holds the
     # other half of the answer (or the right one): quote its best sentence too, under its own marker.
+    split = None
     second = next((h for h in hits[1:] if not h.missing and not h.lacks and h.passage.doc_id != top.passage.doc_id
                    and h.dense_rank is not None and h.keyword_rank is not None), None)  # both retrievers found it
     if second is not None and top.score > 0 and second.score >= policy.second_ratio * top.score:
@@ -448,6 +449,9 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
             else:
                 parts.append(_sentences_text(extra) + "[2]")
             citations.append(Citation(2, second.passage, second.score, tuple(extra)))
+    label = local_label(retrieval.normalized, retrieval.places, top.passage, parts[0]) if policy.versions and split is None else None
+    if label:  # one place's rule, for a question that named none
+        parts[0] = f"{label}：{parts[0]}"
     text = "".join(parts)
     for h in hits[1:]:
         if h.missing or any(c.passage.chunk_id == h.passage.chunk_id for c in citations):

@@ -2,7 +2,8 @@
 groups or years that the question did not specify, the answer says so, one line per version
 ("按地区不同：成都：…[1]；四川：…[2]"), instead of quoting one as if it held everywhere. And a
 passage about another place than the one asked (高新区 for a 衡水市 question) answers another
-question: it is not quoted beside the first.
+question: it is not quoted beside the first. A single local passage answering a question that
+named no place is labelled with its place ("信阳：…[1]").
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .types import Passage
 
 _YEAR = re.compile(r"(?:19|20)\d{2}")
 _ZONE = re.compile(SLOTS["zone"], re.I)  # development zones and new districts (高新区) are places too
+LABEL_SAID_WITHIN = 30  # a quote naming its place this early needs no label (在河北,新生儿医保需…)
 
 
 def _title_places(passage: Passage) -> list[Place]:
@@ -46,6 +48,20 @@ def versions(question_norm: str, first: Passage, second: Passage, policy: Policy
         if a and b and a[0] != b[0]:
             return "年份", f"{a[0]}年", f"{b[0]}年"
     return None
+
+
+def local_label(question_norm: str, asked: tuple[str, ...], passage: Passage, quoted: str) -> str | None:
+    """The place a passage's rule belongs to, when the question named none and the quoted text does
+    not say it near its start: "信阳" for 大额医保最多报销多少万 answered from 信阳's article, so that
+    one place's figure or procedure is not read as the rule everywhere. `asked`: the places the
+    search found in the question (also English names: Jilin City)."""
+    if asked or find_places(question_norm):
+        return None
+    named = _title_places(passage)
+    if not named:
+        return None
+    name = named[0].name
+    return None if name in normalize(quoted)[:LABEL_SAID_WITHIN] else name
 
 
 def another_place(question_norm: str, passage: Passage) -> bool:

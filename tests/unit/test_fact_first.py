@@ -152,6 +152,19 @@ def test_passages_for_different_places_are_quoted_one_line_per_version():
     assert not answer("四川职工医保要交够多少年才能终身享受", sichuan, chengdu).startswith("按地区不同")
 
 
+def test_one_places_rule_is_labelled_with_its_place_when_the_question_named_none():
+    xinyang = passage("信阳的医保可以报销多少", "最高支付限额 本地职工医保和居民医保的统筹基金最高支付限额为8万元。")
+    assert answer("大额医保一年最多报销多少万", xinyang).startswith("信阳：本地职工医保")
+    assert answer("Is there a yearly cap on what medical insurance pays?", xinyang).startswith("信阳：")
+    # the place asked, in Chinese or English, or said at the quote's start, needs no label
+    assert not answer("信阳大额医保一年最多报销多少万", xinyang).startswith("信阳：")
+    assert not answer("What is the yearly cap in Xinyang?", xinyang).startswith("信阳：")
+    hebei = passage("河北怎么给新生儿交医保", "在河北,新生儿医保需在出生90天内通过河北税务公众号办理参保登记。")
+    assert answer("新生儿医保怎么办理", hebei).startswith("在河北")
+    general = passage("医保卡里的钱不花了有什么影响", "医保卡里的钱不花不会清零或作废,可以一直累计使用。")
+    assert answer("医保卡里的钱一直不用会清零吗", general).startswith("医保卡里的钱不花")
+
+
 def test_a_districts_passage_is_not_quoted_beside_the_city_asked_about():
     city = passage("衡水市医保电话", "衡水市医保电话是0318-12333,这是衡水市人力资源和社会保障局的官方热线。", 0)
     zone = passage("衡水高新区医保局电话", "衡水高新区医保局的官方电话号码为0318-2168618,工作时间为正常工作日。", 1)
