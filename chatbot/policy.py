@@ -407,6 +407,7 @@ class Policy:
     inherited_checks: bool = False  # a group or year the conversation carried refuses too (False: only what the message names itself; dev9 false refusal −1, dev + dev2, dev4, dev5 ±0)
     lead_states_required: bool = True  # a phone number or address asked for: a unit stating one opens the answer when the passage has one (fact_in_first_60 dev + dev2 0.821 → 0.833, dev4 0.774 → 0.783, dev5 ±0; any asked kind (amounts, dates): 0.816 / 0.765 / 0.678, docs/quality.md)
     versions: bool = True         # two passages for different places/groups/years the question left open: one line per version (chatbot/versions.py)
+    place_label_within: int = 30  # one place's passage for a question naming no place is labelled with the place (信阳：…) unless the quote names it this early (session 25: 232 answers of 32 sets labelled, no metric changed)
     repeat_share: float = 0.6     # a supporting unit sharing this share of its character pairs with what is quoted repeats it (by hand)
     second_unit_ratio: float = 0.0  # the second article's best unit must score this share of the first's lead unit
     answer_sentences: int = 3     # sentences quoted from the first passage, at most (a readable answer, not tuned)

@@ -17,7 +17,6 @@ from .types import Passage
 
 _YEAR = re.compile(r"(?:19|20)\d{2}")
 _ZONE = re.compile(SLOTS["zone"], re.I)  # development zones and new districts (高新区) are places too
-LABEL_SAID_WITHIN = 30  # a quote naming its place this early needs no label (在河北,新生儿医保需…)
 
 
 def _title_places(passage: Passage) -> list[Place]:
@@ -50,18 +49,18 @@ def versions(question_norm: str, first: Passage, second: Passage, policy: Policy
     return None
 
 
-def local_label(question_norm: str, asked: tuple[str, ...], passage: Passage, quoted: str) -> str | None:
+def local_label(question_norm: str, asked: tuple[str, ...], passage: Passage, quoted: str, within: int) -> str | None:
     """The place a passage's rule belongs to, when the question named none and the quoted text does
-    not say it near its start: "信阳" for 大额医保最多报销多少万 answered from 信阳's article, so that
-    one place's figure or procedure is not read as the rule everywhere. `asked`: the places the
-    search found in the question (also English names: Jilin City)."""
+    not say it within its first `within` characters: "信阳" for 大额医保最多报销多少万 answered from
+    信阳's article, so that one place's figure or procedure is not read as the rule everywhere.
+    `asked`: the places the search found in the question (English names too: Jilin City)."""
     if asked or find_places(question_norm):
         return None
     named = _title_places(passage)
     if not named:
         return None
     name = named[0].name
-    return None if name in normalize(quoted)[:LABEL_SAID_WITHIN] else name
+    return None if name in normalize(quoted)[:within] else name
 
 
 def another_place(question_norm: str, passage: Passage) -> bool:
