@@ -449,7 +449,7 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
             else:
                 parts.append(_sentences_text(extra) + "[2]")
             citations.append(Citation(2, second.passage, second.score, tuple(extra)))
-    label = (local_label(retrieval.normalized, retrieval.places, top.passage, parts[0], policy.place_label_within)
+    label = (local_label(retrieval.places, top.passage, parts[0], policy.place_label_within)
              if policy.versions and split is None else None)
     if label:  # one place's rule, for a question that named none
         parts[0] = f"{label}：{parts[0]}"

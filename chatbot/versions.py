@@ -11,16 +11,12 @@ from __future__ import annotations
 import re
 
 from .policy import SLOTS, Policy
-from .retrieval.places import Place, find_places
+from .retrieval.places import Place, find_places, title_places
 from .textnorm import normalize
 from .types import Passage
 
 _YEAR = re.compile(r"(?:19|20)\d{2}")
 _ZONE = re.compile(SLOTS["zone"], re.I)  # development zones and new districts (高新区) are places too
-
-
-def _title_places(passage: Passage) -> list[Place]:
-    return find_places(normalize(passage.title))
 
 
 def _same_or_nested(a: Place, b: Place) -> bool:
@@ -35,7 +31,7 @@ def versions(question_norm: str, first: Passage, second: Passage, policy: Policy
     """(what differs, the first's label, the second's label), or None when they are not versions
     of one rule along something the question left open."""
     if not find_places(question_norm):
-        a, b = _title_places(first), _title_places(second)
+        a, b = title_places(first.title), title_places(second.title)
         if a and b and not any(_same_or_nested(x, y) for x in a for y in b):
             return "地区", a[0].name, b[0].name
     if not _groups(question_norm, policy):
@@ -49,14 +45,15 @@ def versions(question_norm: str, first: Passage, second: Passage, policy: Policy
     return None
 
 
-def local_label(question_norm: str, asked: tuple[str, ...], passage: Passage, quoted: str, within: int) -> str | None:
+def local_label(asked: tuple[str, ...], passage: Passage, quoted: str, within: int) -> str | None:
     """The place a passage's rule belongs to, when the question named none and the quoted text does
     not say it within its first `within` characters: "信阳" for 大额医保最多报销多少万 answered from
     信阳's article, so that one place's figure or procedure is not read as the rule everywhere.
-    `asked`: the places the search found in the question (English names too: Jilin City)."""
-    if asked or find_places(question_norm):
+    `asked`: the places the search found in the question (`Retrieval.places`, English names too:
+    Jilin City)."""
+    if asked:
         return None
-    named = _title_places(passage)
+    named = title_places(passage.title)
     if not named:
         return None
     name = named[0].name
@@ -75,4 +72,4 @@ def another_place(question_norm: str, passage: Passage) -> bool:
     # a zone the title names and the question does not, or the zone asked missing from the title
     # (the city's number for a 高新区 question answers another question)
     return bool(in_title ^ asked_zones) or any(not any(bool(t.codes & q.codes) or q.within(t) for q in asked)
-                              for t in _title_places(passage))
+                              for t in title_places(passage.title))

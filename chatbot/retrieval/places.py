@@ -16,6 +16,7 @@ from pathlib import Path
 
 import ahocorasick
 
+from ..textnorm import normalize
 from .crosslingual import PROPER, english_name, gloss_words, table
 
 _PROVINCE_SUFFIX = re.compile(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$")
@@ -309,3 +310,14 @@ def _missing_places(query_places: list[Place], passage_places: list[Place], broa
     if any(covers(passage_places, p, broader) for p in query_places):
         return []
     return leaves
+
+
+_PLACE_SETS: dict[tuple[Place, ...], tuple[Place, ...]] = {}  # equal place sets of titles are one tuple
+
+
+@lru_cache(maxsize=8192)
+def title_places(title: str) -> tuple[Place, ...]:
+    """The places a passage's title names, computed once per title (titles recur across questions
+    and answers); equal sets are one tuple, so a check can be kept per set by identity."""
+    found = tuple(find_places(normalize(title)))
+    return _PLACE_SETS.setdefault(found, found)

@@ -15,7 +15,7 @@ from ..policy import Policy
 from ..textnorm import cjk_share, keyword_tokens, normalize, tokenize
 from ..types import Hit, Passage, Retrieval
 from . import facts
-from .places import Place, find_places, missing_places
+from .places import Place, find_places, missing_places, title_places
 
 if TYPE_CHECKING:
     import numpy as np
@@ -151,7 +151,7 @@ class Retriever:
         if miss is None:
             miss = memo.sets[id(named)] = tuple(p.name for p in missing_places(qplaces, list(named)))
         if miss and broader:
-            named = _title_places(passage.title)
+            named = title_places(passage.title)
             covered = memo.titles.get(id(named))
             if covered is None:
                 covered = memo.titles[id(named)] = not missing_places(qplaces, list(named), broader=True)
@@ -168,7 +168,7 @@ class Retriever:
         """
         if not facts.states_kept(kind, passage.text):
             return False
-        if not qplaces or not missing_places(qplaces, _title_places(passage.title)):
+        if not qplaces or not missing_places(qplaces, title_places(passage.title)):
             return True
         return any(facts.states_kept(kind, s) and not missing_places(qplaces, places)
                    for s, places in _sentence_places(passage.text))
@@ -439,17 +439,8 @@ def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], w_kw:
     return out
 
 
-# Per-text results the fact-and-place check needs again and again (titles and passages recur
-# across questions): computed once, kept for the most recent texts.
-_PLACE_SETS: dict[tuple[Place, ...], tuple[Place, ...]] = {}  # equal place sets of titles are one tuple
-
-
-@lru_cache(maxsize=8192)
-def _title_places(title: str) -> tuple[Place, ...]:
-    found = tuple(find_places(normalize(title)))
-    return _PLACE_SETS.setdefault(found, found)
-
-
+# Per-text results the fact-and-place check needs again and again (passages recur across
+# questions): computed once, kept for the most recent texts (titles: places.title_places).
 @lru_cache(maxsize=8192)
 def _sentence_places(text: str) -> tuple[tuple[str, list[Place]], ...]:
     """(normalised sentence, places it names) for each sentence of a passage."""
