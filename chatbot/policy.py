@@ -120,8 +120,9 @@ VALIDITY_ASKED = (r"有效期|多久有效|多长时间有效|有效多久|(多�
                   r"\bvalidity\b|how long .{0,40}\bvalid\b|\bvalid (for|until)\b|(when|how long) .{0,40}\bexpire|expir(y|ation) date")
 VALIDITY_STATED = r"(有效期|有效|期限)[^。；;]{0,20}(\d+|[一二三四五六七八九十两半])\s*(年|个月|月|天|日|周)|长期有效|一直有效|永久有效|终身有效"
 # A question whether (or how much) an item is paid for: "种牙医保能报吗", "护工的钱能报多少". The item is
-# what precedes this; retrieval/checks.py asks that a retrieved passage speak of it.
-ITEM_PAID = (r"(的钱|的费用|费用|的费|钱)?(医保|社保)?(还|也|都)?(能不能|可不可以|能|可以|给)(报销?|走医保|用医保卡?|刷医保卡?)"
+# what precedes this; retrieval/checks.py asks that a retrieved passage speak of it. 能用医保买吗 / 能刷医保卡支付吗
+# (session 26, from dev31: 小米手环能用医保买吗 was answered with 华为手表): held out refusal +1, nothing else changed.
+ITEM_PAID = (r"(的钱|的费用|费用|的费|钱)?(医保|社保)?(还|也|都)?(能不能|可不可以|能|可以|给)(报销?|走医保|用医保卡?(买|付款?|支付)?|刷医保卡?(买|付款?|支付)?)"
              r"(吗|不|么|嘛|多少|几成|百分之几)|(医保|社保)(报不报|管不管|包不包|给不给报销?)|(医保|社保)(能|可以)?报销?(吗|么|嘛)"
              r"|(能不能|可不可以)(报销?|走医保|用医保卡?|刷医保卡?)([？?。]|$)")
 # Small talk (chatbot/smalltalk.py): a message made only of these asks nothing of the documents.

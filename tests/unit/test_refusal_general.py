@@ -103,6 +103,8 @@ def test_item_refusal_from_compose():
     ("猫咪生病了医保能报吗", ["猫咪", "生病"]),              # 了 ends the clause
     ("老爷子住院押金能刷医保卡吗", ["住院", "押金"]),         # who pays is not the thing paid for
     ("俺娘的假牙能报吗", ["假牙"]),
+    ("小米手环能用医保买吗", ["小米", "手环"]),             # the thing before 能用医保买 (session 26)
+    ("配眼镜可以刷医保卡支付吗", ["配眼镜"]),
 ])
 def test_things_asked_to_be_paid_for_or_bought(question, things):
     assert checks.things_asked(normalize(question), POLICY)[0] == things
