@@ -268,7 +268,7 @@ def _sentences_text(quotes: list[str]) -> str:
     return "".join(q if re.search(r"[。！？；!?;…]$", q) else q + "。" for q in quotes)
 
 
-_KIND_NAMES = {"phone": "电话号码", "address": "地址", "amount": "金额或比例", "date": "日期"}
+_KIND_NAMES = {"phone": "电话号码", "address": "地址", "amount": "金额或比例", "date": "日期", "hours": "办公时间"}
 REFUSAL_EMPTY = "请输入一个关于医保的问题，例如：衡水市医保电话是多少？"
 REFUSAL_NONE = "资料中没有找到能回答这个问题的内容。"
 

@@ -22,7 +22,7 @@ NAMES = {
     "住房公积金": "the housing provident fund", "惠民保": "city supplementary cover (惠民保)",
     "商业保险": "commercial insurance", "城乡居民": "urban and rural residents'", "职工": "employees'",
     "金额": "amount", "缴费金额": "contribution amount", "比例": "rate", "上限": "cap", "利率": "interest rate", "有效期": "validity period",
-    "电话号码": "phone number", "地址": "address", "金额或比例": "amount or rate", "日期": "date",
+    "电话号码": "phone number", "地址": "address", "金额或比例": "amount or rate", "日期": "date", "办公时间": "opening hours",
 }
 TEMPLATES = {
     "place": "The documents have nothing about {name}.",

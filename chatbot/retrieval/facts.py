@@ -3,7 +3,8 @@
 Used by retrieval (a phone question wants a passage with a phone number), by the refusal checks
 (a money or rate question against a passage without one) and by the answer (lead with the
 sentence that states the asked-for kind). Kinds follow the general list of what an insurance
-question asks for: a phone number, an office's address, an amount (money, rate, duration, count), a date.
+question asks for: a phone number, an office's address, an amount (money, rate, duration, count), a date,
+the hours an office is open.
 """
 
 from __future__ import annotations
@@ -82,7 +83,14 @@ ADDRESS = FactKind(
     re.compile(r"[\u4e00-\u9fff]{1,8}(路|街|大道|道|巷|胡同|大街)\d+号|地址(位于|为|是|在|[:：])"),
     True,
 )
-KINDS = (PHONE, ADDRESS, AMOUNT, DATE)
+# Opening hours: working days, a clock time, a round-the-clock line.
+HOURS = FactKind(
+    "hours",
+    re.compile(FACT_ASKED["hours"]),
+    re.compile(r"工作日|\d{1,2}[:：]\d{2}|\d{1,2}点|周一至周|星期一至|24小时|全天|节假日|上午|下午"),
+    True,
+)
+KINDS = (PHONE, ADDRESS, AMOUNT, DATE, HOURS)
 
 
 @lru_cache(maxsize=8192)

@@ -469,3 +469,25 @@ def test_a_reading_the_conversation_joined_keeps_its_space():
 ])
 def test_a_space_between_two_typed_clauses_becomes_their_comma(typed, read):
     assert checks.clause_commas(typed) == read
+
+
+# --- opening hours (session 26) ----------------------------------------------------------------
+@pytest.mark.parametrize("question, kinds", [
+    ("廊坊市医保中心周六开门吗", ["hours"]),
+    ("医保中心几点上班", ["hours"]),
+    ("衡水高新区医保局那个咨询电话周末打有人接吗", ["phone", "hours"]),
+    ("Is the medical insurance office open on Saturdays?", ["hours"]),
+    ("周末住院能报吗", []),                                       # a weekend stay, not an office's hours
+    ("那会儿还没交过医疗保险费的工作时间，能不能算进交费的年头里", []),   # 工作时间: the years one worked
+])
+def test_hours_asked(question, kinds):
+    assert [k.name for k in facts.required(normalize(question))] == kinds
+
+
+@pytest.mark.parametrize("text, states", [
+    ("这个号码是医保局对外提供咨询服务的主要渠道,工作时间为正常工作日。", True),
+    ("除了拨打24小时热线外,还可以通过小程序办理。", True),
+    ("廊坊市医保中心地址位于广阳道19号。", False),
+])
+def test_hours_stated(text, states):
+    assert facts.states(facts.HOURS, normalize(text)) is states
