@@ -29,7 +29,9 @@ OTHER_SCHEMES: dict[str, str] = {
     "最低生活保障": r"低保金|最低生活保障金",  # social assistance paid out, not the 低保对象's insurance contribution
     "惠民保": r"惠民保",
     "个人所得税": r"个税|个人所得税|专项附加扣除|income tax",
-    "商业保险": r"商业保险|商保|车险|意外险|重疾险|寿险|百万医疗|医疗险|保险公司|car insurance|life insurance|commercial insurance|"
+    # 商业生育保险, commercial maternity insurance: a kind named inside the compound (session 26, from dev31)
+    "商业保险": r"商业保险|商业[\u4e00-\u9fff]{1,4}险|商保|车险|意外险|重疾险|寿险|百万医疗|医疗险|保险公司|car insurance|life insurance|"
+            r"commercial ([a-z]+ ){0,2}insurance|private (health |medical )?insurance|"
             r"accident insurance|insurance company|insurer\b",
 }
 # The two basic medical-insurance schemes by population: 城镇职工基本医疗保险 (国发〔1998〕44号) and
@@ -49,7 +51,8 @@ OFF_TOPIC = (r"高铁|火车|动车|飞机|航班|机票|地铁|公交|坐车|"
              r"\btrain\b|flight|weather")
 # Medical advice (which department, which medicine, whether a symptom is serious, how to treat it):
 # a doctor's question, not an insurance one, unless it also names an insurance matter (INSURANCE).
-MEDICAL_ADVICE = (r"挂(什么|哪个|哪一?个?|啥)科|挂.{0,6}科还是|(吃|用)[点些]?(什么|啥|哪种|哪个)药|要不要(吃|用)药|要不要吃|"
+MEDICAL_ADVICE = (r"挂(什么|哪个|哪一?个?|啥)科|挂.{0,6}科还是|(吃|用)[点些]?(什么|啥|哪种|哪个)[\u4e00-\u9fff]{0,4}药|"
+                  r"要不要.{0,12}(挂|看|去)急诊|(挂|看)急诊还是|要不要(吃|用)药|要不要吃|"
                   r"吃.{0,6}药好|怎么治|如何治疗|严不严重|要不要紧|which department|what medicine|should i take"
                   # a dose, or which doctor to see (a hospital's name is in scope: 广东儿科最有名的儿童医院)
                   r"|(吃|服|用)几(片|粒|颗|袋|支|毫克)|剂量|how many (pills|tablets|capsules)|dosage"

@@ -72,6 +72,8 @@ def test_separate_systems_off_keeps_the_general_rule():
     ("灵活就业人员去世了,家属能领多少丧葬补助费", "养老保险"),
     ("惠民保一年交多少钱", "惠民保"),
     ("农村低保户一个月发多少低保金", "最低生活保障"),   # assistance paid out, not the 低保对象's contribution
+    ("商业生育保险怎么理赔", "商业保险"),              # session 26: a kind named inside the compound
+    ("How do I file a claim with commercial maternity insurance?", "商业保险"),
 ])
 def test_scheme_other_than_medical_insurance_is_refused(question, scheme):
     g = gap(question, HENGSHUI if "衡水" in question else FAMILY)
@@ -285,7 +287,9 @@ MATERNITY = passage("长沙生育津贴怎么申请", "生育津贴由用人单�
                                       "感冒发烧吃什么药好得快", "术后康复吃点什么药恢复得快？",
                                       "Which department should I go to for a cough?",
                                       "我膝盖疼了半年，是该做置换还是先保守治疗",  # a choice of treatment
-                                      "Should I have the surgery now or wait?"])
+                                      "Should I have the surgery now or wait?",
+                                      "要不要去妇女儿童医疗中心挂急诊，先吃点啥退烧药",  # session 26: a kind of medicine named
+                                      "宝宝发烧39度要不要马上去挂急诊"])
 def test_medical_advice_is_refused_as_a_doctors_question(question):
     g = gap(question, CHILDREN)
     assert g is not None and g.reason == "medical"
@@ -293,7 +297,7 @@ def test_medical_advice_is_refused_as_a_doctors_question(question):
     assert answer.refused and "医生" in answer.text and answer.related == ()
 
 
-@pytest.mark.parametrize("question", ["感冒吃什么药医保能报销", "门诊买药用医保个人账户要不要吃亏", "挂什么科能用医保卡",
+@pytest.mark.parametrize("question", ["感冒吃什么药医保能报销", "急诊的钱能报销吗", "门诊买药用医保个人账户要不要吃亏", "挂什么科能用医保卡",
                                       "膝关节置换手术医保能报多少"])
 def test_medical_words_in_an_insurance_question_are_in_scope(question):
     assert checks.medical_advice(normalize(question), POLICY) is None
