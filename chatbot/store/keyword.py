@@ -412,7 +412,9 @@ class KeywordIndex:
         than θ, the k-th best exact score of the k best candidates so far: a passage none of the
         first terms holds cannot reach the top k. For each term left, only the candidates are
         looked up (binary search in the term's sorted postings), and a candidate is dropped as soon
-        as its score so far plus the bounds of the terms still left fall below θ. The survivors'
+        as its score so far plus the bounds of the terms still left fall below θ; θ rises meanwhile
+        to the k-th best score so far less the rounding margin (scores only grow: a lower bound of
+        the k-th best exact score), so fewer candidates are looked up in the next term. The survivors'
         exact scores are computed in the query's order, so that scores and ties are bm25s's own.
         None (score every passage instead) when the candidates grow past a quarter of the index
         or fewer than k passages hold any query term."""
@@ -447,6 +449,8 @@ class KeywordIndex:
             docs, vals = self._column(int(terms[jj]))
             got = _lookup(docs, vals, cand)
             part = part + (got if mults[jj] == 1 else got * np.float32(mults[jj]))
+            if cand.size > k:   # the k-th best score so far (less the rounding margin) bounds the k-th best exact one
+                theta = max(theta, float(np.partition(part, cand.size - k)[cand.size - k]) - eps)
             keep = part >= theta - rest[jj + 1] - eps
             cand, part = cand[keep], part[keep]
         exact = self._exact_of(ids, cand)
