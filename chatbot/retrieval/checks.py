@@ -289,7 +289,9 @@ def item_missing(question: str, passages: list[str], policy: Policy, known=None)
     return None
 
 
-_ELLIPTICAL = re.compile(r"^(?:那么|那|还有)?\s*(?P<x>[^，。？?！!,]{2,10}?)(?:的话)?(?:的)?呢[？?。!！]*$")
+# 那苹果手表呢, and 小米手环也行吗 / 也可以吗 (session 26): a follow-up naming only a thing, asking the same again
+_ELLIPTICAL = re.compile(r"^(?:那么|那|还有)?\s*(?P<x>[^，。？?！!,]{2,10}?)(?:的话)?(?:的)?"
+                         r"(?:呢|也(?:行|可以|能用|能买)(?:吗|不)?)[？?。!！]*$")
 
 
 def elliptical_missing(message: str, passage: str, policy: Policy) -> str | None:

@@ -273,6 +273,9 @@ def test_a_close_passage_naming_the_asked_population_answers():
     ("那孩子呢", "成年居民需持居住证参保。", None),                  # a person is who asks, not what
     ("去外地住院呢", "信阳市职工医保住院报销比例。", None),          # a setting with a verb, not a bare thing
     ("那门诊呢", "门诊起付线为100元。", None),
+    ("小米手环也行吗", "华为WATCH D2作为二类医疗器械,可用医保个人账户购买华为手表。", "小米手环"),  # the same asked again of another thing
+    ("门诊也可以吗", "门诊起付线为100元。", None),
+    ("网上办也行吗", "线下到医保大厅办理。", None),                  # an action, not a bare thing
 ])
 def test_an_elliptical_follow_up_must_be_about_what_it_names(message, passage, missing):
     assert checks.elliptical_missing(normalize(message), normalize(passage), POLICY) == missing
