@@ -191,13 +191,13 @@ FACT_ASKED: dict[str, str] = {
     "amount": r"多少钱|钱|比例|百分之|标准|起付|封顶|限额|额度|费用|多久|几年|几个月|几天|how much|how many|rate|percent|cost",
     "amount_weak": r"多少|几",
     "date": r"什么时候|何时|哪天|哪年|哪一年|哪个月|几号|截止|几月|时间|最晚|期限|when|deadline|date|what year",
-    # where an office is (医保中心在哪; not 在哪办/在哪查, which ask for a channel, nor 贵在哪; not an
-    # address one searches by: 按名称或地址查, by name or address)
     # when an office is open or a line answers (几点开门, 周六办业务吗, 周末有人接吗): a passage must state its hours
     # (session 26, from dev31: 那儿周六开门办业务吗 after 廊坊市医保中心在哪 was answered with the address)
     "hours": r"几点(开门|上班|下班|关门|办公|营业|能打|打得通|有人)|营业时间|办公时间|"
              r"(周末|周六|周日|星期[六天日]|节假日|晚上)[^，。？?,]{0,6}(开门|上班|办公|营业|办理|办业务|有人|能打|打得通|接电话)|"
              r"opening hours|office hours|open on (weekends?|saturdays?|sundays?)|(weekends?|saturdays?|sundays?) .{0,20}\bopen\b",
+    # where an office is (医保中心在哪; not 在哪办/在哪查, which ask for a channel, nor 贵在哪; not an
+    # address one searches by: 按名称或地址查, by name or address)
     "address": r"(?<![或和、按])地址(?![或和、])|(局|中心|大厅|窗口|网点|办事处|服务站|经办机构|办公室)(具体)?(在哪儿?里?|在什么地方|在哪个位置|什么位置|怎么走)"
                r"|(?<!or )(?<!by )address(?! or)|(office|center|centre|bureau|hall)\b.{0,20}\blocated|where is the .{0,40}(office|center|centre|bureau|hall)",
 }
