@@ -203,6 +203,8 @@ def _resolve_turn(turn: _Turn, context: _Turn) -> _Turn | None:
         return None  # nothing to resolve (empty, emoji)
     if words and not back and not shared:
         return None  # names its own subject: a new question, history must not leak in
+    if found and not back and not shared and _own_slots_ask(body, found, context):
+        return None  # 廊坊市医保中心在哪 after a 华为手表 question: its own place and office, asked of, none of them the conversation's
     if _is_swap(body, found) and not _asks_other(_first_clause(body), context.text):
         return _swap(context, body, found)
     out = _carry(context, body, found, words)
@@ -211,6 +213,15 @@ def _resolve_turn(turn: _Turn, context: _Turn) -> _Turn | None:
 
 
 _IF_END = re.compile(r"的话(?=\s*呢?\s*[?？。!！]*$)")
+
+
+def _own_slots_ask(body: str, found: list[Slot], context: "_Turn") -> bool:
+    """The message names a place, and slots of kinds the conversation never named, and asks something
+    of them (a kind of fact, 在哪, 多少): there is nothing in the earlier message for them to replace."""
+    if not any(s.kind == "place" for s in found) or {s.kind for s in found} & {s.kind for s in context.found}:
+        return False
+    rest = _mask(body, found)
+    return _LOCAL_FACT.search(rest) is not None or any(w in rest for w in _ASKED if len(w) > 1)
 
 
 def _body(text: str) -> str:

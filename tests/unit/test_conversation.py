@@ -57,6 +57,8 @@ def test_follow_ups_become_stand_alone_questions(history, message, must, must_no
     ([HENGSHUI], "医保卡丢了怎么补办？"),
     (["廊坊新生儿看门诊医保能报销多少？"], "大额医保一般啥时候开始扣费"),
     ([], "那高新区的呢？"),                             # nothing to lean on
+    # its own place and office, asked where: the conversation (about a watch) names none to replace (session 26)
+    (["华为手表能用医保买吗", "小米手环也行吗"], "廊坊市医保中心在哪"),
     ([HENGSHUI], ""),
     ([HENGSHUI], "😀"),
     (None, HENGSHUI),
@@ -70,6 +72,7 @@ def test_stand_alone_messages_are_left_alone(history, message):
     (["信阳医保住院能报多少"], "信阳医保局的电话是多少", False),  # asks a kind of fact of its own: not a bare swap
     ([HENGSHUI], "那廊坊的电话呢？", True),                      # the same ask: a swap
     ([HENGSHUI], "那廊坊的呢？", True),
+    (["新生儿怎么参保"], "那廊坊的呢？", True),                  # no place said before, and nothing asked: still leans on it
     (["支付宝怎么申请异地就医备案？"], "我是吉林参保的，除了支付宝还有别的线上渠道能办吗", True),  # its ask is in a later clause
 ])
 def test_a_message_asking_another_kind_of_fact_is_no_swap(history, message, swap):
