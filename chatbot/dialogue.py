@@ -10,6 +10,8 @@ cited first), and the message gets one of three readings:
   at all (to be refused as such): a topic shift is a new question;
 - the explicit slot swap of `conversation.resolve` ("那高新区的呢？"), so a swapped-in place or
   year the documents do not cover is refused by name;
+- in context too when the message names no place and its own best passage is about another place
+  than the conversation's, while the context reading's fits it (`context_place_conflict`);
 - in context, for any other message (pronouns, 也, an omitted subject, a 2–3-message chain): it is
   ranked by its own match plus `context_blend` times the match of the earlier turn's text with it,
   and checked (places, schemes, figures asked) and shown with the conversation's subject, so what
@@ -134,12 +136,31 @@ def _read_one(message: str, earlier: list[str], turn: Turn | None, retriever: "R
             found = search(retriever, in_context, in_context.question, policy.top_k, policy)
             if shift and _shifted(alone, found, policy):
                 return Resolved(message, False)
+            if policy.context_place_conflict and _elsewhere(message, turn, alone, found):
+                return replace(in_context, own_subject=policy.context_own_asks)
             if top_confidence(found, retriever) > conf + policy.context_margin:
                 return replace(in_context, own_subject=policy.context_own_asks)
             return Resolved(message, False)
     if policy.context_mode == "rules":
         return rules
     return _in_context(message, turn, policy, _known(retriever, policy))
+
+
+def _elsewhere(message: str, turn: Turn, alone: "Retrieval", found: "Retrieval") -> bool:
+    """A message naming no place whose own best passage's title names another place than the last
+    turn's, while the context reading's first passage fits that place (`policy.context_place_conflict`):
+    the conversation's place holds (以前交的年限还算吗 after a 河北 question, not 四川's years)."""
+    from .retrieval.places import find_places, missing_places, title_places
+
+    if not alone.hits or not found.hits:
+        return False
+    if any(s.place for s in conversation.slots(conversation._norm(message), original=message)):
+        return False
+    said = find_places(conversation._norm(turn.text), original=turn.text)
+    own = list(title_places(alone.hits[0].passage.title))
+    if not said or not own or not missing_places(said, own, broader=True):
+        return False
+    return not missing_places(said, list(title_places(found.hits[0].passage.title)), broader=True)
 
 
 def _shifted(alone: "Retrieval", found: "Retrieval", policy: "Policy") -> bool:

@@ -9,6 +9,12 @@ import math
 EXACT_UP_TO = 10_000   # below this, exact search is both fast enough and perfect
 HNSW_M = 32            # graph degree: links per vector (×2 on the base layer)
 HNSW_EF_CONSTRUCTION = 40
+# How the graph stores its vectors: "sq8", one byte a dimension (faiss QT_8bit, each dimension's range
+# learned from the first vectors added), or "fp16". An index file says which it holds, so either loads.
+# Session 27, a million synthetic passages, one bench each: recall@10 0.980 (fp16) → 0.969 (sq8) at 30×
+# over exact search, the answering process 2 561 → 2 072 MB (its own memory 1 501 → 1 012 MB).
+HNSW_CODE = "sq8"
+HNSW_TRAIN = 100_000   # vectors the 8-bit ranges are learned from
 
 
 def choose_nlist(n: int) -> int:

@@ -165,6 +165,20 @@ def test_a_topic_shift_with_a_strong_match_of_its_own_stands_alone(real_qa, hist
     assert said in a.text and "起付标准" not in a.text, a.text
 
 
+def test_a_message_naming_no_place_keeps_the_conversations_place_over_another_places_passage(real_qa):
+    """以前交的年限还算吗 names no place; alone, its best passage is 四川's years of contribution,
+    while the conversation is about moving within 河北. The conversation's place holds: answered
+    from 河北's passage on changing where one is insured (policy.context_place_conflict)."""
+    history = ["我在河北，参保地想从保定换到石家庄"]
+    a = real_qa.ask("以前交的年限还算吗", history)
+    assert not a.refused and "缴费年限" in a.text and "四川" not in a.text, a.text
+    assert "河北" in a.citations[0].passage.title, a.citations[0].passage.title
+    from chatbot.service import QA
+
+    qa_off = QA(real_qa.config, policy=real_qa.policy.with_values(context_place_conflict=False))
+    assert "四川" in qa_off.ask("以前交的年限还算吗", history).citations[0].passage.title  # what the rule changes
+
+
 @pytest.mark.parametrize("history, message", [
     (["廊坊医保24小时咨询电话是多少"], "宁波医保的定点医疗机构门户网上怎么找医院"),
     (["西华医保咨询电话"], "宁波医保定点机构门户网能按什么条件查医院"),

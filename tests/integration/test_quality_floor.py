@@ -21,7 +21,9 @@ then read and developed on, and fits the query adapter. Session 25: dev28 (a twe
 held-out set; dev29 (a twenty-fifth, conversations and everyday speech) was scored once held out, then read and
 developed on, and fits the query adapter. Session 26: dev30 (a twenty-sixth writer) is a thirteenth held-out set; dev31
 (a twenty-seventh, conversations and everyday speech) was scored once held out, then read and developed on, and fits
-the query adapter. Each floor is the measured figure less a margin of about two questions: they guard
+the query adapter. Session 27: dev32 (a twenty-eighth writer) is a fourteenth held-out set; dev33 (a twenty-ninth,
+conversations and everyday speech) was scored once held out, then read and developed on, and fits the query adapter.
+Each floor is the measured figure less a margin of about two questions: they guard
 against regressions and are not estimates (docs/quality.md has those)."""
 
 import pytest
@@ -55,6 +57,8 @@ FLOORS = {
     "dev29": {"recall@1": 0.90, "recall@5": 0.96, "answer_hit": 0.91, "refusal_recall": 0.83, "false_refusal_max": 0.02},
     "dev30": {"recall@1": 0.92, "recall@5": 0.97, "answer_hit": 0.89, "refusal_recall": 0.72, "false_refusal_max": 0.03},
     "dev31": {"recall@1": 0.90, "recall@5": 0.98, "answer_hit": 0.87, "refusal_recall": 0.77, "false_refusal_max": 0.02},
+    "dev32": {"recall@1": 0.91, "recall@5": 0.96, "answer_hit": 0.91, "refusal_recall": 0.80, "false_refusal_max": 0.02},
+    "dev33": {"recall@1": 0.90, "recall@5": 0.96, "answer_hit": 0.90, "refusal_recall": 0.70, "false_refusal_max": 0.04},
     "dev25": {"recall@1": 0.89, "recall@5": 0.94, "answer_hit": 0.85, "refusal_recall": 0.73, "false_refusal_max": 0.03},
     "dev23": {"recall@1": 0.89, "recall@5": 0.96, "answer_hit": 0.87, "refusal_recall": 0.8, "false_refusal_max": 0.03},
     "dev17": {"recall@1": 0.84, "recall@5": 0.97, "answer_hit": 0.86, "refusal_recall": 0.93, "false_refusal_max": 0.02},
@@ -66,7 +70,8 @@ FLOORS = {
     "english": {"recall@1": 0.88, "recall@5": 0.94, "answer_hit": 0.77},
     "refusals": {"refusal_recall": 0.83},
 }
-HELD_OUT = ["dev3", "dev6", "dev7", "dev8", "dev10", "dev15", "dev18", "dev19", "dev22", "dev24", "dev26", "dev28", "dev30"]  # misses never read
+HELD_OUT = ["dev3", "dev6", "dev7", "dev8", "dev10", "dev15", "dev18", "dev19", "dev22", "dev24", "dev26", "dev28", "dev30",
+            "dev32"]  # misses never read
 READING = {"answer_chars_median_max": 125, "fact_in_first_60": 0.78}  # dev + dev2 together
 
 

@@ -105,7 +105,7 @@ def test_memory_probe_passage_text_is_not_held(big_config, fake_embedder, monkey
 def test_memory_probe_million_layout(big_config, fake_embedder, monkeypatch):
     """The layout used above PASSAGES_IN_RAM_UP_TO and EXACT_UP_TO (a million passages), on a small
     synthetic index: passage text read from the file, the BM25 score matrix memory-mapped from
-    disk (not copied into the process), the graph's vectors stored as float16."""
+    disk (not copied into the process), the graph's vectors stored in one byte a dimension."""
     import faiss
     import numpy as np
 
@@ -118,11 +118,11 @@ def test_memory_probe_million_layout(big_config, fake_embedder, monkeypatch):
     monkeypatch.setattr(passages_mod, "CACHED", 8)
     index = load_index(big_config.embeddings_dir, big_config.model)
     n, d = len(index.passages), index.dense.dimension
-    assert index.manifest["index_type"].startswith("hnsw") and "fp16" in index.manifest["index_type"]
+    assert index.manifest["index_type"].startswith("hnsw") and "sq8" in index.manifest["index_type"]
     assert isinstance(index.dense.index, faiss.IndexHNSWSQ)
-    assert index.dense.index.storage.sa_code_size() == 2 * d       # float16: 2 bytes a dimension
+    assert index.dense.index.storage.sa_code_size() == d           # 8-bit codes: 1 byte a dimension
     graph = int(index.dense.index.hnsw.neighbors.size()) * 4
-    assert index.dense.nbytes - graph < n * d * 4 * 0.6            # not float32 vectors
+    assert index.dense.nbytes - graph < n * d * 4 * 0.3            # not float32 (or float16) vectors
     for name in ("data", "indices", "indptr"):                     # BM25 scores: pages of the files
         arr = index.keyword._bm25.scores[name]
         assert isinstance(arr, np.memmap) and str(arr.filename).startswith(str(Path(index.folder).resolve()))

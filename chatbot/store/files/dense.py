@@ -2,10 +2,10 @@
 
 Exact search reads every stored vector for every question: 20 MB at 10 000 passages, which on a
 small shared machine already costs about as much as embedding the question. Above that, an HNSW
-graph visits a few thousand vectors instead. The graph stores its vectors as float16
-(faiss IndexHNSWSQ, QT_fp16: half the memory of float32, 1 GB instead of 2 at a million passages;
-recall@10 against exact float32 search is measured by `chatbot bench`), while exact search keeps
-float32. HNSW rather than IVF because
+graph visits a few thousand vectors instead. The graph stores its vectors in one byte a dimension
+(faiss IndexHNSWSQ, QT_8bit, each dimension's range learned from the first vectors: a quarter of
+float32's memory, 0.5 GB instead of 2 at a million passages; recall@10 against exact float32 search
+is measured by `chatbot bench`), while exact search keeps float32. HNSW rather than IVF because
 questions are not passages: a question's nearest passages scatter over many IVF cells, and IVF had
 to scan about a fifth of 100 000 passages for 0.95 recall@10 (about 9× faster than exact search),
 where HNSW reached it 20–40× faster (see docs/performance.md). IVF stays available as kind="ivf".
@@ -19,11 +19,23 @@ import faiss
 import numpy as np
 
 from ... import stages
-from ..params import EXACT_UP_TO, HNSW_EF_CONSTRUCTION, HNSW_M, choose_ef_search, choose_nlist
+from ..params import EXACT_UP_TO, HNSW_CODE, HNSW_EF_CONSTRUCTION, HNSW_M, HNSW_TRAIN, choose_ef_search, choose_nlist
 
 ADD_BLOCK = 100_000
 
 __all__ = ["EXACT_UP_TO", "HNSW_EF_CONSTRUCTION", "HNSW_M", "DenseIndex", "choose_ef_search", "choose_nlist"]
+
+
+def _hnsw(sample: np.ndarray) -> faiss.IndexHNSWSQ:
+    """An empty HNSW graph storing its vectors as `HNSW_CODE`, its 8-bit ranges (if any) learned
+    from up to HNSW_TRAIN vectors of `sample`."""
+    d = sample.shape[1]
+    code = faiss.ScalarQuantizer.QT_8bit if HNSW_CODE == "sq8" else faiss.ScalarQuantizer.QT_fp16
+    index = faiss.IndexHNSWSQ(d, code, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    if not index.is_trained:
+        index.train(np.ascontiguousarray(sample[:HNSW_TRAIN], dtype=np.float32))
+    return index
 
 
 class DenseIndex:
@@ -69,12 +81,11 @@ class DenseIndex:
             index.add(vectors)
             return cls(index, "flat")
         if kind == "hnsw":
-            index = faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_fp16, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            for s in range(0, n, ADD_BLOCK):  # faiss converts each block to float16 as it goes
+            index = _hnsw(vectors)
+            for s in range(0, n, ADD_BLOCK):  # faiss encodes each block as it goes
                 index.add(vectors[s:s + ADD_BLOCK])
             index.hnsw.efSearch = ef_search or choose_ef_search(n)
-            return cls(index, f"hnsw{HNSW_M}-fp16,ef={index.hnsw.efSearch}")
+            return cls(index, f"hnsw{HNSW_M}-{HNSW_CODE},ef={index.hnsw.efSearch}")
         nlist = choose_nlist(n)
         quantizer = faiss.IndexFlatIP(d)
         index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
@@ -92,14 +103,15 @@ class DenseIndex:
         if n <= EXACT_UP_TO:
             return cls.build(np.concatenate(list(blocks)).reshape(n, d))
         stages.event("dense_index_build")
-        index = faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_fp16, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index = None
         for block in blocks:
-            index.add(np.ascontiguousarray(block, dtype=np.float32))
-        if index.ntotal != n:
-            raise ValueError(f"{index.ntotal} vectors given, {n} announced")
+            block = np.ascontiguousarray(block, dtype=np.float32).reshape(-1, d)
+            index = index or _hnsw(block)  # the first block is the sample the 8-bit ranges are learned from
+            index.add(block)
+        if index is None or index.ntotal != n:
+            raise ValueError(f"{index.ntotal if index else 0} vectors given, {n} announced")
         index.hnsw.efSearch = choose_ef_search(n)
-        return cls(index, f"hnsw{HNSW_M}-fp16,ef={index.hnsw.efSearch}")
+        return cls(index, f"hnsw{HNSW_M}-{HNSW_CODE},ef={index.hnsw.efSearch}")
 
     def search(self, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(ids, scores) of shape (q, k'); rows padded by FAISS with -1 are trimmed by callers."""

@@ -38,8 +38,9 @@ from .dense import DenseIndex
 if TYPE_CHECKING:
     from ...embedder import Embedder
 
-# 4: above EXACT_UP_TO passages the HNSW graph stores float16 vectors (IndexHNSWSQ), read by
-# version 4 only; an index of another version is refused with IndexMismatchError (rebuild).
+# 4: above EXACT_UP_TO passages the HNSW graph stores quantised vectors (IndexHNSWSQ: float16, or
+# 8-bit codes since session 27; the FAISS file says which, so both read alike), read by version 4
+# only; an index of another version is refused with IndexMismatchError (rebuild).
 FORMAT_VERSION = 4
 
 
