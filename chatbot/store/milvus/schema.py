@@ -24,7 +24,7 @@ import numpy as np
 from ...errors import ChatbotError
 from ...textnorm import STOPWORDS
 from ...types import Passage
-from ..params import EXACT_UP_TO, HNSW_EF_CONSTRUCTION, HNSW_M, choose_ef_search
+from ..params import EXACT_UP_TO, HNSW_M, MILVUS_EF_CONSTRUCTION, choose_ef_search
 from .connection import has_bm25, is_local, terms_tokenizer
 
 FORMAT_VERSION = 2             # of the collections (rows and manifest); 2: BM25 fields optional
@@ -121,12 +121,13 @@ def pk_of(model: str, chunking: dict, sha256: str, chunk_id: str, seq: int) -> i
 
 
 def index_kind(n: int) -> tuple[str, dict]:
-    """The dense index FAISS would build for n vectors (store/params.py): exact up to the same
-    size, then HNSW with the same degree, construction and search breadth."""
+    """The dense index for n vectors (store/params.py): exact up to the same size as FAISS, then
+    HNSW with the same degree, and the construction and search breadth its figures were measured
+    with (FAISS's graph is built with more candidates since session 27)."""
     if n <= EXACT_UP_TO:
         return "flat", {"index_type": "FLAT", "metric_type": "IP", "params": {}}
-    return f"hnsw{HNSW_M},ef={choose_ef_search(n)}", {
-        "index_type": "HNSW", "metric_type": "IP", "params": {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION}}
+    return f"hnsw{HNSW_M},ef={choose_ef_search(n, MILVUS_EF_CONSTRUCTION)}", {
+        "index_type": "HNSW", "metric_type": "IP", "params": {"M": HNSW_M, "efConstruction": MILVUS_EF_CONSTRUCTION}}
 
 
 def search_params(kind: str) -> dict:
