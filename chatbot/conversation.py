@@ -464,11 +464,18 @@ def refusal(question: str, absent: tuple[str, ...], notice: str | None = None) -
                   notice=notice, reason="slot")
 
 
+def _bare(text: str) -> str:
+    """A text without spaces and punctuation, for telling whether two readings say the same."""
+    return re.sub(r"[\s\W_]+", "", text)
+
+
 def annotate(answer: Answer, resolved: Resolved, message: str | None = None) -> Answer:
     """Say how a follow-up was understood, in the answer's first line; the answer keeps the
     user's own words as its question."""
     if not resolved.changed or not resolved.understood_as or answer.reason in ("error", "empty"):
         return answer
+    if message is not None and _bare(resolved.understood_as) == _bare(message):
+        return answer  # read in context, but understood as typed: a line repeating the message says nothing
     line = f"（按“{resolved.understood_as}”理解）"
     return replace(answer, question=message or answer.question, text=f"{line}\n{answer.text}",
                    understood_as=resolved.understood_as)

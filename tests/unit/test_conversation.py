@@ -175,6 +175,17 @@ def test_annotate_says_how_the_follow_up_was_understood():
     assert conversation.annotate(same, Resolved("q", False)) is same
 
 
+@pytest.mark.parametrize("typed", ["以前交的年限还算吗", "以前交的年限还算吗？", "以前 交的年限，还算吗"])
+def test_a_reading_that_repeats_the_message_adds_no_line(typed):
+    """Read in context but understood as typed (the conversation added no words): a line
+    （按“以前交的年限还算吗”理解） tells the reader nothing, so there is none."""
+    plain = Answer("q", "河北：缴费年限自动累计。[1]", False)
+    out = conversation.annotate(plain, Resolved("以前交的年限还算吗", True, "以前交的年限还算吗"), typed)
+    assert out is plain and out.understood_as is None
+    worded = conversation.annotate(plain, Resolved("q", True, "以前交的年限还算吗"), "以前交的年头还算吗")
+    assert worded.text.startswith("（按“以前交的年限还算吗”理解）")  # a reworded reading keeps its line
+
+
 def test_a_place_named_in_a_sentence_without_the_figure_asked_is_not_spoken_of():
     # the sentence states an amount of some kind (30个), not the contribution asked
     text = "目前,北京、天津、上海等30个省份已开通省内异地使用。"
