@@ -106,7 +106,8 @@ class DenseIndex:
         index = None
         for block in blocks:
             block = np.ascontiguousarray(block, dtype=np.float32).reshape(-1, d)
-            index = index or _hnsw(block)  # the first block is the sample the 8-bit ranges are learned from
+            if index is None:
+                index = _hnsw(block)  # the first block is the sample the 8-bit ranges are learned from
             index.add(block)
         if index is None or index.ntotal != n:
             raise ValueError(f"{index.ntotal if index else 0} vectors given, {n} announced")
