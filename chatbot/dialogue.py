@@ -154,7 +154,7 @@ def _elsewhere(message: str, turn: Turn, alone: "Retrieval", found: "Retrieval")
 
     if not alone.hits or not found.hits:
         return False
-    if any(s.place for s in conversation.slots(conversation._norm(message), original=message)):
+    if _names_place(message):
         return False
     said = find_places(conversation._norm(turn.text), original=turn.text)
     own = list(title_places(alone.hits[0].passage.title))
@@ -188,6 +188,11 @@ def _may_stand(message: str, rules: Resolved, policy: "Policy") -> bool:
         return False
     if mode == "all":
         return True
+    return _names_place(message)
+
+
+def _names_place(message: str) -> bool:
+    """Does the message name a place of its own (by the conversation's slots, romanised names too)?"""
     return any(s.place for s in conversation.slots(conversation._norm(message), original=message))
 
 
