@@ -52,13 +52,20 @@ class Turn:
     cited: tuple[str, ...] = ()
 
 
-def top_confidence(retrieval: "Retrieval", retriever: "Retriever") -> float:
-    """How surely the first passage answers (the answer's own confidence value; 0 when none)."""
+def top_confidence(retrieval: "Retrieval", retriever: "Retriever", policy: "Policy | None" = None) -> float:
+    """How surely the first passage answers (the answer's own confidence value; 0 when none).
+    With `policy.context_gated`, also 0 when the answer would refuse it as not confident (its
+    cosine under `dense_floor`, its value under `threshold`): a reading that ends in "没有找到"
+    must not win over one that answers (我妈去看病时具体怎么用 after 家庭共济开通了)."""
     from .answer import confidence
 
     if not retrieval.hits:
         return 0.0
-    return confidence(retrieval, retrieval.hits[0], retriever.index.keyword).value
+    top = retrieval.hits[0]
+    value = confidence(retrieval, top, retriever.index.keyword).value
+    if policy is not None and policy.context_gated and (value < policy.threshold or top.dense_score < policy.dense_floor):
+        return 0.0
+    return value
 
 
 def _joined(*parts: str) -> str:
@@ -128,7 +135,7 @@ def _read_one(message: str, earlier: list[str], turn: Turn | None, retriever: "R
         alone = retriever.search(message, max(policy.top_k, policy.candidates) if shift else policy.top_k)
         if _out_of_scope(alone, policy):
             return Resolved(message, False)
-        conf = top_confidence(alone, retriever)
+        conf = top_confidence(alone, retriever, policy)
         if conf >= policy.context_alone_confidence:
             if policy.context_margin == float("inf") or policy.context_mode == "rules":
                 return Resolved(message, False)
@@ -138,7 +145,7 @@ def _read_one(message: str, earlier: list[str], turn: Turn | None, retriever: "R
                 return Resolved(message, False)
             if policy.context_place_conflict and _elsewhere(message, turn, alone, found):
                 return replace(in_context, own_subject=policy.context_own_asks)
-            if top_confidence(found, retriever) > conf + policy.context_margin:
+            if top_confidence(found, retriever, policy) > conf + policy.context_margin:
                 return replace(in_context, own_subject=policy.context_own_asks)
             return Resolved(message, False)
     if policy.context_mode == "rules":
@@ -289,3 +296,30 @@ def prior_sorted(retrieval: "Retrieval", prior: tuple[str, ...], policy: "Policy
 
     hits = [replace(h, score=h.score + bonus) if h.passage.chunk_id in prior else h for h in retrieval.hits]
     return replace(retrieval, hits=tuple(sorted(hits, key=order_key(policy.place_penalty, policy.fact_penalty))))
+
+
+def unit_sorted(retrieval: "Retrieval", resolved: Resolved, policy: "Policy", keyword, unit_scores) -> "Retrieval":
+    """A message read in context: its first `policy.context_unit_depth` passages re-ordered by their
+    fused score plus `policy.context_unit_weight` times the score of the unit each would open with
+    (answer.scored_pick, the message's own words weighing more). Passages that share the
+    conversation's subject differ most in whether one of them has a unit answering what the
+    message asks now. Scores are kept; only the order changes (the place and fact penalties first)."""
+    depth, weight = policy.context_unit_depth, policy.context_unit_weight
+    if resolved.kind != "context" or weight <= 0 or depth < 2 or len(retrieval.hits) < 2 or unit_scores is None:
+        return retrieval
+    from .answer import _weights, scored_pick, unit_inputs
+    from .retrieval.retriever import rank_key
+
+    words, scores = unit_inputs(retrieval, _weights(retrieval.tokens, keyword) or {t: 1.0 for t in retrieval.tokens},
+                                unit_scores, policy)
+    rank = rank_key(policy.place_penalty, policy.fact_penalty)
+    head = list(retrieval.hits[:depth])
+
+    def key(h):
+        lead = scored_pick(retrieval.normalized, h.passage, words, unit_scores=scores, policy=policy,
+                           asks_text=retrieval.context_text)[1]
+        return rank(h.score + weight * lead, h.missing, h.lacks)
+    ordered = sorted(head, key=key)
+    if ordered == head:
+        return retrieval
+    return replace(retrieval, hits=tuple(ordered) + retrieval.hits[depth:])

@@ -29,8 +29,9 @@ OTHER_SCHEMES: dict[str, str] = {
     "最低生活保障": r"低保金|最低生活保障金",  # social assistance paid out, not the 低保对象's insurance contribution
     "惠民保": r"惠民保",
     "个人所得税": r"个税|个人所得税|专项附加扣除|income tax",
-    # 商业生育保险, commercial maternity insurance: a kind named inside the compound (session 26, from dev31)
-    "商业保险": r"商业保险|商业[\u4e00-\u9fff]{1,4}险|商保|车险|意外险|重疾险|寿险|百万医疗|医疗险|保险公司|car insurance|life insurance|"
+    # 商业生育保险, commercial maternity insurance: a kind named inside the compound (session 26, from dev31);
+    # 商业险, its commonest short form (session 28, from dev35)
+    "商业保险": r"商业保险|商业[\u4e00-\u9fff]{0,4}险|商保|车险|意外险|重疾险|寿险|百万医疗|医疗险|保险公司|car insurance|life insurance|"
             r"commercial ([a-z]+ ){0,2}insurance|private (health |medical )?insurance|"
             r"accident insurance|insurance company|insurer\b",
 }
@@ -347,6 +348,10 @@ class Policy:
     # 0.39) after a refused 近视眼激光手术 question was read with it and answered with 衡水's phone numbers, and
     # long chats' understood-as lines carried fewer earlier words (three held-out answers, same passages)
     context_alone_confidence: float = 0.0
+    # Both readings' confidence counted as 0 where the answer would refuse it as not confident (cosine under
+    # dense_floor or value under threshold): a message read alone and refused (我妈去看病时具体怎么用 after
+    # 家庭共济开通了, cosine 0.22) is read in context when that reading answers (session 28).
+    context_gated: bool = True
     context_margin: float = 0.0   # a message with its own confident match is read in context when that reading is more confident by this margin (inf = never; dev4 follow-ups r@1 0.833 → 0.867, conversations.jsonl false refusals 1 → 0, dev3 ±0)
     # a message the rules would carry (no subject word of its own) may still stand alone on its own
     # confident match: "none", "place" (it names a place: 衡水市医保电话是多少 after other topics was read
@@ -378,6 +383,14 @@ class Policy:
     # (conversation.check; 0 = any such passage; session 17, measured left out)
     swap_fit_ratio: float = 0.5
     context_blend: float = 1.0    # weight of the context reading's match beside the message's own (0 = the context reading alone)
+    # A message read in context: its first `context_unit_depth` passages re-ordered by their fused score plus
+    # this weight times the score of the unit each would open with (answer.scored_pick: the fitted unit model,
+    # the message's own words weighing more). Siblings that share the conversation's subject differ most in
+    # whether one of their units answers what the message asks now (他去的话得带啥). Session 28: chosen on the
+    # twenty development files' 723 answerable context readings (simulated top-1 663 → 668 at 0.05; 0.15 → 665,
+    # 0.5 → 644; a pairwise logit on the same features, left out by file, +7), then measured once held out.
+    context_unit_weight: float = 0.05
+    context_unit_depth: int = 3
     context_check_kinds: tuple = ("scheme", "year")  # slot kinds checked besides places (group and setting names vary too much in wording for a literal check)
     context_check: bool = True    # what a message read in context names itself must be what the answer speaks of
     context_mode: str = "hybrid"  # the context reading: "hybrid" (ranked with the earlier text + message, checked with its subject), "text", "subject", "title", "both", "rules"

@@ -35,6 +35,7 @@ def finish(retrieval: Retrieval, resolved: "Resolved", question: str, notice: st
     from .retrieval import facts
 
     retrieval = dialogue.prior_sorted(retrieval, resolved.prior, policy)
+    retrieval = dialogue.unit_sorted(retrieval, resolved, policy, retriever.index.keyword, retriever.unit_scores)
     broader = bool(resolved.swapped) and policy.province_covers_city and all(  # only a swap is checked
         facts.about_rules(text, policy) for text in (retrieval.normalized, normalize(question)))
     retrieval, absent = conversation.check(retrieval, resolved, broader, policy)

@@ -249,3 +249,19 @@ def test_a_question_in_everyday_words_is_refused_for_an_uncovered_place_as_the_s
     read as 怎么 (policy.everyday_asks) the question ranks and is refused as written in standard words."""
     a, b = real_qa.ask(everyday), real_qa.ask(standard)
     assert b.refused and a.refused and a.text == b.text, (a.text, b.text)
+
+
+@pytest.mark.parametrize("history, message", [
+    (["家庭共济开通了"], "我妈去看病时具体怎么用"),
+    (["我之前在山东交医保", "现在到河北工作了"], "转过来咋办"),
+])
+def test_a_message_whose_own_match_would_be_refused_is_read_in_context(real_qa, history, message):
+    """Read alone, these messages' best passages have cosines under the refusal floor, so the answer
+    was 没有找到 although the conversation says what they ask about. A reading that would be refused
+    counts as no match (policy.context_gated); with the rule off they are refused again."""
+    from chatbot.service import QA
+
+    a = real_qa.ask(message, history)
+    assert not a.refused and a.understood_as, a.text
+    qa_off = QA(real_qa.config, policy=real_qa.policy.with_values(context_gated=False))
+    assert qa_off.ask(message, history).refused

@@ -189,3 +189,62 @@ def test_an_answer_embeds_its_question_once(fake_qa):
     from chatbot.textnorm import normalize
 
     assert seen.count(normalize("廊坊市医保电话是多少")) == 1, seen
+
+
+def _sibling(name: str, score: float, text: str, missing=()) -> Hit:
+    p = Passage(f"x.txt#{name}", name, "x.txt", name, None, 0, "article", text)
+    return Hit(p, score, score, 0.0, 1, 1, tuple(missing))
+
+
+def _in_context(*hits: Hit):
+    from chatbot.conversation import Resolved
+    from chatbot.types import Retrieval
+
+    q = "新生儿医保 办理 要 带 什么 材料"
+    retrieval = Retrieval(q, q, ("新生儿", "医保", "办理", "材料"), (), hits,
+                          alone_tokens=("材料",), alone_normalized="要带什么材料", context_text=q)
+    return retrieval, Resolved(q, True, kind="context", alone="要带什么材料")
+
+
+def _no_vectors(question, units):
+    return [0.0] * len(units), [0.0] * len(units)
+
+
+@pytest.mark.parametrize("weight, depth, first", [
+    (0.05, 3, "materials"),  # the sibling with a unit that answers goes first
+    (0.0, 3, "steps"),       # off: the fused order
+    (0.05, 1, "steps"),      # a depth of one re-orders nothing
+])
+def test_a_message_read_in_context_puts_first_the_sibling_whose_unit_answers_it(weight, depth, first):
+    """Two passages share the conversation's subject (新生儿医保办理) at almost the same score; the
+    message asks what to bring, and only one of them has a unit that says. Scores stay as fused."""
+    from chatbot import dialogue
+
+    steps = _sibling("steps", 1.00, "新生儿医保办理流程。第一步在线登记，第二步缴费，第三步等待审核。")
+    materials = _sibling("materials", 0.98, "新生儿医保办理说明。办理时需要带出生医学证明、户口簿和监护人身份证等材料。")
+    retrieval, resolved = _in_context(steps, materials)
+    policy = Policy().with_values(context_unit_weight=weight, context_unit_depth=depth)
+    got = dialogue.unit_sorted(retrieval, resolved, policy, None, _no_vectors)
+    assert got.hits[0].passage.title == first
+    assert {h.passage.title: h.score for h in got.hits} == {"steps": 1.00, "materials": 0.98}
+
+
+def test_the_unit_order_never_puts_a_passage_missing_the_place_first():
+    from chatbot import dialogue
+
+    fits = _sibling("fits", 1.00, "新生儿医保办理流程。第一步在线登记，第二步缴费。")
+    elsewhere = _sibling("elsewhere", 0.99, "新生儿医保办理时需要带出生医学证明和户口簿等材料。", missing=("廊坊",))
+    retrieval, resolved = _in_context(fits, elsewhere)
+    got = dialogue.unit_sorted(retrieval, resolved, Policy(), None, _no_vectors)
+    assert [h.passage.title for h in got.hits] == ["fits", "elsewhere"]
+
+
+def test_a_message_read_alone_is_not_re_ordered_by_its_units():
+    from chatbot import dialogue
+    from chatbot.conversation import Resolved
+
+    steps = _sibling("steps", 1.00, "新生儿医保办理流程。第一步在线登记，第二步缴费。")
+    materials = _sibling("materials", 0.98, "新生儿医保办理时需要带出生医学证明和户口簿等材料。")
+    retrieval, _ = _in_context(steps, materials)
+    got = dialogue.unit_sorted(retrieval, Resolved("q", False), Policy(), None, _no_vectors)
+    assert got is retrieval
