@@ -207,10 +207,12 @@ def pick_sentences(question_norm: str, passage: Passage, weights: dict[str, floa
 
 def scored_pick(question_norm: str, passage: Passage, weights: dict[str, float], max_sentences: int | None = None,
                 unit_scores: UnitScores | None = None, policy: Policy = Policy(),
-                asks_text: str = "") -> tuple[list[str], float]:
+                asks_text: str = "", named: tuple[str, ...] = ()) -> tuple[list[str], float]:
     """(`pick_sentences`' quotes, the lead unit's score). Only a unit that states something may
     open or support (quoting.can_open); a supporting unit that mostly repeats what is already
-    quoted (`policy.repeat_share` of its character pairs) adds length, not facts, and is left out."""
+    quoted (`policy.repeat_share` of its character pairs) adds length, not facts, and is left out.
+    `named`: values a follow-up swapped in (学生 for 北京's 起付线): a unit speaking of them opens,
+    when the passage has one (`policy.lead_names_swapped`)."""
     max_sentences = max_sentences or policy.answer_sentences
     sentences = list(units(passage.text))
     if not sentences:
@@ -218,6 +220,14 @@ def scored_pick(question_norm: str, passage: Passage, weights: dict[str, float],
     scores = _sentence_scores(question_norm, sentences, weights, unit_scores, policy, passage.title, asks_text)
     ranked = sorted(range(len(sentences)), key=lambda i: -scores[i])
     order = [i for i in ranked if can_open(sentences[i])] or ranked
+    if named and policy.lead_names_swapped:
+        from .conversation import mentions
+
+        from .retrieval.places import find_places
+
+        named = tuple(v for v in named if not find_places(normalize(v)))  # a place is shown by the answer's label
+        speaking = [i for i in order if named and all(mentions(sentences[i], v) for v in named)]
+        order = speaking + [i for i in order if i not in speaking] if speaking else order
     if policy.lead_states_required:
         # a phone number (or address) asked for: a unit that states one opens, when the passage has one
         needed = facts.required(question_norm) or (facts.required(normalize(asks_text)) if asks_text else [])
@@ -388,10 +398,11 @@ def _population_first(retrieval: Retrieval, policy: Policy) -> Retrieval:
 
 
 def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy = Policy(),
-            notice: str | None = None, unit_scores: UnitScores | None = None) -> Answer:
+            notice: str | None = None, unit_scores: UnitScores | None = None, named: tuple[str, ...] = ()) -> Answer:
     """Build the cited answer (or an honest refusal) from a retrieval. `unit_scores(question, units)`:
     the question↔unit cosines and the learned metric's scores, if any (the retriever's
-    unit_scores, one call per passage), for choosing what to quote."""
+    unit_scores, one call per passage), for choosing what to quote. `named`: values a follow-up
+    swapped in, which the opening unit speaks of where the passage has one (`scored_pick`)."""
     question = retrieval.query
     hits = retrieval.hits
     related = tuple(Citation(i + 1, h.passage, h.score) for i, h in enumerate(hits[:3]))
@@ -425,7 +436,7 @@ def compose(retrieval: Retrieval, keyword: KeywordIndex | None, policy: Policy =
     weights, unit_scores = unit_inputs(retrieval, base_weights or {t: 1.0 for t in retrieval.tokens},
                                        unit_scores, policy)
     quotes, lead_score = scored_pick(retrieval.normalized, top.passage, weights, unit_scores=unit_scores, policy=policy,
-                                     asks_text=retrieval.context_text)
+                                     asks_text=retrieval.context_text, named=named)
     parts = [_sentences_text(quotes) + "[1]"]
     citations = [Citation(1, top.passage, top.score, tuple(quotes))]
     # A second article that scores almost as well, and that both retrievers found, often holds the

@@ -433,6 +433,9 @@ class Policy:
     unit_alone: float = 0.5        # a message read in context: share of its own text in the units' cosine and metric scores (session 9: dev11 follow-up hit 0.782 → 0.818, dev5 +0.01; held out dev3 follow-up hit 0.667 → 0.722, fact60 0.786 → 0.817, the others ±0 or better; 1.0 cost dev9 two hits)
     support_share: float = 0.03    # a supporting unit's share of the passage's answering probability (softmax of unit scores); 0.03 with session 7's unit weights (their softmax is peakier: 0.05 cut dev6's answer_hit 0.776 → 0.752; 0.02 / 0.03 / 0.05 measured on every set, docs/quality.md)
     inherited_checks: bool = False  # a group or year the conversation carried refuses too (False: only what the message names itself; dev9 false refusal −1, dev + dev2, dev4, dev5 ±0)
+    # a value a follow-up swapped in (学生呢 after 北京's 起付线): a unit speaking of it opens, where the passage has one
+    # (session 28: the development files' 学生 swaps quoted the general 起付线 sentence three times)
+    lead_names_swapped: bool = True
     lead_states_required: bool = True  # a phone number or address asked for: a unit stating one opens the answer when the passage has one (fact_in_first_60 dev + dev2 0.821 → 0.833, dev4 0.774 → 0.783, dev5 ±0; any asked kind (amounts, dates): 0.816 / 0.765 / 0.678, docs/quality.md)
     versions: bool = True         # two passages for different places/groups/years the question left open: one line per version (chatbot/versions.py)
     place_label_within: int = 30  # one place's passage for a question naming no place is labelled with the place (信阳：…) unless the quote names it this early (session 25: 232 answers of 32 sets labelled, no metric changed)

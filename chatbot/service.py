@@ -43,7 +43,7 @@ def finish(retrieval: Retrieval, resolved: "Resolved", question: str, notice: st
         return conversation.annotate(conversation.refusal(question, absent, notice), resolved, question), retrieval
     top = retrieval if len(retrieval.hits) <= policy.top_k else replace(retrieval, hits=retrieval.hits[:policy.top_k])
     lap = stages.laps()
-    answer = compose(top, retriever.index.keyword, policy, notice, retriever.unit_scores)
+    answer = compose(top, retriever.index.keyword, policy, notice, retriever.unit_scores, resolved.swapped)
     lap("compose")
     return conversation.annotate(answer, resolved, question), retrieval
 

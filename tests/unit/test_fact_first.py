@@ -364,3 +364,21 @@ def test_a_message_read_in_context_chooses_units_by_its_own_text_too():
     assert first(POLICY.with_values(unit_alone=0.0)).startswith("吉林市城乡居民医保2024年个人缴费金额") and own not in asked
     first(POLICY, retrieval("吉林市城乡居民医保2024年个人交多少", jilin))
     assert own not in asked  # a stand-alone question: its own text is the text
+
+
+@pytest.mark.parametrize("named, opens", [
+    (("学生",), "学生儿童的住院起付线均减半。"),
+    ((), "2024年,北京市城乡居民医保的报销起付标准具体如下:门诊起付线为100元,三级医院为1100元。"),
+    (("北京", "学生"), "学生儿童的住院起付线均减半。"),  # a place is not required of the unit: the label shows it
+])
+def test_a_swapped_in_group_opens_with_the_unit_speaking_of_it(named, opens):
+    """学生呢 after a question on 北京's 起付线: the passage's general sentence matches the carried
+    subject best, but the user asked about students; the unit that speaks of them opens."""
+    from chatbot.answer import scored_pick
+    from chatbot.textnorm import normalize
+
+    p = passage("北京医保报销起付标准", "2024年,北京市城乡居民医保的报销起付标准具体如下:门诊起付线为100元,三级医院为1100元。"
+                "老年人本年度第二次住院起付线减半。学生儿童的住院起付线均减半。")
+    q = normalize("北京 学生 城乡居民医保 门诊起付线多少")
+    quotes, _ = scored_pick(q, p, {"北京": 1.0, "城乡居民": 1.0, "门诊": 1.0, "起付线": 1.0}, policy=POLICY, named=named)
+    assert quotes[0] == opens, quotes
