@@ -15,6 +15,7 @@ from .types import Answer, Citation
 
 ERROR_TITLE = "出错了"
 REFUSED_TITLE = "没有找到答案"
+PARTIAL_TITLE = "只找到问题的一部分"  # chatbot/partial.py: one ask missing, the others answered
 CONVERSATIONAL = ("small_talk", "statement")  # chatbot/smalltalk.py: replies to messages that ask nothing
 
 
@@ -97,7 +98,7 @@ def answer_as_html(answer: Answer) -> str:
     if answer.notice:
         parts.append(f"<p class='notice'>注意：{escape(answer.notice)}</p>")
     if answer.refused and answer.reason not in CONVERSATIONAL:  # "你好" asked nothing: no answer was missed
-        parts.append(f"<p class='state'>{REFUSED_TITLE}</p>")
+        parts.append(f"<p class='state'>{PARTIAL_TITLE if answer.reason == 'partial' else REFUSED_TITLE}</p>")
     numbers = {c.n for c in answer.citations}
     parts.append(f"<p class='answer'>{_markers(escape(answer.text), numbers)}</p>")
     if answer.citations:

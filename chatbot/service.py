@@ -178,10 +178,23 @@ class QA:
             if resolved.kind == "context" and resolved.alone and answer.understood_as:
                 answer = self._as_typed(answer, resolved.alone, retrieval.alone, question, notice, retriever)
             answer = smalltalk.acknowledged(answer, own, self.policy, _names_place)
+            if answer.refused and answer.reason == "no_fact" and self.policy.partial_answers:
+                answer = self._partial(answer, own, k, history)
         # -- optional LLM answer (issue 19, chatbot/generation): only with a model configured ----
         if self.config.llm_enabled and generate:
             answer = self.generator.answer(text, retrieval.hits[:self.policy.top_k], answer, on_sentence)
         return answer, retrieval
+
+    def _partial(self, answer: Answer, message: str, k: int, history: Sequence[str] | None) -> Answer:
+        """A refusal for a missing figure of a message that asks other things too: those are
+        answered under it when they read alone (chatbot/partial.py)."""
+        from . import partial
+
+        rest = partial.rest_of(message, self.policy)
+        if rest is None:
+            return answer
+        other, _ = self.ask_with_hits(rest, k, history, generate=False)
+        return partial.combine(answer, rest, other) if partial.usable(other) else answer
 
     def _as_typed(self, answer: Answer, message: str, searched: Retrieval | None, question: str,
                   notice: str | None, retriever: "Retriever") -> Answer:

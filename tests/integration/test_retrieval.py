@@ -164,3 +164,22 @@ def test_pinyin_slips_meet_the_corpus_words(real_qa):
     clean = keyword_tokens(normalize("异地就医备案的小程序从哪进去"), normalized=True)
     assert "就医" in real_qa.retriever.repaired(slipped)
     assert not {"就医", "程序"} & set(real_qa.retriever.repaired(clean))
+
+
+def test_a_message_whose_one_ask_is_missing_answers_the_others_under_the_refusal(real_qa):
+    """利息 is asked about twice: whether there is any (the documents say: usually none) and the rate
+    (not stated). The refusal names the rate; the first ask is answered under it, with its citation.
+    Off, or asked alone, the rate question is a plain refusal."""
+    from chatbot.service import QA
+
+    message = "医保个人账户的钱放着有利息吗，一年利率是多少"
+    a = real_qa.ask(message)
+    assert a.refused and a.reason == "partial", a.text
+    head, rest = a.text.split("\n", 1)
+    assert "利率" in head and "没有找到" in head
+    assert rest.startswith("关于「医保个人账户的钱放着有利息吗」：") and "利息" in rest and "[1]" in rest
+    assert a.citations and not a.related
+    off = QA(real_qa.config, policy=real_qa.policy.with_values(partial_answers=False)).ask(message)
+    assert off.refused and off.reason == "no_fact" and not off.citations
+    alone = real_qa.ask("医保个人账户余额的年利率是多少")
+    assert alone.refused and alone.reason == "no_fact"
