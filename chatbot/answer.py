@@ -306,6 +306,16 @@ def refusal_for_gap(gap: Gap) -> str:
     return f"资料中没有找到这个问题所问的{gap.missing}。{_RELATED}"
 
 
+def refusal_for_scope(question: str, kind: str, related: tuple[Citation, ...] = (), notice: str | None = None) -> Answer:
+    """The refusal of a message the learned check (retrieval/scope.py) judged out of scope: no word
+    to name, so the kind is named (a doctor's question, another scheme, not insurance)."""
+    text = {"medical": refusal_for_gap(Gap("medical", "", "medical")),
+            "off_topic": "这个问题不是医保问题，资料中没有找到相关内容。",
+            "scope": f"资料只涉及基本医疗保险，这个问题问的是别的保险或事务，资料中没有找到相关内容。{_RELATED}"}[kind]
+    shown = related if kind == "scope" else ()  # a doctor's or an everyday question has no related insurance passage
+    return Answer(question, with_line(text, question, kind), True, related=shown, notice=notice, reason=kind)
+
+
 def prefer_stated_figure(retrieval: Retrieval, policy: Policy) -> Retrieval:
     """A money/rate question whose best passage states no such figure is answered from the next
     passage that does (and covers the named place) when it scores nearly as well (`second_ratio`

@@ -178,12 +178,28 @@ class QA:
             if resolved.kind == "context" and resolved.alone and answer.understood_as:
                 answer = self._as_typed(answer, resolved.alone, retrieval.alone, question, notice, retriever)
             answer = smalltalk.acknowledged(answer, own, self.policy, _names_place)
+            if self.policy.scope_learned and (not answer.refused or answer.reason in ("low_confidence", "no_fact")):
+                answer = self._scoped(answer, own, question, notice, retriever)
             if answer.refused and answer.reason == "no_fact" and self.policy.partial_answers:
                 answer = self._partial(answer, own, k, history)
         # -- optional LLM answer (issue 19, chatbot/generation): only with a model configured ----
         if self.config.llm_enabled and generate:
             answer = self.generator.answer(text, retrieval.hits[:self.policy.top_k], answer, on_sentence)
         return answer, retrieval
+
+    def _scoped(self, answer: Answer, message: str, question: str, notice: str | None,
+                retriever: "Retriever") -> Answer:
+        """An answered message the learned check judges a doctor's question, another scheme's or not
+        about insurance (retrieval/scope.py, `policy.scope_threshold`) is refused as such; one refused
+        for want of a passage or a figure (孕初期每天补多少钙合适: 没有找到…金额) is told what kind of
+        question it is instead."""
+        from .answer import refusal_for_scope
+
+        judged = retriever.out_of_scope(normalize(message))
+        bar = self.policy.scope_relabel_threshold if answer.refused else self.policy.scope_threshold
+        if judged is None or judged[0] < bar:
+            return answer
+        return refusal_for_scope(question, judged[1], tuple(answer.citations[:3]) or answer.related, notice)
 
     def _partial(self, answer: Answer, message: str, k: int, history: Sequence[str] | None) -> Answer:
         """A refusal for a missing figure of a message that asks other things too: those are

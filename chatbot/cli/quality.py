@@ -36,6 +36,10 @@ def register(sub) -> None:
                    "with and without the learned question↔unit metric, and save the metric (chatbot/unitfit.py)")
     t.add_argument("--metric-out", metavar="PATH", help="where --units saves the metric (default: the one the chat "
                    "loads, chatbot/data/unit_metric.npz)")
+    t.add_argument("--scope", action="store_true", help="fit the learned out-of-scope check on the files "
+                   "(leave-one-file-out counts first) and save it (retrieval/scope.py, chatbot/scopefit.py)")
+    t.add_argument("--scope-out", metavar="PATH", help="where to save it (default: the one the chat loads, "
+                   "chatbot/data/scope_model.npz)")
     t.add_argument("--adapter", action="store_true", help="fit the query adapter on the stand-alone questions "
                    "(leave-one-file-out recall@1 first) and save it (retrieval/adapter.py)")
     t.add_argument("--adapter-out", metavar="PATH", help="where to save the fitted adapter (default: the one the "
@@ -159,6 +163,17 @@ def cmd_tune(args) -> int:
         out = Path(args.metric_out) if args.metric_out else UNIT_METRIC_FILE
         print(json.dumps(tune_units(QA(config_from(args)), items, folds=args.folds, metric_out=out),
                          ensure_ascii=False, indent=2))
+        return 0
+    if args.scope:
+        from pathlib import Path
+
+        from ..retrieval.scope import SCOPE_FILE
+        from ..scopefit import tune_scope
+
+        qa = QA(config_from(args))
+        qa.policy = qa.policy.with_values(scope_learned=False)  # labels come from the word-list checks alone
+        out = Path(args.scope_out) if args.scope_out else SCOPE_FILE
+        print(json.dumps(tune_scope(qa, items, out), ensure_ascii=False, indent=2))
         return 0
     if args.adapter:
         from pathlib import Path

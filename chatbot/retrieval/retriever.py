@@ -41,6 +41,7 @@ class Retriever:
         self.unit_metric = _default_unit_metric(embedder, self.policy)
         self._passage_places = _PassagePlaces(index.passages)
         self._memory = _default_memory(embedder, index, self.policy)  # known questions (retrieval/memory.py)
+        self.scope = _default_scope(embedder)  # the learned out-of-scope check (retrieval/scope.py)
         self._vectors: dict[str, np.ndarray] = {}  # normalised text -> embedding, for sentence choice
         self._vectors_lock = threading.Lock()
         self._matrices: dict[tuple[str, ...], np.ndarray] = {}  # units' vectors stacked (`_unit_matrix`)
@@ -68,6 +69,14 @@ class Retriever:
         if sims is None:
             return {}
         return dict(zip(ids, sims.tolist() if hasattr(sims, "tolist") else map(float, sims)))  # Python floats
+
+    def out_of_scope(self, message_norm: str) -> tuple[float, str] | None:
+        """(probability that the message is a doctor's question, another scheme's or not about
+        insurance, the refusal kind) by the learned check (retrieval/scope.py); None without one.
+        The message's vector is the one kept for it (its own search embedded it already)."""
+        if self.scope is None or not message_norm:
+            return None
+        return self.scope.judge(self._sentence_vectors(message_norm, [])[0])
 
     def sentence_similarity(self, question_norm: str, sentences_norm: list[str]) -> list[float]:
         """Cosine of the question with each (normalised) sentence: how the answer tells the
@@ -373,6 +382,12 @@ def _default_memory(embedder, index, policy: Policy):
 
     found = memory.load(memory.MEMORY_FILE, getattr(embedder, "model_name", "")) if policy.memory_weight > 0 else None
     return memory.Lazy(found, index)
+
+
+def _default_scope(embedder):
+    from . import scope
+
+    return scope.load(scope.SCOPE_FILE, getattr(embedder, "model_name", ""))
 
 
 def _default_unit_metric(embedder, policy: Policy):

@@ -265,3 +265,24 @@ def test_a_message_whose_own_match_would_be_refused_is_read_in_context(real_qa, 
     assert not a.refused and a.understood_as, a.text
     qa_off = QA(real_qa.config, policy=real_qa.policy.with_values(context_gated=False))
     assert qa_off.ask(message, history).refused
+
+
+@pytest.mark.parametrize("history, message, reason", [
+    (["我有商业医疗险"], "那份保险理赔要提交什么资料", "scope"),   # no scheme named in the message itself
+    (["我老婆怀孕了，产检想用医保"], "怀孕初期每天补多少钙合适", "medical"),  # was refused as a missing 金额
+])
+def test_the_learned_check_refuses_and_names_what_the_word_lists_miss(real_qa, history, message, reason):
+    """Neither message names a scheme or a medicine the word lists know; the learned check
+    (retrieval/scope.py) tells them from insurance questions by the model's vector."""
+    from chatbot.service import QA
+
+    a = real_qa.ask(message, history)
+    assert a.refused and a.reason == reason, (a.reason, a.text)
+    off = QA(real_qa.config, policy=real_qa.policy.with_values(scope_learned=False)).ask(message, history)
+    assert off.reason != reason
+
+
+@pytest.mark.parametrize("message", ["孩子发烧去医院看病能用医保吗", "医保卡丢了怎么补办", "住院押金能刷医保卡吗"])
+def test_insurance_questions_near_medicine_stay_answered(real_qa, message):
+    a = real_qa.ask(message)
+    assert not a.refused, a.text

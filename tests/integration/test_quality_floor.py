@@ -193,3 +193,13 @@ def test_a_known_questions_own_wording_lifts_the_unit_holding_its_evidence(real_
     finally:
         retriever.policy = kept
     assert on[0] > off[0] + 0.5 and on[1] == off[1]
+
+
+@pytest.mark.parametrize("held_out", HELD_OUT)
+def test_shipped_scope_check_is_in_use_and_was_not_fitted_on_a_held_out_set(real_qa, held_out):
+    """The same for the learned out-of-scope check (chatbot/data/scope_model.npz, `chatbot tune --scope`)."""
+    scope = real_qa.retriever.scope
+    assert scope is not None and scope.meta["model"] == real_qa.embedder.model_name
+    items = [dict(it, file=f"{held_out}.jsonl") for it in evaluation.load_questions(EVAL / f"{held_out}.jsonl")]
+    assert file_digest_of(held_out, items) not in scope.meta["files"].values()
+    assert scope.meta["questions"] >= 1000 and scope.meta["out_of_scope"] >= 50
