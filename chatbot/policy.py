@@ -199,7 +199,7 @@ FACT_ASKED: dict[str, str] = {
              r"opening hours|office hours|open on (weekends?|saturdays?|sundays?)|(weekends?|saturdays?|sundays?) .{0,20}\bopen\b",
     # where an office is (医保中心在哪; not 在哪办/在哪查, which ask for a channel, nor 贵在哪; not an
     # address one searches by: 按名称或地址查, by name or address)
-    "address": r"(?<![或和、按])地址(?![或和、])|(局|中心|大厅|窗口|网点|办事处|服务站|经办机构|办公室)(具体)?(在哪儿?里?|在什么地方|在哪个位置|什么位置|怎么走)"
+    "address": r"(?<![或和、按])(?<!或者)地址(?![或和、])|(局|中心|大厅|窗口|网点|办事处|服务站|经办机构|办公室)(具体)?(在哪儿?里?|在什么地方|在哪个位置|什么位置|怎么走)"
                r"|(?<!or )(?<!by )address(?! or)|(office|center|centre|bureau|hall)\b.{0,20}\blocated|where is the .{0,40}(office|center|centre|bureau|hall)",
 }
 
