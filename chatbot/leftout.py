@@ -2,9 +2,9 @@
 files the learned parts never saw.
 
 Each file is left out in turn. The query adapter is refitted on the other files among those the
-shipped adapter was fitted on, and the known questions are the other files' among those the shipped
-memory holds (all given files when nothing ships), so a left-out figure owes nothing to the file's
-own questions. The file is then answered through the whole chat path under the shipped policy and
+shipped adapter was fitted on, the known questions are the other files' among those the shipped
+memory holds, and the learned out-of-scope check is refitted on the other files among its own (all
+given files when nothing ships), so a left-out figure owes nothing to the file's own questions. The file is then answered through the whole chat path under the shipped policy and
 under each variant, and the figures are pooled over every file (each question counted once). This is
 how docs/quality.md (session 12) chose the English translation's weight.
 """
@@ -16,6 +16,7 @@ from .adapterfit import _passage_vectors, training_data
 from .memoryfit import fold, known
 from .retrieval import adapter as adapter_mod
 from .retrieval import memory as memory_mod
+from .retrieval import scope as scope_mod
 
 FIGURES = ("recall@1", "recall@5", "answer_hit", "refusal_recall", "false_refusal",
            "answer_chars_median", "fact_in_first_60")
@@ -49,10 +50,21 @@ def left_out(qa, items: list[dict], variants: dict[str, dict]) -> dict:
     questions, sources, evidence, files = known(qa, items)
     mvec = qa.embedder.encode(questions) if questions else None
     passages, manifest = qa.index.passages, qa.index.manifest.get("files")
+    shipped_scope = scope_mod.load(scope_mod.SCOPE_FILE, qa.embedder.model_name)
+    scope_rows = None
+    if shipped_scope is not None:  # labels from the word-list checks alone, as `tune --scope` makes them
+        from . import scopefit
+
+        scope_files = _shipped_files(shipped_scope.meta, names)
+        retriever.policy = qa.policy = policy.with_values(scope_learned=False)
+        try:
+            scope_rows = scopefit.examples(qa, [it for it in items if it["file"] in scope_files])
+        finally:
+            retriever.policy = qa.policy = policy
     variants = {"shipped": {}, **variants}
     outcomes: dict[str, list] = {v: [] for v in variants}
     by_file: dict[str, dict] = {}
-    kept_adapter, kept_memory = retriever.adapter, retriever._memory
+    kept_adapter, kept_memory, kept_scope = retriever.adapter, retriever._memory, retriever.scope
     try:
         for name in names:
             q, rel = training_data(qa, [it for it in items if it["file"] != name and it["file"] in adapter_files])
@@ -60,6 +72,10 @@ def left_out(qa, items: list[dict], variants: dict[str, dict]) -> dict:
             keep = [j for j, f in enumerate(files) if f != name and f in memory_files]
             bound = fold(mvec, sources, evidence, questions, keep).bind(passages, manifest) if keep else None
             retriever._memory = memory_mod.Fixed(bound)
+            if scope_rows is not None:
+                X, labels, rows = scope_rows
+                train = [j for j, r in enumerate(rows) if r["file"] != name]
+                retriever.scope = scopefit.fit(X[train], labels[train]) if train else None
             test = [it for it in items if it["file"] == name]
             for label, values in variants.items():
                 p = policy.with_values(**values)
@@ -71,7 +87,9 @@ def left_out(qa, items: list[dict], variants: dict[str, dict]) -> dict:
                 by_file.setdefault(name, {})[label] = evaluation.report(got)["recall@1"]
     finally:
         retriever.adapter, retriever._memory, retriever.policy, qa.policy = kept_adapter, kept_memory, policy, policy
+        retriever.scope = kept_scope
     result = {label: _summary(got) for label, got in outcomes.items()}
     result["by_file"] = by_file
-    result["refitted_on"] = {"adapter": sorted(adapter_files), "known_questions": sorted(memory_files)}
+    result["refitted_on"] = {"adapter": sorted(adapter_files), "known_questions": sorted(memory_files),
+                             "scope": sorted({r["file"] for r in scope_rows[2]}) if scope_rows else []}
     return result
