@@ -441,7 +441,7 @@ class Policy:
     # the learned out-of-scope check (retrieval/scope.py, `chatbot tune --scope`): an answered message whose
     # probability of being a doctor's question, another scheme's or not about insurance is at least this is
     # refused as such. Session 28, development files left out by file: 0.8 adds 6 right refusals and no wrong
-    # one (0.7: 7 and 2 at C 30; 0.9: 5–6 and 0); held out, fifteen sets: 4 and 0.
+    # one (0.7: 7 and 0 at C 10, 7 and 2 at C 30; 0.9: 6 and 0); held out, fifteen sets: 4 and 0.
     scope_learned: bool = True
     scope_threshold: float = 0.8
     # a message refused for want of a passage or a figure is told it is a doctor's question (or another
