@@ -297,6 +297,8 @@ def refusal_for_gap(gap: Gap) -> str:
         return refusal_for_places((gap.missing,))
     if gap.reason == "scope":
         return f"资料只涉及医疗保险，没有找到关于{gap.missing}的内容。{_RELATED}"
+    if gap.reason == "off_topic" and gap.check == "request":
+        return "这是请我代写的事，不是医保问题：这里只依据资料回答医保政策的问题。"
     if gap.reason == "off_topic":
         return f"这个问题（{gap.missing}）不是医保问题，资料中没有找到相关内容。"
     if gap.reason == "medical":

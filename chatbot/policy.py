@@ -50,6 +50,10 @@ OFF_TOPIC = (r"高铁|火车|动车|飞机|航班|机票|地铁|公交|坐车|"
              r"驾照|驾驶证|driver'?s licen[cs]e|"
              r"房价|买房|首付|股票|股价|基金净值|理财产品|stock price|"
              r"\btrain\b|flight|weather")
+# A request to write something (a leave note, a poem, a letter): a task, not a question, whatever it
+# mentions (帮我写一份请假条，家里老人住院了 names 住院). Session 28, from dev33 and dev35 (and a held-out
+# set's, seen by accident); the writers' brief names "unrelated requests".
+TASK_REQUEST = r"(帮我|给我|替我|帮忙)(写|起草|拟|编)|写(一)?(份|张|篇|封|首)|write (me )?an? (note|letter|poem|essay)"
 # Medical advice (which department, which medicine, whether a symptom is serious, how to treat it):
 # a doctor's question, not an insurance one, unless it also names an insurance matter (INSURANCE).
 MEDICAL_ADVICE = (r"挂(什么|哪个|哪一?个?|啥)科|挂.{0,6}科还是|(吃|用)[点些]?(什么|啥|哪种|哪个)[\u4e00-\u9fff]{0,4}药|"
@@ -414,6 +418,7 @@ class Policy:
     place_weak_ratio: float = 0.6  # the best passage covering the place asked scores under this share of one about another place: the subject is not covered there (development: refusals from 0.5, the first false refusal at 0.7; session 10)
     check_scheme: bool = True     # another insurance scheme
     check_off_topic: bool = True  # an everyday subject, no insurance word
+    check_request: bool = True    # a request to write something (TASK_REQUEST), whatever it mentions
     check_medical: bool = True    # medical advice (which department or medicine), no insurance word
     check_population: bool = True  # 居民 asked, the passage only about 职工 (or the reverse)
     check_figure: bool = True     # a money/rate question, no such figure in the passage
@@ -461,6 +466,7 @@ class Policy:
     other_schemes: dict = field(default_factory=lambda: dict(OTHER_SCHEMES))
     populations: dict = field(default_factory=lambda: dict(POPULATIONS))
     off_topic: str = OFF_TOPIC
+    task_request: str = TASK_REQUEST
     medical_advice: str = MEDICAL_ADVICE
     insurance: str = INSURANCE
     domain: str = DOMAIN

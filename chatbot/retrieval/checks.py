@@ -421,6 +421,10 @@ def find_gap(retrieval: Retrieval, top: Hit, policy: Policy, keyword=None) -> Ga
         elsewhere = max([h.score for h in retrieval.hits if h.missing] + [retrieval.elsewhere])
         if elsewhere and top.score < policy.place_weak_ratio * elsewhere:
             return Gap("place", "、".join(retrieval.places), "place_weak")
+    if policy.check_request:
+        m = policy.pattern("task_request").search(own)
+        if m:
+            return Gap("off_topic", m.group(0), "request")
     if policy.check_off_topic:
         missing = off_topic(q, policy)
         if missing:

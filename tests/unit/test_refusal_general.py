@@ -279,3 +279,19 @@ def test_a_close_passage_naming_the_asked_population_answers():
 ])
 def test_an_elliptical_follow_up_must_be_about_what_it_names(message, passage, missing):
     assert checks.elliptical_missing(normalize(message), normalize(passage), POLICY) == missing
+
+
+# --- a request to write something ---------------------------------------------------------------
+@pytest.mark.parametrize("question, refused", [
+    ("帮我拟一份陪护请假条，老人在医院住院", True),        # names 住院, still a task, not a question
+    ("给我写封感谢信给主治医生", True),
+    ("Can you write me a note for my boss saying I'm in hospital?", True),
+    ("住院费用报销比例是多少", False),
+    ("住院报销要写什么申请", False),                     # asks what to write: an insurance question
+])
+def test_a_request_to_write_something_is_refused_as_off_topic(question, refused):
+    g = gap(question, INPATIENT)
+    assert (g is not None and g.check == "request" and g.reason == "off_topic") is refused, g
+    if refused:
+        a = compose(retrieval(question, INPATIENT), None, POLICY)
+        assert a.refused and "代写" in a.text and not a.related
