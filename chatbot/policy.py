@@ -32,7 +32,7 @@ OTHER_SCHEMES: dict[str, str] = {
     # 商业生育保险, commercial maternity insurance: a kind named inside the compound (session 26, from dev31);
     # 商业险, its commonest short form (session 28, from dev35)
     "商业保险": r"商业保险|商业[\u4e00-\u9fff]{0,4}险|商保|车险|意外险|重疾险|寿险|百万医疗|医疗险|保险公司|car insurance|life insurance|"
-            r"commercial ([a-z]+ ){0,2}insurance|private (health |medical )?insurance|"
+            r"commercial ([a-z]+ ){0,2}insurance|private (health |medical )?insurance|critical[- ]illness (insurance|cover|policy)|"
             r"accident insurance|insurance company|insurer\b",
 }
 # The two basic medical-insurance schemes by population: 城镇职工基本医疗保险 (国发〔1998〕44号) and
@@ -50,6 +50,8 @@ OFF_TOPIC = (r"高铁|火车|动车|飞机|航班|机票|地铁|公交|坐车|"
              r"驾照|驾驶证|driver'?s licen[cs]e|"
              r"房价|买房|首付|股票|股价|基金净值|理财产品|stock price|"
              r"\btrain\b|flight|weather")
+# Money markets: off-topic even beside an insurance word (阳普医疗的股票 names 医疗 in a company's name)
+OFF_TOPIC_ALWAYS = r"股票|股价|股市|炒股|基金净值|理财产品|stock (price|code|ticker)|share price"
 # A request to write something (a leave note, a poem, a letter): a task, not a question, whatever it
 # mentions (帮我写一份请假条，家里老人住院了 names 住院). Session 28, from dev33 and dev35 (and a held-out
 # set's, seen by accident); the writers' brief names "unrelated requests".
@@ -467,6 +469,7 @@ class Policy:
     populations: dict = field(default_factory=lambda: dict(POPULATIONS))
     off_topic: str = OFF_TOPIC
     task_request: str = TASK_REQUEST
+    off_topic_always: str = OFF_TOPIC_ALWAYS
     medical_advice: str = MEDICAL_ADVICE
     insurance: str = INSURANCE
     domain: str = DOMAIN

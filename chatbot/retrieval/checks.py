@@ -64,6 +64,9 @@ def population_missing(question: str, passage: str, policy: Policy) -> str | Non
 
 def off_topic(question: str, policy: Policy) -> str | None:
     """An everyday subject (trains, weather, restaurants …) and no medical-insurance word."""
+    always = policy.pattern("off_topic_always").search(question)
+    if always:
+        return always.group(0)
     m = policy.pattern("off_topic").search(question)
     return m.group(0) if m and not policy.pattern("domain").search(question) else None
 

@@ -295,3 +295,12 @@ def test_a_request_to_write_something_is_refused_as_off_topic(question, refused)
     if refused:
         a = compose(retrieval(question, INPATIENT), None, POLICY)
         assert a.refused and "代写" in a.text and not a.related
+
+
+@pytest.mark.parametrize("question, check", [
+    ("某某医疗公司的股价最近怎么样", "off_topic"),   # a company's name holds 医疗: still a market question
+    ("Which critical illness insurance pays out fastest?", "scheme"),
+])
+def test_a_market_or_a_commercial_product_is_refused_beside_an_insurance_word(question, check):
+    g = gap(question, INPATIENT)
+    assert g is not None and g.check == check, g
