@@ -27,7 +27,7 @@ OTHER_SCHEMES: dict[str, str] = {
     "工伤保险": r"工伤|伤残津贴|工亡|work injury",
     "住房公积金": r"公积金|housing fund",
     "最低生活保障": r"低保金|最低生活保障金",  # social assistance paid out, not the 低保对象's insurance contribution
-    "惠民保": r"惠民保",
+    "惠民保": r"惠民保|惠[\u4e00-\u9fff]保(?!障)",  # the cities' own 惠X保 (惠蓉保, 惠琼保): session 28, from dev36
     "个人所得税": r"个税|个人所得税|专项附加扣除|income tax",
     # 商业生育保险, commercial maternity insurance: a kind named inside the compound (session 26, from dev31);
     # 商业险, its commonest short form (session 28, from dev35)
@@ -55,7 +55,8 @@ OFF_TOPIC_ALWAYS = r"股票|股价|股市|炒股|基金净值|理财产品|stock
 # A request to write something (a leave note, a poem, a letter): a task, not a question, whatever it
 # mentions (帮我写一份请假条，家里老人住院了 names 住院). Session 28, from dev33 and dev35 (and a held-out
 # set's, seen by accident); the writers' brief names "unrelated requests".
-TASK_REQUEST = r"(帮我|给我|替我|帮忙)(写|起草|拟|编)|写(一)?(份|张|篇|封|首)|write (me )?an? (note|letter|poem|essay)"
+TASK_REQUEST = (r"(帮我|给我|替我|帮忙)(写|起草|拟|编)|写(一)?(份|张|篇|封|首)|翻译(成|为)|"
+                r"write (me )?an? (note|letter|poem|essay)|translate .{0,40}into")
 # Medical advice (which department, which medicine, whether a symptom is serious, how to treat it):
 # a doctor's question, not an insurance one, unless it also names an insurance matter (INSURANCE).
 MEDICAL_ADVICE = (r"挂(什么|哪个|哪一?个?|啥)科|挂.{0,6}科还是|(吃|用)[点些]?(什么|啥|哪种|哪个)[\u4e00-\u9fff]{0,4}药|"
