@@ -70,17 +70,26 @@ def load(path: Path, model: str, weight: float) -> QueryAdapter | None:
 
 def load_array(path: Path, model: str) -> tuple[np.ndarray, dict] | None:
     """(array, metadata) saved at `path` by `save` for `model`; None when missing or fitted for another model."""
+    found = load_saved(path, model)
+    return None if found is None else (found[0]["matrix"].astype(np.float32), found[1])
+
+
+def load_saved(path: Path, model: str, missing: str = "nothing fitted at %s; not used",
+               other: str = "%s was fitted for %s, not %s: not used") -> tuple[dict, dict] | None:
+    """({name: array}, metadata) of an .npz saved with a JSON "meta" naming the embedding model it
+    belongs to (the query adapter, the unit metric, the known questions, the scope check); None,
+    logged with `missing` or `other`, when the file is missing or was made for another model."""
     path = Path(path)
     if not path.is_file():
-        log.info("nothing fitted at %s; not used", path)
+        log.info(missing, path)
         return None
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
-        matrix = data["matrix"].astype(np.float32)
+        arrays = {name: data[name] for name in data.files if name != "meta"}
     if meta.get("model") != model:
-        log.info("%s was fitted for %s, not %s: not used", path, meta.get("model"), model)
+        log.info(other, path, meta.get("model"), model)
         return None
-    return matrix, meta
+    return arrays, meta
 
 
 def file_digest(name: str, items: list[dict]) -> str:

@@ -17,7 +17,6 @@ evidence no passage of its source file holds is left out (another corpus: no eff
 from __future__ import annotations
 
 import json
-import logging
 import math
 import threading
 from collections import Counter
@@ -26,8 +25,6 @@ from pathlib import Path
 import numpy as np
 
 from ..textnorm import keyword_tokens, normalize
-
-log = logging.getLogger(__name__)
 
 NEAR_UNITS = 64  # the nearest known questions whose evidence may lift a unit
 NEAR_KEPT = 1024  # questions whose near known questions a bound memory keeps
@@ -359,18 +356,14 @@ def save(path: Path, vectors: np.ndarray, sources: list[str], evidence: list[lis
 
 def load(path: Path, model: str) -> Memory | None:
     """The known questions saved at `path` for `model`; None when missing or made for another model."""
-    path = Path(path)
-    if not path.is_file():
-        log.info("no known questions at %s; not used", path)
+    from .adapter import load_saved
+
+    found = load_saved(path, model, "no known questions at %s; not used", "%s was made with %s, not %s: not used")
+    if found is None:
         return None
-    with np.load(path, allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
-        rows = json.loads(str(data["rows"]))
-        vectors = data["vectors"].astype(np.float32)
-    if meta.get("model") != model:
-        log.info("%s was made with %s, not %s: not used", path, meta.get("model"), model)
-        return None
-    return Memory(vectors, rows["sources"], rows["evidence"], meta, rows.get("questions"))
+    arrays, meta = found
+    rows = json.loads(str(arrays["rows"]))
+    return Memory(arrays["vectors"].astype(np.float32), rows["sources"], rows["evidence"], meta, rows.get("questions"))
 
 
 class Lazy:

@@ -17,12 +17,9 @@ held-out file can be shown not to be among them. Numpy only.
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
-
-log = logging.getLogger(__name__)
 
 SCOPE_FILE = Path(__file__).resolve().parent.parent / "data" / "scope_model.npz"
 REASONS = ("medical", "off_topic", "scope")  # the refusal kinds, in the order of the three-way model's rows
@@ -64,13 +61,10 @@ def save(path: Path, model: ScopeModel) -> None:
 
 def load(path: Path, model_name: str) -> ScopeModel | None:
     """The model saved at `path` if it was fitted for `model_name`; None when missing or another model's."""
-    path = Path(path)
-    if not path.is_file():
-        log.info("nothing fitted at %s; not used", path)
+    from .adapter import load_saved
+
+    found = load_saved(path, model_name)
+    if found is None:
         return None
-    with np.load(path, allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
-        if meta.get("model") != model_name:
-            log.info("%s was fitted for %s, not %s: not used", path, meta.get("model"), model_name)
-            return None
-        return ScopeModel(data["weights"], float(data["bias"]), data["kinds"], data["kind_bias"], meta)
+    a, meta = found
+    return ScopeModel(a["weights"], float(a["bias"]), a["kinds"], a["kind_bias"], meta)
